@@ -1,0 +1,10 @@
+using BenchmarkDotNet.Running;
+
+namespace Microsoft.ML.Clip.Benchmarks;
+
+/// <summary>Runs the benchmarks: <c>dotnet run -c Release --project test/Microsoft.ML.Clip.Benchmarks -- --filter '*'</c>.</summary>
+public static class Program
+{
+    /// <summary>Entry point: BenchmarkDotNet's switcher over every benchmark class here.</summary>
+    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}

@@ -1,0 +1,49 @@
+using System.Runtime.CompilerServices;
+
+namespace Microsoft.ML.Clip.TestUtilities;
+
+/// <summary>Paths to the reference fixtures copied into <c>test/fixtures</c>.</summary>
+public static class Fixtures
+{
+    /// <summary><c>test/fixtures</c>, found from this source file so tests work from any folder.</summary>
+    public static string Root { get; } = FindRoot();
+
+    /// <summary><c>test/fixtures/clip-reference</c>: reference outputs of the official openai/CLIP code.</summary>
+    public static string ClipReference => Path.Combine(Root, "clip-reference");
+
+    /// <summary><c>test/fixtures/clip-prompts</c>: the paper's class names and prompt templates.</summary>
+    public static string ClipPrompts => Path.Combine(Root, "clip-prompts");
+
+    /// <summary>A path below <see cref="ClipReference"/>; throws when the file is missing.</summary>
+    public static string Reference(params string[] parts)
+    {
+        var path = Path.Combine([ClipReference, .. parts]);
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new FileNotFoundException($"Fixture '{path}' is missing.", path);
+        return path;
+    }
+
+    /// <summary>A fresh empty temporary folder, for tests that write files.</summary>
+    public static string NewTempDir(string prefix = "clip-test")
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static string FindRoot([CallerFilePath] string thisFile = "")
+    {
+        // Prefer the folder next to the running assembly's repository checkout; fall back to the
+        // source location recorded at compile time.
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(thisFile)! })
+        {
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "test", "fixtures", "clip-reference");
+                if (Directory.Exists(candidate))
+                    return Path.Combine(dir.FullName, "test", "fixtures");
+            }
+        }
+        throw new DirectoryNotFoundException("Could not find test/fixtures/clip-reference above " + AppContext.BaseDirectory);
+    }
+}
