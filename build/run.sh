@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash build/setup.sh
 clip() { dotnet src/Microsoft.ML.Clip.Cli/bin/Release/net10.0/clip.dll "$@"; }
+clip self-check
 clip --help

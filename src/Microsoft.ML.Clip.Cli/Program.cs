@@ -1,12 +1,25 @@
-namespace Microsoft.ML.Clip.Cli;
+using System.CommandLine;
+using ClipCli.Commands;
+
+namespace ClipCli;
 
 /// <summary>Entry point of the <c>clip</c> tool.</summary>
 public static class Program
 {
     /// <summary>Runs the command line and returns the process exit code.</summary>
-    public static int Main(string[] args)
+    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+
+    /// <summary>The root command with every sub-command (one file each under <c>Commands/</c>).</summary>
+    public static RootCommand BuildRootCommand()
     {
-        Console.Error.WriteLine("clip: no commands yet");
-        return args.Length == 0 ? 0 : 1;
+        var root = new RootCommand("clip: CLIP for .NET — tokenize, embed, classify zero-shot, convert and train CLIP models.");
+        foreach (var command in Commands())
+            root.Subcommands.Add(command);
+        return root;
+    }
+
+    private static IEnumerable<Command> Commands()
+    {
+        yield return SelfCheckCommand.Create();
     }
 }
