@@ -1,0 +1,90 @@
+using System.Numerics;
+using System.Text;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints.Pickle;
+
+namespace Microsoft.ML.Clip.TorchSharp.Tests;
+
+/// <summary>The restricted pickle reader on plain data written by CPython's pickle module (protocols 0–5).</summary>
+public class RestrictedUnpicklerTests
+{
+    // pickle.dumps({'a': [1, -2, 2.5, 'x', None, True, False, b'\x00\x01'], 'b': (1, 2, (3,)), 'big': 2**70,
+    //               'neg': -300000, 'u': 'héllo', 'e': ()}, protocol=P)
+    private const string Protocol2 = "gAJ9cQAoWAEAAABhcQFdcQIoSwFK/v///0dABAAAAAAAAFgBAAAAeHEDToiJY19jb2RlY3MKZW5jb2RlCnEEWAIAAAAAAXEFWAYAAABsYXRpbjFxBoZxB1JxCGVYAQAAAGJxCUsBSwJLA4VxCodxC1gDAAAAYmlncQyKCQAAAAAAAAAAQFgDAAAAbmVncQ1KIGz7/1gBAAAAdXEOWAYAAABow6lsbG9xD1gBAAAAZXEQKXUu";
+    private const string Protocol3 = "gAN9cQAoWAEAAABhcQFdcQIoSwFK/v///0dABAAAAAAAAFgBAAAAeHEDToiJQwIAAXEEZVgBAAAAYnEFSwFLAksDhXEGh3EHWAMAAABiaWdxCIoJAAAAAAAAAABAWAMAAABuZWdxCUogbPv/WAEAAAB1cQpYBgAAAGjDqWxsb3ELWAEAAABlcQwpdS4=";
+    // The same dict plus 's': {1} (EMPTY_SET/ADDITEMS from protocol 4 on).
+    private const string Protocol4 = "gASVbwAAAAAAAAB9lCiMAWGUXZQoSwFK/v///0dABAAAAAAAAIwBeJROiIlDAgABlGWMAWKUSwFLAksDhZSHlIwDYmlnlIoJAAAAAAAAAABAjANuZWeUSiBs+/+MAXWUjAZow6lsbG+UjAFzlI+UKEsBkIwBZZQpdS4=";
+    private const string Protocol5 = "gAWVbwAAAAAAAAB9lCiMAWGUXZQoSwFK/v///0dABAAAAAAAAIwBeJROiIlDAgABlGWMAWKUSwFLAksDhZSHlIwDYmlnlIoJAAAAAAAAAABAjANuZWeUSiBs+/+MAXWUjAZow6lsbG+UjAFzlI+UKEsBkIwBZZQpdS4=";
+
+    internal static object? Read(byte[] data, string source = "test.pkl") =>
+        RestrictedUnpickler.Load(data, source, new TorchPickleResolver(source, (_, _, _) => throw new InvalidOperationException("no storages")));
+
+    [Theory]
+    [InlineData(Protocol2)]
+    [InlineData(Protocol3)]
+    [InlineData(Protocol4)]
+    [InlineData(Protocol5)]
+    public void ReadsPlainContainersAndScalars(string base64)
+    {
+        var dict = Assert.IsType<OrderedDictionary<object, object?>>(Read(Convert.FromBase64String(base64)));
+        var list = Assert.IsType<List<object?>>(dict["a"]);
+        Assert.Equal(1L, list[0]);
+        Assert.Equal(-2L, list[1]);
+        Assert.Equal(2.5, list[2]);
+        Assert.Equal("x", list[3]);
+        Assert.Null(list[4]);
+        Assert.Equal(true, list[5]);
+        Assert.Equal(false, list[6]);
+        Assert.Equal(new byte[] { 0, 1 }, list[7]);
+        var tuple = Assert.IsType<object?[]>(dict["b"]);
+        Assert.Equal(1L, tuple[0]);
+        Assert.Equal(3L, Assert.IsType<object?[]>(tuple[2])[0]);
+        Assert.Equal(BigInteger.Pow(2, 70), dict["big"]);
+        Assert.Equal(-300000L, dict["neg"]);
+        Assert.Equal("héllo", dict["u"]);
+        Assert.Empty(Assert.IsType<object?[]>(dict["e"]));
+        if (base64 is Protocol4 or Protocol5)
+            Assert.Contains(1L, Assert.IsType<HashSet<object?>>(dict["s"]));
+    }
+
+    [Fact]
+    public void ReadsTextProtocol0()
+    {
+        // pickle.dumps({'a': [1, 2.5, 'x', None, True], 'n': -7}, protocol=0)
+        var dict = Assert.IsType<OrderedDictionary<object, object?>>(Read(Convert.FromBase64String("KGRwMApWYQpwMQoobHAyCkkxCmFGMi41CmFWeApwMwphTmFJMDEKYXNWbgpwNApJLTcKcy4=")));
+        Assert.Equal(new object?[] { 1L, 2.5, "x", null, true }, Assert.IsType<List<object?>>(dict["a"]));
+        Assert.Equal(-7L, dict["n"]);
+    }
+
+    [Fact]
+    public void TruncatedPickleIsReportedWithItsSource()
+    {
+        // pickle.dumps({'k': [1, 2]}, protocol=2) cut before its end.
+        var e = Assert.Throws<InvalidDataException>(() => Read(Convert.FromBase64String("gAJ9cQBYAQAAAGtxAV1xAihLAUs="), "cut.pkl"));
+        Assert.Contains("cut.pkl", e.Message);
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
+    public void UnknownOpcodeIsReported()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Read([0x80, 2, 0xff, (byte)'.'], "odd.pkl"));
+        Assert.Contains("odd.pkl", e.Message);
+        Assert.Contains("0xff", e.Message);
+    }
+
+    [Fact]
+    public void TorchScriptClassesBecomeInertObjects()
+    {
+        // GLOBAL '__torch__ M', EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, 'training' False SETITEM, BUILD, STOP
+        var bytes = new List<byte> { 0x80, 2 };
+        bytes.AddRange(Encoding.Latin1.GetBytes("c__torch__\nM\n)\x81}"));
+        bytes.Add((byte)'X');
+        bytes.AddRange(BitConverter.GetBytes(8));
+        bytes.AddRange(Encoding.ASCII.GetBytes("training"));
+        bytes.AddRange([0x89, (byte)'s', (byte)'b', (byte)'.']);
+        var obj = Assert.IsType<PickleObject>(Read(bytes.ToArray()));
+        Assert.Equal("__torch__.M", obj.Type.FullName);
+        Assert.Equal(false, Assert.IsType<OrderedDictionary<object, object?>>(obj.State)["training"]);
+    }
+}
