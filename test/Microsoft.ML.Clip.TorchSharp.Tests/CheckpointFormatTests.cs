@@ -119,8 +119,10 @@ public class CheckpointFormatTests(ITestOutputHelper output)
             Assert.True(Math.Abs(sum - entry.Value.GetProperty("sum").GetDouble()) <= 1e-9 * Math.Max(1, Math.Abs(sum)), $"{entry.Name}: sum {sum}");
             Assert.Equal(entry.Value.GetProperty("first").GetDouble(), t.flatten()[0].to(ScalarType.Float64).item<double>());
         }
-        // The BatchNorm counter stays int64 and the plain attn_mask attribute is not a weight.
+        // The BatchNorm counter stays int64; plain tensor attributes (attn_mask, a scripted module's table) are not weights.
         Assert.Equal(12L, weights["visual.bn1.num_batches_tracked"].item<long>());
         Assert.DoesNotContain(weights.Keys, k => k.Contains("attn_mask", StringComparison.Ordinal));
+        Assert.DoesNotContain("visual.scaler.table", weights.Keys);
+        Assert.Contains("visual.scaler.weight", weights.Keys);
     }
 }

@@ -72,7 +72,7 @@ public sealed class ClipCheckpoint : IDisposable
         if (TorchZipArchive.LooksLikeZip(head))
         {
             var content = TorchZipArchive.Read(path);
-            return StateDictExtraction.FromRoot(content.Root, path);
+            return StateDictExtraction.FromRoot(content.Root, path, content.StateNames);
         }
         if (head.Length >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new NotSupportedException($"'{path}' is in PyTorch's legacy (pre-1.6, non-zip) format; re-save it with torch.save from torch >= 1.6.");
