@@ -88,3 +88,64 @@ public class RestrictedUnpicklerTests
         Assert.Equal(false, Assert.IsType<OrderedDictionary<object, object?>>(obj.State)["training"]);
     }
 }
+
+/// <summary>Tensor pickles in the forms newer torch versions write, read over a hand-made storage.</summary>
+public class TorchTensorPickleTests
+{
+    private static object? ReadWithStorage(byte[] pickle, byte[] storage)
+    {
+        var resolver = new TorchPickleResolver("t.pkl", (key, dtype, count) =>
+        {
+            Assert.Equal("0", key);
+            var t = global::TorchSharp.torch.empty(count, dtype);
+            t.bytes = storage;
+            return t;
+        });
+        return RestrictedUnpickler.Load(pickle, "t.pkl", resolver);
+    }
+
+    private static byte[] Floats(params float[] values) => values.SelectMany(BitConverter.GetBytes).ToArray();
+
+    [Fact]
+    public void StridedViewWithOffsetIsRebuilt()
+    {
+        // A 2x2 transpose view starting at element 1 of a 6-element float storage.
+        var pickle = new PickleBuilder().Tensor("torch", "FloatStorage", "0", 6, 1, [2, 2], [1, 2]).Stop();
+        var t = Assert.IsType<global::TorchSharp.torch.Tensor>(ReadWithStorage(pickle, Floats(0, 1, 2, 3, 4, 5)));
+        Assert.Equal(new float[] { 1, 3, 2, 4 }, t.contiguous().data<float>().ToArray());
+    }
+
+    [Fact]
+    public void UntypedStorageAndRebuildFromTypeAreRead()
+    {
+        // torch >= 2: _rebuild_from_type_v2(_rebuild_tensor_v2, Parameter, args, state) over an UntypedStorage (bytes).
+        var pickle = new PickleBuilder()
+            .Global("torch._tensor", "_rebuild_from_type_v2")
+            .Mark()
+            .Global("torch._utils", "_rebuild_tensor_v2")
+            .Global("torch.nn.parameter", "Parameter")
+            .ArgsOfTensor("torch", "UntypedStorage", "0", 3, 0, [3], [1])
+            .Op('}')
+            .Op('t').Op('R').Stop();
+        var t = Assert.IsType<global::TorchSharp.torch.Tensor>(ReadWithStorage(pickle, [7, 8, 9]));
+        Assert.Equal(global::TorchSharp.torch.ScalarType.Byte, t.dtype);
+        Assert.Equal(new byte[] { 7, 8, 9 }, t.data<byte>().ToArray());
+    }
+
+    [Fact]
+    public void ViewPastTheStorageIsCorrupt()
+    {
+        var pickle = new PickleBuilder().Tensor("torch", "FloatStorage", "0", 4, 2, [3], [1]).Stop();
+        var e = Assert.Throws<InvalidDataException>(() => ReadWithStorage(pickle, Floats(0, 1, 2, 3)));
+        Assert.Contains("reads past storage '0'", e.Message);
+        Assert.Contains("t.pkl", e.Message);
+    }
+
+    [Fact]
+    public void UnknownStorageTypeIsRefused()
+    {
+        var pickle = new PickleBuilder().Tensor("torch", "QUInt8Storage", "0", 4, 0, [4], [1]).Stop();
+        var e = Assert.Throws<UnsafePickleException>(() => ReadWithStorage(pickle, new byte[4]));
+        Assert.Equal("torch.QUInt8Storage", e.Global.FullName);
+    }
+}

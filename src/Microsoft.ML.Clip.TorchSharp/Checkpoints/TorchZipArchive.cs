@@ -24,13 +24,15 @@ internal static class TorchZipArchive
     /// <summary>Reads <c>data.pkl</c> of the archive at <paramref name="path"/> with the restricted unpickler.</summary>
     public static Content Read(string path)
     {
+        var file = File.OpenRead(path);
         ZipArchive zip;
         try
         {
-            zip = new ZipArchive(File.OpenRead(path), ZipArchiveMode.Read, leaveOpen: false);
+            zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: false);
         }
         catch (InvalidDataException e)
         {
+            file.Dispose();
             throw new InvalidDataException($"'{path}' is not a readable PyTorch zip archive (truncated or corrupt): {e.Message}", e);
         }
         using (zip)
