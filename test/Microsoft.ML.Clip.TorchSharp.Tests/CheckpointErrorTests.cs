@@ -79,6 +79,15 @@ public class CheckpointErrorTests
     }
 
     [Fact]
+    public void WeightsOfAnotherModelAreNotTakenForClip()
+    {
+        var path = Path.Combine(Fixtures.Root, "torchscript", "tiny_clip_like.jit.pt");
+        var e = Assert.Throws<InvalidDataException>(() => ClipCheckpoint.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("visual.layer1.0.conv1.weight", e.Message);
+    }
+
+    [Fact]
     public void SafetensorsIsLeftToTheHuggingFaceRoute()
     {
         var e = Assert.Throws<NotSupportedException>(() => ClipCheckpoint.Load(Fixtures.Reference("models", "vit.hf.safetensors")));
