@@ -91,10 +91,7 @@ public sealed partial class ClipTokenizer
             return [StartOfTextId];
         if (piece.SequenceEqual("<|endoftext|>"))
             return [EndOfTextId];
-        var byteCount = Encoding.UTF8.GetByteCount(piece);
-        Span<byte> utf8 = byteCount <= 256 ? stackalloc byte[byteCount] : new byte[byteCount];
-        Encoding.UTF8.GetBytes(piece, utf8);
-        return _vocabulary.Merge(utf8);
+        return _vocabulary.Merge(piece);
     }
 
     /// <summary>
