@@ -28,11 +28,14 @@ public sealed partial class ClipTokenizer
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>A new tokenizer with empty caches (<see cref="Default"/> is the shared one).</summary>
+    internal static ClipTokenizer CreateFromEmbeddedVocabulary() => new(ClipBpeVocabulary.LoadEmbedded());
+
     /// <summary>Number of tokens in the vocabulary (49408).</summary>
     internal int VocabularySize => _vocabulary.Count;
 
-    /// <summary>Empties the piece cache (for cold-cache measurements).</summary>
-    internal void ClearCache()
+    /// <summary>Empties the piece cache.</summary>
+    private void ClearCache()
     {
         _cache.Clear();
         Interlocked.Exchange(ref _cachedPieces, 0);
