@@ -1,0 +1,88 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Clip.TorchSharp.Checkpoints;
+
+/// <summary>
+/// The weights of a CLIP checkpoint under OpenAI's state-dict names, with the architecture inferred from
+/// them. Reads PyTorch files: <c>torch.save</c> zip archives (an OpenAI-named state dict, open_clip's
+/// <c>{"state_dict": …}</c> / <c>{"model": …}</c> checkpoints, DDP <c>module.</c> prefixes) and OpenAI's
+/// released TorchScript archives. Pickles are read by a restricted reader that never runs code.
+/// Tensors keep the file's dtype (often float16); <see cref="ClipModel.LoadStateDict"/> converts.
+/// </summary>
+public sealed class ClipCheckpoint : IDisposable
+{
+    private ClipCheckpoint(string path, ClipConfig config, Dictionary<string, Tensor> stateDict)
+    {
+        Path = path;
+        Config = config;
+        StateDict = stateDict;
+    }
+
+    /// <summary>The file read.</summary>
+    public string Path { get; }
+
+    /// <summary>The architecture, inferred from the weights as the reference <c>build_model</c> does.</summary>
+    public ClipConfig Config { get; }
+
+    /// <summary>The weights by OpenAI state-dict name; owned by this object until <see cref="Dispose"/>.</summary>
+    public Dictionary<string, Tensor> StateDict { get; }
+
+    /// <summary>
+    /// Reads the checkpoint at <paramref name="path"/> and infers its <see cref="ClipConfig"/>.
+    /// </summary>
+    /// <param name="path">A PyTorch <c>.pt</c>/<c>.pth</c>/<c>.bin</c> file (zip format, torch ≥ 1.6).</param>
+    /// <param name="activation">MLP activation to record in the config: the weights cannot tell.
+    /// OpenAI's models use <see cref="ClipActivation.QuickGelu"/>, most open_clip models <see cref="ClipActivation.Gelu"/>.</param>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="NotSupportedException">A Hugging Face safetensors file or folder, or a pre-1.6 PyTorch file.</exception>
+    /// <exception cref="InvalidDataException">A truncated, corrupt or unknown file; the message names the file.</exception>
+    /// <exception cref="Pickle.UnsafePickleException">The pickle names a Python global that is not allowed (the
+    /// message names it and the file); nothing was executed.</exception>
+    public static ClipCheckpoint Load(string path, ClipActivation activation = ClipActivation.QuickGelu)
+    {
+        var stateDict = ReadStateDict(path);
+        try
+        {
+            var config = ClipConfigInference.FromStateDict(stateDict) with { Activation = activation };
+            return new ClipCheckpoint(path, config, stateDict);
+        }
+        catch
+        {
+            foreach (var t in stateDict.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the weights of <paramref name="path"/> under OpenAI's names, without inferring a config.</summary>
+    /// <inheritdoc cref="Load" path="/exception"/>
+    public static Dictionary<string, Tensor> ReadStateDict(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path) || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            // Hook for the Hugging Face route (safetensors + config.json), wired in by Checkpoints/HuggingFace*.cs.
+            throw new NotSupportedException($"'{path}' is a Hugging Face safetensors checkpoint; ClipCheckpoint reads PyTorch .pt files only so far.");
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+
+        Span<byte> head = stackalloc byte[4];
+        int read;
+        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        head = head[..read];
+        if (TorchZipArchive.LooksLikeZip(head))
+        {
+            var content = TorchZipArchive.Read(path);
+            return StateDictExtraction.FromRoot(content.Root, path);
+        }
+        if (head.Length >= 2 && head[0] == 0x80 && head[1] <= 5)
+            throw new NotSupportedException($"'{path}' is in PyTorch's legacy (pre-1.6, non-zip) format; re-save it with torch.save from torch >= 1.6.");
+        throw new InvalidDataException($"'{path}' is not a PyTorch checkpoint (no zip signature); it is empty, truncated or of another format.");
+    }
+
+    /// <summary>Disposes the tensors of <see cref="StateDict"/>.</summary>
+    public void Dispose()
+    {
+        foreach (var t in StateDict.Values) t.Dispose();
+        StateDict.Clear();
+    }
+}

@@ -1,0 +1,99 @@
+using System.IO.Compression;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints.Pickle;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Clip.TorchSharp.Checkpoints;
+
+/// <summary>
+/// Reads the zip archives written by <c>torch.save</c> (torch ≥ 1.6) and <c>torch.jit.save</c>:
+/// <c>STEM/data.pkl</c> is the pickled object and <c>STEM/data/KEY</c> the raw little-endian bytes of each
+/// storage. <c>STEM</c> is whatever folder the writer chose (the file name without extension, or <c>archive</c>).
+/// </summary>
+internal static class TorchZipArchive
+{
+    /// <summary>What <see cref="Read"/> found in an archive.</summary>
+    /// <param name="Root">The unpickled object of <c>data.pkl</c>.</param>
+    /// <param name="IsTorchScript">True for a TorchScript archive (it has <c>code/</c> or <c>constants.pkl</c>).</param>
+    internal sealed record Content(object? Root, bool IsTorchScript);
+
+    /// <summary>True when the file starts like a zip archive.</summary>
+    public static bool LooksLikeZip(ReadOnlySpan<byte> head) => head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
+
+    /// <summary>Reads <c>data.pkl</c> of the archive at <paramref name="path"/> with the restricted unpickler.</summary>
+    public static Content Read(string path)
+    {
+        ZipArchive zip;
+        try
+        {
+            zip = new ZipArchive(File.OpenRead(path), ZipArchiveMode.Read, leaveOpen: false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a readable PyTorch zip archive (truncated or corrupt): {e.Message}", e);
+        }
+        using (zip)
+        {
+            var pickle = zip.Entries
+                .Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1)
+                .OrderBy(e => e.FullName.Length)
+                .FirstOrDefault()
+                ?? throw new InvalidDataException($"'{path}' is a zip archive but not a PyTorch checkpoint: it has no '<folder>/data.pkl' entry.");
+            var stem = pickle.FullName[..^"data.pkl".Length];
+            var isTorchScript = zip.GetEntry(stem + "constants.pkl") is not null
+                || zip.Entries.Any(e => e.FullName.StartsWith(stem + "code/", StringComparison.Ordinal));
+
+            var resolver = new TorchPickleResolver(path, (key, dtype, count) => LoadStorage(zip, path, stem, key, dtype, count));
+            try
+            {
+                var root = RestrictedUnpickler.Load(ReadEntry(pickle, path), $"{path}!{pickle.FullName}", resolver);
+                return new Content(root, isTorchScript);
+            }
+            finally
+            {
+                // Tensor views keep their storage alive in libtorch; the flat storage handles are not needed.
+                foreach (var storage in resolver.Storages) storage.Data.Dispose();
+            }
+        }
+    }
+
+    private static Tensor LoadStorage(ZipArchive zip, string path, string stem, string key, ScalarType dtype, long count)
+    {
+        var name = $"{stem}data/{key}";
+        var entry = zip.GetEntry(name)
+            ?? throw new InvalidDataException($"'{path}' has no entry '{name}' for a tensor storage: the archive is truncated or corrupt.");
+        var bytes = ReadEntry(entry, path);
+        var needed = count * ElementSize(dtype);
+        if (bytes.LongLength < needed)
+            throw new InvalidDataException($"'{path}': storage '{name}' holds {bytes.LongLength} bytes, {needed} needed for {count} {dtype} elements; the archive is truncated or corrupt.");
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("PyTorch archives store little-endian data; this machine is big-endian.");
+        var tensor = empty(count, dtype);
+        if (needed > 0) tensor.bytes = bytes.AsSpan(0, (int)needed);
+        return tensor;
+    }
+
+    private static byte[] ReadEntry(ZipArchiveEntry entry, string path)
+    {
+        try
+        {
+            using var stream = entry.Open();
+            var buffer = new byte[entry.Length];
+            stream.ReadExactly(buffer);
+            return buffer;
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
+        {
+            throw new InvalidDataException($"'{path}': entry '{entry.FullName}' cannot be read (truncated or corrupt archive): {e.Message}", e);
+        }
+    }
+
+    private static long ElementSize(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        ScalarType.Int8 or ScalarType.Byte or ScalarType.Bool => 1,
+        _ => throw new NotSupportedException($"Storage dtype {dtype} is not supported."),
+    };
+}

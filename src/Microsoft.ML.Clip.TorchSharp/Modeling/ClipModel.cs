@@ -1,0 +1,143 @@
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+
+/// <summary>
+/// CLIP (openai/CLIP <c>model.py</c> architecture) in TorchSharp: an image tower (<see cref="VisionTransformer"/>
+/// or <see cref="ModifiedResNet"/>, field <c>visual</c>) and a causal text transformer, projected into one
+/// embedding space. Parameter names equal OpenAI's state-dict names, so <c>state_dict()</c> maps 1:1.
+/// </summary>
+/// <remarks>
+/// Inputs: images [N, 3, R, R] already normalised; token ids [N, L ≤ ContextLength] (int64) whose end-of-text
+/// token has the largest id in each row (CLIP's tokenizer guarantees it). Built on the CPU; call
+/// <c>to(device)</c> after loading weights, and <c>eval()</c> for inference (BatchNorm running statistics).
+/// </remarks>
+public sealed partial class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPerImage, Tensor LogitsPerText)>
+{
+#pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
+    private readonly Module<Tensor, Tensor> visual;
+    private readonly ClipTransformer transformer;
+    private readonly Embedding token_embedding;
+    private readonly Parameter positional_embedding;
+    private readonly LayerNorm ln_final;
+    private readonly Parameter text_projection;
+    private readonly Parameter logit_scale;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates a randomly initialised model (the reference initialisation) for <paramref name="config"/>.</summary>
+    /// <exception cref="ArgumentException">The configuration is impossible (see <see cref="ClipConfig.Validate"/>).</exception>
+    public ClipModel(ClipConfig config) : base("CLIP")
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        visual = config.IsVisionTransformer ? new VisionTransformer(config) : new ModifiedResNet(config);
+        transformer = new ClipTransformer(config.TransformerWidth, config.TransformerLayers, config.TransformerHeads, config.Activation, config.LayerNormEps);
+        token_embedding = Embedding(config.VocabSize, config.TransformerWidth);
+        positional_embedding = Parameter(empty(config.ContextLength, config.TransformerWidth));
+        ln_final = LayerNorm(config.TransformerWidth, config.LayerNormEps);
+        text_projection = Parameter(empty(config.TransformerWidth, config.EmbedDim));
+        logit_scale = Parameter(tensor(Math.Log(1 / 0.07), ScalarType.Float32));
+        RegisterComponents();
+        InitializeTextParameters();
+    }
+
+    /// <summary>The architecture.</summary>
+    public ClipConfig Config { get; }
+
+    /// <summary>The learnable log temperature; logits are scaled by its exponential.</summary>
+    public Parameter LogitScale => logit_scale;
+
+    /// <summary>
+    /// Reads a PyTorch checkpoint (see <see cref="ClipCheckpoint.Load"/>), builds the model its weights describe,
+    /// loads them and returns the model in eval mode on the CPU.
+    /// </summary>
+    /// <inheritdoc cref="ClipCheckpoint.Load" path="/param"/>
+    /// <inheritdoc cref="ClipCheckpoint.Load" path="/exception"/>
+    public static ClipModel FromCheckpoint(string path, ClipActivation activation = ClipActivation.QuickGelu)
+    {
+        using var checkpoint = ClipCheckpoint.Load(path, activation);
+        var model = new ClipModel(checkpoint.Config);
+        try
+        {
+            model.LoadStateDict(checkpoint.StateDict, checkpoint.Path);
+            model.eval();
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Image embeddings [N, EmbedDim] (not normalised) of images [N, 3, R, R].</summary>
+    public Tensor EncodeImage(Tensor images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var resolution = Config.ImageResolution;
+        if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != resolution || images.shape[3] != resolution)
+            throw new ArgumentException($"Images must be [N, 3, {resolution}, {resolution}], got [{string.Join(", ", images.shape)}].", nameof(images));
+        return visual.forward(images);
+    }
+
+    /// <summary>Text embeddings [N, EmbedDim] (not normalised) of token ids [N, L], taken at each row's end token (its largest id).</summary>
+    public Tensor EncodeText(Tensor tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        if (tokens.dim() != 2 || tokens.shape[1] > Config.ContextLength || tokens.shape[1] == 0)
+            throw new ArgumentException($"Tokens must be [N, L] with 0 < L <= {Config.ContextLength}, got [{string.Join(", ", tokens.shape)}].", nameof(tokens));
+        using var scope = NewDisposeScope();
+        var length = tokens.shape[1];
+        var x = token_embedding.forward(tokens).add(positional_embedding.narrow(0, 0, length));
+        using (var mask = CausalMask(length, x.dtype, x.device))
+            x = transformer.forward(x, mask);
+        x = ln_final.forward(x);
+        var eot = tokens.argmax(-1);
+        var rows = arange(tokens.shape[0], device: tokens.device);
+        x = x.index([TensorIndex.Tensor(rows), TensorIndex.Tensor(eot)]);
+        return x.matmul(text_projection).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Scaled cosine similarities: <c>exp(logit_scale) · norm(img)·norm(txt)ᵀ</c> [N_img, N_txt] and its transpose.
+    /// </summary>
+    public override (Tensor LogitsPerImage, Tensor LogitsPerText) forward(Tensor images, Tensor tokens)
+    {
+        using var scope = NewDisposeScope();
+        var imageFeatures = Normalize(EncodeImage(images));
+        var textFeatures = Normalize(EncodeText(tokens));
+        var logitsPerImage = imageFeatures.matmul(textFeatures.t()).mul(logit_scale.exp());
+        var logitsPerText = logitsPerImage.t();
+        return (logitsPerImage.MoveToOuterDisposeScope(), logitsPerText.MoveToOuterDisposeScope());
+    }
+
+    private static Tensor Normalize(Tensor features) => features.div(features.norm(1, keepdim: true));
+
+    // -inf above the diagonal: token i attends to tokens 0..i only.
+    private static Tensor CausalMask(long length, ScalarType dtype, Device device) =>
+        full(length, length, float.NegativeInfinity, dtype: dtype, device: device).triu(1);
+
+    // The reference initialisation of the text side (the image towers initialise themselves).
+    private void InitializeTextParameters()
+    {
+        using var _ = no_grad();
+        init.normal_(token_embedding.weight!, 0, 0.02);
+        init.normal_(positional_embedding, 0, 0.01);
+        var width = Config.TransformerWidth;
+        var projStd = Math.Pow(width, -0.5) * Math.Pow(2 * Config.TransformerLayers, -0.5);
+        var attnStd = Math.Pow(width, -0.5);
+        var fcStd = Math.Pow(2 * width, -0.5);
+        foreach (var block in transformer.Blocks)
+        {
+            init.normal_(block.Attention.InProjWeight, 0, attnStd);
+            init.normal_(block.Attention.OutProj.weight!, 0, projStd);
+            init.normal_(block.MlpIn.weight!, 0, fcStd);
+            init.normal_(block.MlpOut.weight!, 0, projStd);
+        }
+        init.normal_(text_projection, 0, attnStd);
+    }
+}

@@ -1,0 +1,40 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+
+/// <summary>A stack of <see cref="ResidualAttentionBlock"/>s, named <c>resblocks.N</c> as in OpenAI's state dicts.</summary>
+public sealed class ClipTransformer : Module<Tensor, Tensor?, Tensor>
+{
+#pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
+    private readonly ModuleList<ResidualAttentionBlock> resblocks;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates <paramref name="layers"/> blocks of <paramref name="width"/> with <paramref name="heads"/> heads.</summary>
+    public ClipTransformer(int width, int layers, int heads, ClipActivation activation, double layerNormEps) : base("Transformer")
+    {
+        Width = width;
+        Layers = layers;
+        resblocks = new ModuleList<ResidualAttentionBlock>(
+            Enumerable.Range(0, layers).Select(_ => new ResidualAttentionBlock(width, heads, activation, layerNormEps)).ToArray());
+        RegisterComponents();
+    }
+
+    /// <summary>Token width.</summary>
+    public int Width { get; }
+
+    /// <summary>Number of blocks.</summary>
+    public int Layers { get; }
+
+    /// <summary>The blocks, in order.</summary>
+    public IReadOnlyList<ResidualAttentionBlock> Blocks => resblocks.ToList();
+
+    /// <summary>Runs every block on <paramref name="x"/> [N, L, E].</summary>
+    public override Tensor forward(Tensor x, Tensor? mask)
+    {
+        foreach (var block in resblocks)
+            x = block.forward(x, mask);
+        return x;
+    }
+}

@@ -1,0 +1,16 @@
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+
+/// <summary>OpenAI's GELU approximation <c>x·σ(1.702x)</c>, which their released weights were trained with.</summary>
+public sealed class QuickGelu : Module<Tensor, Tensor>
+{
+    /// <summary>Creates the activation.</summary>
+    public QuickGelu() : base(nameof(QuickGelu))
+    {
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x) => x.mul(x.mul(1.702).sigmoid());
+}

@@ -1,0 +1,54 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+
+/// <summary>
+/// CLIP's ViT image tower: patch embedding (<c>conv1</c>, no bias), class token, positional embedding,
+/// <c>ln_pre</c>, transformer, <c>ln_post</c> on the class token, projection <c>proj</c> to the embedding.
+/// </summary>
+public sealed class VisionTransformer : Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
+    private readonly Conv2d conv1;
+    private readonly Parameter class_embedding;
+    private readonly Parameter positional_embedding;
+    private readonly LayerNorm ln_pre;
+    private readonly ClipTransformer transformer;
+    private readonly LayerNorm ln_post;
+    private readonly Parameter proj;
+#pragma warning restore IDE1006
+    private readonly int _width;
+
+    /// <summary>Creates the tower described by <paramref name="config"/> (a ViT config).</summary>
+    public VisionTransformer(ClipConfig config) : base(nameof(VisionTransformer))
+    {
+        var patch = config.VisionPatchSize ?? throw new ArgumentException("A VisionTransformer needs ClipConfig.VisionPatchSize.", nameof(config));
+        var width = _width = config.VisionWidth;
+        var grid = config.ImageResolution / patch;
+        var scale = Math.Pow(width, -0.5);
+        conv1 = Conv2d(3, width, kernel_size: patch, stride: patch, bias: false);
+        class_embedding = Parameter(randn(width).mul_(scale));
+        positional_embedding = Parameter(randn(grid * grid + 1, width).mul_(scale));
+        ln_pre = LayerNorm(width, config.LayerNormEps);
+        transformer = new ClipTransformer(width, config.VisionLayers[0], config.VisionHeads, config.Activation, config.LayerNormEps);
+        ln_post = LayerNorm(width, config.LayerNormEps);
+        proj = Parameter(randn(width, config.EmbedDim).mul_(scale));
+        RegisterComponents();
+    }
+
+    /// <summary>Image embeddings [N, EmbedDim] of normalised images [N, 3, R, R].</summary>
+    public override Tensor forward(Tensor images)
+    {
+        var x = conv1.forward(images);                                  // [N, W, g, g]
+        var n = x.shape[0];
+        x = x.reshape(n, _width, -1).permute(0, 2, 1);                  // [N, g², W]
+        var cls = class_embedding.to(x.dtype).expand(n, 1, _width);
+        x = cat([cls, x], 1).add(positional_embedding.to(x.dtype));     // [N, g²+1, W]
+        x = ln_pre.forward(x);
+        x = transformer.forward(x, null);
+        x = ln_post.forward(x.select(1, 0));
+        return x.matmul(proj);
+    }
+}
