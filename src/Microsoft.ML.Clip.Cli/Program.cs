@@ -21,5 +21,8 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return SelfCheckCommand.Create();
+        yield return ConvertCommand.Create();
+        yield return EmbedTextCommand.Create();
+        yield return EmbedImageCommand.Create();
     }
 }
