@@ -21,6 +21,7 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return SelfCheckCommand.Create();
+        yield return TokenizeCommand.Create();
         yield return ConvertCommand.Create();
         yield return EmbedTextCommand.Create();
         yield return EmbedImageCommand.Create();

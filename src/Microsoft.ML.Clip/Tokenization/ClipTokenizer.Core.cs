@@ -28,11 +28,14 @@ public sealed partial class ClipTokenizer
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>A new tokenizer with empty caches (<see cref="Default"/> is the shared one).</summary>
+    internal static ClipTokenizer CreateFromEmbeddedVocabulary() => new(ClipBpeVocabulary.LoadEmbedded());
+
     /// <summary>Number of tokens in the vocabulary (49408).</summary>
     internal int VocabularySize => _vocabulary.Count;
 
-    /// <summary>Empties the piece cache (for cold-cache measurements).</summary>
-    internal void ClearCache()
+    /// <summary>Empties the piece cache.</summary>
+    private void ClearCache()
     {
         _cache.Clear();
         Interlocked.Exchange(ref _cachedPieces, 0);
@@ -91,10 +94,7 @@ public sealed partial class ClipTokenizer
             return [StartOfTextId];
         if (piece.SequenceEqual("<|endoftext|>"))
             return [EndOfTextId];
-        var byteCount = Encoding.UTF8.GetByteCount(piece);
-        Span<byte> utf8 = byteCount <= 256 ? stackalloc byte[byteCount] : new byte[byteCount];
-        Encoding.UTF8.GetBytes(piece, utf8);
-        return _vocabulary.Merge(utf8);
+        return _vocabulary.Merge(piece);
     }
 
     /// <summary>
