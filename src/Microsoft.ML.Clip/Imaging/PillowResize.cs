@@ -101,12 +101,13 @@ internal static class PillowResize
         bool premultiply = image.HasAlpha && !image.AlphaPremultiplied;
         bool horizontal = outWidth != image.Width;
         bool vertical = outHeight != image.Height;
-        var vc = vertical ? ResampleCoefficients.Get(image.Height, outHeight) : null;
-        var hc = horizontal ? ResampleCoefficients.Get(image.Width, outWidth) : null;
+        // Tables for the kept window only: entry i is output column left + i / row top + i.
+        var vc = vertical ? ResampleCoefficients.Get(image.Height, outHeight, top, h) : null;
+        var hc = horizontal ? ResampleCoefficients.Get(image.Width, outWidth, left, w) : null;
 
         // Source rows the kept output rows read.
-        int rowLo = vc != null ? vc.First[top] : top;
-        int rowHi = vc != null ? vc.First[top + h - 1] + vc.Count[top + h - 1] : top + h;
+        int rowLo = vc != null ? vc.First[0] : top;
+        int rowHi = vc != null ? vc.First[h - 1] + vc.Count[h - 1] : top + h;
         int tempRows = rowHi - rowLo;
         int tempRowBytes = (horizontal ? w : image.Width) * channels;
         int tempLeft = horizontal ? 0 : left;  // without a horizontal pass the temp rows are whole source rows
@@ -126,7 +127,7 @@ internal static class PillowResize
                 }
                 var outRow = temp.AsSpan(r * tempRowBytes, tempRowBytes);
                 if (horizontal)
-                    HorizontalRow(row, hc!, left, w, channels, outRow);
+                    HorizontalRow(row, hc!, channels, outRow);
                 else
                     row.CopyTo(outRow);
             }
@@ -138,7 +139,7 @@ internal static class PillowResize
                 try
                 {
                     for (int y = 0; y < h; y++)
-                        VerticalRow(temp, tempRowBytes, tempLeft * channels, vc!, top + y, rowLo, accumulator.AsSpan(0, outRowBytes),
+                        VerticalRow(temp, tempRowBytes, tempLeft * channels, vc!, y, rowLo, accumulator.AsSpan(0, outRowBytes),
                             destination.AsSpan(y * outRowBytes, outRowBytes));
                 }
                 finally
@@ -160,8 +161,8 @@ internal static class PillowResize
         }
     }
 
-    /// <summary>One row of the horizontal pass, for output columns [left, left + count).</summary>
-    private static void HorizontalRow(ReadOnlySpan<byte> row, ResampleCoefficients hc, int left, int count, int channels, Span<byte> outRow)
+    /// <summary>One row of the horizontal pass, for the output columns of <paramref name="hc"/>'s window.</summary>
+    private static void HorizontalRow(ReadOnlySpan<byte> row, ResampleCoefficients hc, int channels, Span<byte> outRow)
     {
         int k = hc.KernelSize;
         // Bounds were checked when the tables were built (taps stay inside the row); reading through
@@ -170,7 +171,7 @@ internal static class PillowResize
         ref int w0 = ref MemoryMarshal.GetArrayDataReference(hc.Weights);
         ref byte dst = ref MemoryMarshal.GetReference(outRow);
         int o = 0;
-        for (int xx = left; xx < left + count; xx++)
+        for (int xx = 0; xx < hc.Length; xx++)
         {
             int n = hc.Count[xx];
             ref int taps = ref Unsafe.Add(ref w0, xx * k);
@@ -235,7 +236,7 @@ internal static class PillowResize
     }
 
     /// <summary>
-    /// One output row of the vertical pass: a weighted sum of whole temp rows. The sums are integers,
+    /// Output row <paramref name="yy"/> of <paramref name="vc"/>'s window: a weighted sum of whole temp rows. The sums are integers,
     /// so adding a row at a time (vectorised) gives exactly Pillow's per-pixel result.
     /// </summary>
     private static void VerticalRow(byte[] temp, int tempRowBytes, int tempOffset, ResampleCoefficients vc, int yy, int rowLo,
