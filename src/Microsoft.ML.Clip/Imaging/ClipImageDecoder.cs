@@ -60,9 +60,14 @@ public static class ClipImageDecoder
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var createResult);
         if (codec is null)
         {
-            throw png is null
-                ? new InvalidDataException($"Image '{name}' is not in a supported image format (PNG, JPEG, GIF, BMP, WebP, ICO) or its header is corrupt (decoder: {createResult}).")
-                : new InvalidDataException($"Image '{name}' is a corrupt PNG (decoder: {createResult}).");
+            string problem = createResult switch
+            {
+                SKCodecResult.IncompleteInput => "is truncated or corrupt: the data ends inside its header",
+                SKCodecResult.Unimplemented when png is null => "is not in a supported image format (PNG, JPEG, GIF, BMP, WebP, ICO)",
+                _ when png is not null => "is a corrupt PNG",
+                _ => "is corrupt or not in a supported image format (PNG, JPEG, GIF, BMP, WebP, ICO)",
+            };
+            throw new InvalidDataException($"Image '{name}' {problem} (decoder: {createResult}).");
         }
 
         var info = codec.Info;
