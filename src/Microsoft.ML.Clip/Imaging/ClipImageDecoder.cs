@@ -168,14 +168,7 @@ public static class ClipImageDecoder
                 }
                 break;
             default:
-                var source = rgba.AsSpan(0, pixelCount * 4);
-                var target = pixels.AsSpan();
-                for (int i = 0, j = 0; j < target.Length; i += 4, j += 3)
-                {
-                    target[j] = source[i];
-                    target[j + 1] = source[i + 1];
-                    target[j + 2] = source[i + 2];
-                }
+                DecodedImage.DropAlpha(rgba.AsSpan(0, pixelCount * 4), pixels);
                 break;
         }
         return pixels;
