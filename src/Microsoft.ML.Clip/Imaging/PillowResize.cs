@@ -75,10 +75,14 @@ internal static class PillowResize
     {
         int channels = image.Channels;
         double xStep = (double)image.Width / outWidth, yStep = (double)image.Height / outHeight;
-        var columns = new int[outWidth];
+        // Positions are accumulated from the first pixel, as Pillow does, but only the window is kept.
+        var columns = new int[w];
         double xo = xStep * 0.5;
-        for (int x = 0; x < outWidth; x++, xo += xStep)
-            columns[x] = Math.Min((int)xo, image.Width - 1);
+        for (int x = 0; x < left + w; x++, xo += xStep)
+        {
+            if (x >= left)
+                columns[x - left] = Math.Min((int)xo, image.Width - 1);
+        }
         double yo = yStep * 0.5;
         for (int y = 0; y < top + h; y++, yo += yStep)
         {
@@ -88,7 +92,7 @@ internal static class PillowResize
             int outIndex = (y - top) * w * channels;
             for (int x = 0; x < w; x++)
             {
-                int src = (sourceRow + columns[left + x]) * channels;
+                int src = (sourceRow + columns[x]) * channels;
                 for (int c = 0; c < channels; c++)
                     destination[outIndex++] = image.Pixels[src + c];
             }
