@@ -13,6 +13,9 @@ public sealed partial class ClipTokenizer
 
     private const int MaxTextInMessage = 80;
 
+    /// <summary>Per-thread buffers larger than this (in items) are not kept after the text that needed them.</summary>
+    private const int MaxRetainedBuffer = 1 << 16;
+
     [ThreadStatic] private static char[]? t_normalized;
     [ThreadStatic] private static char[]? t_scratch;
     [ThreadStatic] private static int[]? t_ids;
@@ -49,8 +52,9 @@ public sealed partial class ClipTokenizer
         var normalized = t_normalized ??= new char[256];
         var scratch = t_scratch ??= new char[256];
         var length = ClipTextNormalizer.Normalize(text, ref normalized, ref scratch);
-        t_normalized = normalized;
-        t_scratch = scratch;
+        // Keep the grown buffers for the next text on this thread, unless one huge text grew them.
+        t_normalized = normalized.Length <= MaxRetainedBuffer ? normalized : null;
+        t_scratch = scratch.Length <= MaxRetainedBuffer ? scratch : null;
 
         var ids = t_ids ??= new int[128];
         var count = 0;
@@ -67,7 +71,7 @@ public sealed partial class ClipTokenizer
             if (count + piece.Length > ids.Length)
             {
                 Array.Resize(ref ids, Math.Max(ids.Length * 2, count + piece.Length));
-                t_ids = ids;
+                t_ids = ids.Length <= MaxRetainedBuffer ? ids : null;
             }
             piece.CopyTo(ids.AsSpan(count));
             count += piece.Length;
