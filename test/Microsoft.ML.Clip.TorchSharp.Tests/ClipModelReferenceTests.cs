@@ -22,6 +22,13 @@ public class ClipModelReferenceTests(ITestOutputHelper output)
         AssertMatchesReference(model, name, output);
     }
 
+    [Fact]
+    public void HuggingFaceSafetensorsCheckpointReproducesReferenceOutputs()
+    {
+        using var model = ClipModel.FromCheckpoint(Fixtures.Reference("models", "vit.hf.safetensors"));
+        AssertMatchesReference(model, "vit", output);
+    }
+
     internal static void AssertMatchesReference(ClipModel model, string name, ITestOutputHelper output)
     {
         Assert.False(model.training);

@@ -69,8 +69,8 @@ public sealed class ClipCheckpoint : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path) || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-            // Hook for the Hugging Face route (safetensors + config.json), wired in by Checkpoints/HuggingFace*.cs.
-            throw new NotSupportedException($"'{path}' is a Hugging Face safetensors checkpoint; ClipCheckpoint reads PyTorch .pt files only so far.");
+            // Safetensors (Hugging Face or OpenAI names) take their own route: ClipWeights.Load dispatches.
+            throw new NotSupportedException($"'{path}' is a safetensors checkpoint; ClipCheckpoint reads PyTorch .pt files. Use ClipWeights.Load or HuggingFaceClip.Load.");
         if (!File.Exists(path))
             throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
 

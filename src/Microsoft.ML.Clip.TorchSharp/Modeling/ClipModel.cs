@@ -52,18 +52,18 @@ public sealed partial class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPer
     public Parameter LogitScale => logit_scale;
 
     /// <summary>
-    /// Reads a PyTorch checkpoint (see <see cref="ClipCheckpoint.Load"/>), builds the model its weights describe,
-    /// loads them and returns the model in eval mode on the CPU.
+    /// Reads any supported checkpoint (OpenAI / open_clip / TorchScript <c>.pt</c>, Hugging Face or OpenAI-named
+    /// safetensors; see <see cref="ClipWeights.Load"/>), builds the model its weights describe, loads them and
+    /// returns the model in eval mode on the CPU.
     /// </summary>
-    /// <inheritdoc cref="ClipCheckpoint.Load" path="/param"/>
-    /// <inheritdoc cref="ClipCheckpoint.Load" path="/exception"/>
+    /// <inheritdoc cref="ClipWeights.Load" path="/param"/>
     public static ClipModel FromCheckpoint(string path, ClipActivation activation = ClipActivation.QuickGelu)
     {
-        using var checkpoint = ClipCheckpoint.Load(path, activation);
-        var model = new ClipModel(checkpoint.Config);
+        using var weights = ClipWeights.Load(path, activation);
+        var model = new ClipModel(weights.Config);
         try
         {
-            model.LoadStateDict(checkpoint.StateDict, checkpoint.Path);
+            model.LoadStateDict(weights.StateDict, path);
             model.eval();
             return model;
         }
