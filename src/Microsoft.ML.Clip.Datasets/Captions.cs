@@ -10,7 +10,7 @@ internal static class Captions
         name = Clean(name);
         if (maxKeywords <= 0)
             return name;
-        var seen = new HashSet<string>(name.Split(' ', StringSplitOptions.RemoveEmptyEntries), StringComparer.OrdinalIgnoreCase);
+        var seen = new HashSet<string>(Words(name), StringComparer.OrdinalIgnoreCase);
         var extra = new List<string>();
         foreach (var raw in keywords)
         {
@@ -25,6 +25,10 @@ internal static class Captions
             return name;
         return name.Length == 0 ? string.Join(", ", extra) : name + ", " + string.Join(", ", extra);
     }
+
+    // Words without punctuation: "keycap: #" holds the word "keycap".
+    private static IEnumerable<string> Words(string text) =>
+        text.Split(text.Where(c => !char.IsLetterOrDigit(c)).Distinct().ToArray(), StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>Collapses whitespace (tabs and newlines included: captions go into TSV files) and underscores.</summary>
     public static string Clean(string text)

@@ -43,7 +43,9 @@ public sealed record SvgMetadata(string Title, IReadOnlyList<string> Keywords)
         var keywords = new List<string>();
         var workDepth = -1; // depth of the open cc:Work element, -1 outside it
         var inSubject = false;
-        while (reader.Read())
+        // ReadElementContentAsString leaves the reader on the next node already: only call Read() otherwise.
+        reader.Read();
+        while (!reader.EOF)
         {
             if (reader.NodeType == XmlNodeType.Element)
             {
@@ -54,12 +56,16 @@ public sealed record SvgMetadata(string Title, IReadOnlyList<string> Keywords)
                 // dc:title also names agents (cc:Agent inside dc:creator, dc:publisher): only the work's own child counts.
                 else if (reader.NamespaceURI == DublinCore && reader.LocalName == "title" && workDepth >= 0
                          && reader.Depth == workDepth + 1 && title.Length == 0)
+                {
                     title = reader.ReadElementContentAsString().Trim();
+                    continue;
+                }
                 else if (reader.NamespaceURI == Rdf && reader.LocalName == "li" && inSubject)
                 {
                     var keyword = reader.ReadElementContentAsString().Trim();
                     if (keyword.Length > 0)
                         keywords.Add(keyword);
+                    continue;
                 }
             }
             else if (reader.NodeType == XmlNodeType.EndElement)
@@ -71,6 +77,7 @@ public sealed record SvgMetadata(string Title, IReadOnlyList<string> Keywords)
                 else if (reader.LocalName == "Work")
                     workDepth = -1;
             }
+            reader.Read();
         }
         return new SvgMetadata(title, keywords);
     }
