@@ -31,7 +31,15 @@ public sealed class DatasetOptions
     /// <summary>Raster images with a side larger than this are skipped (Open Clip Art has a few of 20k×30k pixels).</summary>
     public int MaxImageSide { get; set; } = Defaults.MaxImageSide;
 
-    /// <summary>Folder of rendered SVGs; null for <c>cache/</c> inside the data folder.</summary>
+    /// <summary>When set, pair images are shrunk once so their longer side is at most this many pixels and cached as
+    /// PNG (see <see cref="Images.ImagePreparer"/>); null (the default) points at the original files.</summary>
+    public int? PreparedImageSide { get; set; }
+
+    /// <summary>When set (<c>white</c>, <c>black</c> or <c>#RRGGBB</c>), pair images are composited onto this colour
+    /// once and cached as PNG, so decoders that drop alpha see the intended background; null keeps transparency.</summary>
+    public string? Background { get; set; }
+
+    /// <summary>Folder of rendered SVGs and prepared images; null for <c>cache/</c> inside the data folder.</summary>
     public string? CacheDirectory { get; set; }
 
     internal void Validate()
@@ -42,6 +50,8 @@ public sealed class DatasetOptions
             throw new ArgumentOutOfRangeException(nameof(MaxCaptionKeywords), MaxCaptionKeywords, "MaxCaptionKeywords must be non-negative.");
         if (SvgRenderSize is < 8 or > 1024)
             throw new ArgumentOutOfRangeException(nameof(SvgRenderSize), SvgRenderSize, "SvgRenderSize must be between 8 and 1024 pixels.");
+        if (PreparedImageSide is < 8)
+            throw new ArgumentOutOfRangeException(nameof(PreparedImageSide), PreparedImageSide, "PreparedImageSide must be null or at least 8 pixels.");
         if (MaxImageSide < 1)
             throw new ArgumentOutOfRangeException(nameof(MaxImageSide), MaxImageSide, "MaxImageSide must be positive.");
     }

@@ -39,15 +39,17 @@ public static class EmojiDataset
         var rasterizer = style == EmojiStyle.OpenMoji
             ? new SvgRasterizer(Path.Combine(DataPaths.CacheDirectory(dataDirectory, options), $"openmoji-{options.SvgRenderSize}"), options.SvgRenderSize)
             : null;
-        return Stream(chosen, styleName, rasterizer, options);
+        return Stream(chosen, styleName, rasterizer, ImagePreparer.From(dataDirectory, options), options);
     }
 
     private static IEnumerable<ImageCaptionPair> Stream(IReadOnlyList<(EmojiText Text, string? File)> chosen, string styleName,
-        SvgRasterizer? rasterizer, DatasetOptions options)
+        SvgRasterizer? rasterizer, ImagePreparer? preparer, DatasetOptions options)
     {
         foreach (var (text, file) in chosen)
         {
             var imagePath = rasterizer is null ? file! : rasterizer.GetOrRender(file!, text.Hexcode);
+            if (preparer is not null)
+                imagePath = preparer.GetOrPrepare(imagePath, $"{SourceName}/{styleName}/{text.Hexcode}");
             yield return new ImageCaptionPair
             {
                 ImagePath = imagePath,

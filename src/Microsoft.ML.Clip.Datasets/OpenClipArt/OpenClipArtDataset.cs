@@ -39,10 +39,11 @@ public static class OpenClipArtDataset
             candidates.Add(relative);
         }
         candidates.Sort(StringComparer.Ordinal);
-        return Stream(Subsample.Take(candidates, options), pngRoot, svgRoot, options);
+        return Stream(Subsample.Take(candidates, options), pngRoot, svgRoot, ImagePreparer.From(dataDirectory, options), options);
     }
 
-    private static IEnumerable<ImageCaptionPair> Stream(IReadOnlyList<string> chosen, string pngRoot, string svgRoot, DatasetOptions options)
+    private static IEnumerable<ImageCaptionPair> Stream(IReadOnlyList<string> chosen, string pngRoot, string svgRoot, ImagePreparer? preparer,
+        DatasetOptions options)
     {
         foreach (var relative in chosen)
         {
@@ -53,7 +54,7 @@ public static class OpenClipArtDataset
             var slash = folders.IndexOf('/');
             yield return new ImageCaptionPair
             {
-                ImagePath = Path.Combine(pngRoot, relative),
+                ImagePath = preparer?.GetOrPrepare(Path.Combine(pngRoot, relative), $"{SourceName}/{relative[..^4]}") ?? Path.Combine(pngRoot, relative),
                 Caption = Captions.Compose(name, metadata.Keywords, options.MaxCaptionKeywords),
                 Source = SourceName,
                 Style = "clipart",

@@ -33,10 +33,11 @@ public static partial class TuxPaintStampDataset
         stamps.Sort((a, b) => string.CompareOrdinal(a.Relative, b.Relative));
         var rasterizer = new SvgRasterizer(Path.Combine(DataPaths.CacheDirectory(dataDirectory, options), $"tuxpaint-{options.SvgRenderSize}"),
             options.SvgRenderSize);
-        return Stream(Subsample.Take(stamps, options), rasterizer);
+        return Stream(Subsample.Take(stamps, options), rasterizer, ImagePreparer.From(dataDirectory, options));
     }
 
-    private static IEnumerable<ImageCaptionPair> Stream(IReadOnlyList<(string Relative, string Image, string Text)> chosen, SvgRasterizer rasterizer)
+    private static IEnumerable<ImageCaptionPair> Stream(IReadOnlyList<(string Relative, string Image, string Text)> chosen, SvgRasterizer rasterizer,
+        ImagePreparer? preparer)
     {
         foreach (var (relative, image, text) in chosen)
         {
@@ -44,6 +45,8 @@ public static partial class TuxPaintStampDataset
             if (caption.Length == 0)
                 continue;
             var imagePath = image.EndsWith(".svg", StringComparison.Ordinal) ? rasterizer.GetOrRender(image, relative) : image;
+            if (preparer is not null)
+                imagePath = preparer.GetOrPrepare(imagePath, $"{SourceName}/{relative}");
             var folders = Path.GetDirectoryName(relative)?.Replace('\\', '/') ?? "";
             var slash = folders.IndexOf('/');
             yield return new ImageCaptionPair
