@@ -56,8 +56,7 @@ internal static class ClipInputs
     /// <summary>The kind of an image column in a schema shape (vector sizes are not known there).</summary>
     public static ClipInputKind Image(SchemaShape shape, string column, int pixelCount)
     {
-        if (!shape.TryFindColumn(column, out var col))
-            throw NotFound(column);
+        var col = Find(shape, column);
         ClipInputKind? kind = col switch
         {
             { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: TextDataViewType } => ClipInputKind.ImagePath,
@@ -84,14 +83,21 @@ internal static class ClipInputs
     /// <summary>The kind of a text column in a schema shape.</summary>
     public static ClipInputKind Text(SchemaShape shape, string column, int contextLength)
     {
-        if (!shape.TryFindColumn(column, out var col))
-            throw NotFound(column);
+        var col = Find(shape, column);
         return col switch
         {
             { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: TextDataViewType } => ClipInputKind.Text,
             { Kind: SchemaShape.Column.VectorKind.Vector, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(long) => ClipInputKind.TokenIds,
             _ => throw Mismatch(column, TextExpectation(contextLength), Describe(col)),
         };
+    }
+
+    private static SchemaShape.Column Find(SchemaShape shape, string column)
+    {
+        foreach (var c in shape)
+            if (c.Name == column)
+                return c;
+        throw NotFound(column);
     }
 
     private static string Describe(SchemaShape.Column col)

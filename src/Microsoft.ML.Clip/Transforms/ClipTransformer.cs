@@ -25,7 +25,7 @@ public sealed class ClipTransformer : ITransformer
     public TransformerChain<ITransformer> Inner { get; }
 
     /// <inheritdoc/>
-    public bool IsRowToRowMapper => Inner.IsRowToRowMapper;
+    public bool IsRowToRowMapper => ((ITransformer)Inner).IsRowToRowMapper;
 
     /// <inheritdoc/>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
@@ -40,7 +40,7 @@ public sealed class ClipTransformer : ITransformer
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         _checkInput(inputSchema);
-        return Inner.GetRowToRowMapper(inputSchema);
+        return ((ITransformer)Inner).GetRowToRowMapper(inputSchema);
     }
 
     /// <inheritdoc/>
