@@ -139,14 +139,17 @@ public sealed class LabeledFeatures
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         var schema = SchemaDefinition.Create(typeof(Row));
-        schema[nameof(Row.Features)].ColumnName = featureColumnName;
-        schema[nameof(Row.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, FeatureSize);
+        // Look both columns up before renaming them: the indexer finds columns by their current name.
+        var featureDef = schema[nameof(Row.Features)];
         var labelDef = schema[nameof(Row.Label)];
+        featureDef.ColumnName = featureColumnName;
+        featureDef.ColumnType = new VectorDataViewType(NumberDataViewType.Single, FeatureSize);
         labelDef.ColumnName = labelColumnName;
         labelDef.ColumnType = new KeyDataViewType(typeof(uint), ClassCount);
         var names = new VBuffer<ReadOnlyMemory<char>>(ClassCount, ClassNames.Select(n => n.AsMemory()).ToArray());
         labelDef.AddAnnotation(KeyValuesKind, names, new VectorDataViewType(TextDataViewType.Instance, ClassCount));
-        var rows = Enumerable.Range(0, Count).Select(i => new Row { Features = Features[i], Label = (uint)Labels[i] + 1 }).ToArray();
+        // A key field of a loaded class holds the 0-based index: ML.NET stores index + 1 (0 is the missing key).
+        var rows = Enumerable.Range(0, Count).Select(i => new Row { Features = Features[i], Label = (uint)Labels[i] }).ToArray();
         return mlContext.Data.LoadFromEnumerable(rows, schema);
     }
 
