@@ -99,7 +99,7 @@ public class EvaluationCommandTests
         var r = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", tsvDir, "--out", outDir,
             "--shots", "1", "--seeds", "1", "--templates", "single", .. FastSweep]);
         Assert.True(r.ExitCode == 0, r.StdErr);
-        Assert.Contains("ResNet-18: featurised 12 images", r.StdErr);
+        Assert.Contains("ResNet-18: featurised 18 images", r.StdErr);
         var row = r.Lines.Single(l => l.StartsWith($"| {Path.GetFileName(tsvDir)} |", StringComparison.Ordinal));
         var cells = row.Split('|', StringSplitOptions.TrimEntries);
         // cells: "", name, classes, train, test, zs1, zs5, clip probe, resnet probe, 1-shot, ""

@@ -84,8 +84,9 @@ internal static class CompareCommand
                 if (parse.GetValue(resnet))
                 {
                     var resnetDir = parse.GetValue(resnetModels);
-                    var trainRes = new LabeledFeatures(ImageFeatures.ResNet18(ml, trainSet.Paths, resnetDir, EvaluationCli.Info), trainLabels, classes);
-                    var testRes = new LabeledFeatures(ImageFeatures.ResNet18(ml, testSet.Paths, resnetDir, EvaluationCli.Info), testLabels, classes);
+                    var (trainResNet, testResNet) = ImageFeatures.ResNet18(ml, trainSet.Paths, testSet.Paths, resnetDir, EvaluationCli.Info);
+                    var trainRes = new LabeledFeatures(trainResNet, trainLabels, classes);
+                    var testRes = new LabeledFeatures(testResNet, testLabels, classes);
                     var (resProbe, resTop1, _) = runner.Run($"{name}: linear probe ResNet-18", trainRes, testRes);
                     resnetResult = new ProbeResult(resTop1, resProbe.L2Regularization);
                     details.AppendLine("Linear probe on ResNet-18 features, λ sweep:").AppendLine()

@@ -39,7 +39,9 @@ internal static class ImageFeatures
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var data = ml.Data.LoadFromEnumerable(paths.Select(p => new PathRow { ImagePath = p }));
         var pipeline = ml.Transforms.ResNet18ImageFeatures("Features", nameof(PathRow.ImagePath), modelDirectory: modelDirectory);
-        var features = pipeline.Fit(data).Transform(data);
+        var transformer = pipeline.Fit(data);
+        var loaded = watch.Elapsed.TotalSeconds;
+        var features = transformer.Transform(data);
         var result = new List<float[]>(paths.Count);
         using (var cursor = features.GetRowCursor([features.Schema["Features"]]))
         {
@@ -51,8 +53,16 @@ internal static class ImageFeatures
                 result.Add(buffer.DenseValues().ToArray());
             }
         }
-        log($"ResNet-18: featurised {paths.Count} images in {watch.Elapsed.TotalSeconds:F1} s ({paths.Count / Math.Max(watch.Elapsed.TotalSeconds, 1e-9):F1} images/s).");
+        var run = watch.Elapsed.TotalSeconds - loaded;
+        log($"ResNet-18: featurised {paths.Count} images in {run:F1} s ({paths.Count / Math.Max(run, 1e-9):F1} images/s) after {loaded:F1} s loading the networks.");
         return [.. result];
+    }
+
+    /// <summary>ResNet-18 features of a train and a test list in one pipeline (the 64 MB network is loaded once).</summary>
+    public static (float[][] Train, float[][] Test) ResNet18(MLContext ml, IReadOnlyList<string> train, IReadOnlyList<string> test, string? modelDirectory, Action<string> log)
+    {
+        var all = ResNet18(ml, [.. train, .. test], modelDirectory, log);
+        return (all[..train.Count], all[train.Count..]);
     }
 
     private sealed class PathRow
