@@ -21,7 +21,8 @@ internal static class ClipOnnxGraphs
 
     /// <summary>
     /// Wraps an image encoder (<paramref name="encoderInput"/> [N,3,R,R] → <paramref name="encoderOutput"/> [N,D]):
-    /// input <paramref name="inputName"/> float [1, 3·R·R] (CHW flattened), optionally normalised per channel
+    /// input <paramref name="inputName"/> float [1, n] (CHW flattened, n = 3·R·R; declared symbolic because ML.NET
+    /// only feeds variable-size vector columns into a symbolic dimension), optionally normalised per channel
     /// in the graph as <c>(x - mean) / std</c>; output <paramref name="outputName"/> float [D], L2-normalised
     /// when <paramref name="normalize"/>.
     /// </summary>
@@ -45,7 +46,7 @@ internal static class ClipOnnxGraphs
             prologue.Add(Node("Sub", Prefix + "image_centered", [Prefix + "image_chw", Prefix + "mean"]));
             prologue.Add(Node("Div", encoderInput, [Prefix + "image_centered", Prefix + "std"]));
         }
-        ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, 3L * resolution * resolution), prologue);
+        ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, -1), prologue);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
         return model.ToByteArray();
     }

@@ -39,8 +39,7 @@ internal static class ClipChains
             chain = kind switch
             {
                 ClipInputKind.ImagePath => chain.Then(catalog.CustomMapping((Action<ImagePathRow, PixelsRow>)map, contract)),
-                ClipInputKind.ImageBytes => chain.Then(catalog.CustomMapping((Action<ImageBytesRow, PixelsRow>)map, contract)),
-                _ => chain.Then(catalog.CustomMapping((Action<MLImageRow, PixelsRow>)map, contract)),
+                _ => chain.Then(catalog.CustomMapping((Action<ImageBytesRow, PixelsRow>)map, contract)),
             };
             temporary.Add(ClipColumns.ImageIn);
             mean = settings.Mean;
