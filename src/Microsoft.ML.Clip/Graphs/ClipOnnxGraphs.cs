@@ -21,13 +21,14 @@ internal static class ClipOnnxGraphs
 
     /// <summary>
     /// Wraps an image encoder (<paramref name="encoderInput"/> [N,3,R,R] → <paramref name="encoderOutput"/> [N,D]):
-    /// input <paramref name="inputName"/> float [1, n] (CHW flattened, n = 3·R·R; declared symbolic because ML.NET
-    /// only feeds variable-size vector columns into a symbolic dimension), optionally normalised per channel
+    /// input <paramref name="inputName"/> float [1, 3·R·R] (CHW flattened; declared [1, n] with a symbolic n when
+    /// <paramref name="variableLength"/>, as ML.NET feeds variable-size vector columns only into a symbolic
+    /// dimension and known-size ones only into a fixed one), optionally normalised per channel
     /// in the graph as <c>(x - mean) / std</c>; output <paramref name="outputName"/> float [D], L2-normalised
     /// when <paramref name="normalize"/>.
     /// </summary>
     public static byte[] WrapImageEncoder(byte[] encoder, string encoderInput, string encoderOutput, int resolution, int embedDim,
-        float[]? mean, float[]? std, bool normalize, string inputName, string outputName)
+        float[]? mean, float[]? std, bool normalize, string inputName, string outputName, bool variableLength)
     {
         var model = ModelProto.Parser.ParseFrom(encoder);
         var g = model.Graph;
@@ -46,7 +47,7 @@ internal static class ClipOnnxGraphs
             prologue.Add(Node("Sub", Prefix + "image_centered", [Prefix + "image_chw", Prefix + "mean"]));
             prologue.Add(Node("Div", encoderInput, [Prefix + "image_centered", Prefix + "std"]));
         }
-        ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, -1), prologue);
+        ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, variableLength ? -1 : 3L * resolution * resolution), prologue);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
         return model.ToByteArray();
     }

@@ -142,7 +142,7 @@ public sealed class ClipZeroShotEstimator : ClipEstimatorBase
         var chain = ClipChains.ImageEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, normalize: false, _options.SkipBadRows, gpu, temporary, Log);
 
         var head = ClipOnnxGraphs.ZeroShotHead(weights, model.EmbeddingSize, _classes.Length, scale, ClipColumns.Embedding, ClipColumns.Probabilities);
-        chain = chain.Then(Catalog.ApplyOnnxModel([ClipColumns.Probabilities], [ClipColumns.Embedding], new MemoryStream(head), gpu, fallbackToCpu: false));
+        chain = chain.Then(gpu.Apply(ClipColumns.Probabilities, ClipColumns.Embedding, head));
 
         // PredictedLabel: arg-max index → class name as a key (key values = class names in class order).
         chain = chain.Then(Catalog.CustomMapping(new ClipArgMaxMapping().GetMapping(), ClipArgMaxMapping.ContractName));
