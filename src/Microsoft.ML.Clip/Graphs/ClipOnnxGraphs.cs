@@ -21,15 +21,18 @@ internal static class ClipOnnxGraphs
 
     /// <summary>
     /// Wraps an image encoder (<paramref name="encoderInput"/> [N,3,R,R] → <paramref name="encoderOutput"/> [N,D]):
-    /// input <paramref name="inputName"/> float [1, 3·R·R] (CHW flattened), optionally normalised per channel
+    /// input <paramref name="inputName"/> float [1, 3·R·R] (CHW flattened; declared [1, n] with a symbolic n when
+    /// <paramref name="variableLength"/>, as ML.NET feeds variable-size vector columns only into a symbolic
+    /// dimension and known-size ones only into a fixed one), optionally normalised per channel
     /// in the graph as <c>(x - mean) / std</c>; output <paramref name="outputName"/> float [D], L2-normalised
     /// when <paramref name="normalize"/>.
     /// </summary>
     public static byte[] WrapImageEncoder(byte[] encoder, string encoderInput, string encoderOutput, int resolution, int embedDim,
-        float[]? mean, float[]? std, bool normalize, string inputName, string outputName)
+        float[]? mean, float[]? std, bool normalize, string inputName, string outputName, bool variableLength)
     {
         var model = ModelProto.Parser.ParseFrom(encoder);
         var g = model.Graph;
+        WidenFloat16Initializers(g);
         var prologue = new List<NodeProto>();
         g.Initializer.Add(Int64Tensor(Prefix + "image_shape", 1, 3, resolution, resolution));
         if (mean is null)
@@ -44,7 +47,7 @@ internal static class ClipOnnxGraphs
             prologue.Add(Node("Sub", Prefix + "image_centered", [Prefix + "image_chw", Prefix + "mean"]));
             prologue.Add(Node("Div", encoderInput, [Prefix + "image_centered", Prefix + "std"]));
         }
-        ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, 3L * resolution * resolution), prologue);
+        ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, variableLength ? -1 : 3L * resolution * resolution), prologue);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
         return model.ToByteArray();
     }
@@ -59,6 +62,7 @@ internal static class ClipOnnxGraphs
         var model = ModelProto.Parser.ParseFrom(encoder);
         var g = model.Graph;
         ReplaceInput(g, encoderInput, Value(inputName, DataType.Int64, 1, contextLength), [Node("Identity", encoderInput, [inputName])]);
+        WidenFloat16Initializers(g);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
         return model.ToByteArray();
     }
@@ -85,6 +89,35 @@ internal static class ClipOnnxGraphs
         g.Node.Add(Node("Reshape", outputName, [Prefix + "probs", Prefix + "flat"]));
         g.Output.Add(Value(outputName, DataType.Float, classCount));
         return CreateModel(g, 17).ToByteArray();
+    }
+
+    /// <summary>
+    /// ML.NET's ONNX scoring reads the type of every value in the graph and rejects float16 (exporters store
+    /// e.g. the token-embedding table as float16 followed by a Cast): widen such initializers to float32
+    /// (exact), which leaves the Cast a no-op, and drop the optional intermediate type hints.
+    /// </summary>
+    private static void WidenFloat16Initializers(GraphProto g)
+    {
+        foreach (var t in g.Initializer.Where(t => t.DataType == (int)DataType.Float16).ToList())
+        {
+            var count = t.Dims.Aggregate(1L, (a, b) => a * b);
+            var values = new float[count];
+            if (!t.RawData.IsEmpty)
+            {
+                var raw = t.RawData.Span;
+                for (int i = 0; i < count; i++)
+                    values[i] = (float)BitConverter.ToHalf(raw.Slice(i * 2, 2));
+            }
+            else
+            {
+                // float16 values without raw data are stored as the low 16 bits of int32_data.
+                for (int i = 0; i < count; i++)
+                    values[i] = (float)BitConverter.UInt16BitsToHalf((ushort)t.Int32Data[i]);
+            }
+            var widened = FloatTensor(t.Name, [.. t.Dims], values);
+            g.Initializer[g.Initializer.IndexOf(t)] = widened;
+        }
+        g.ValueInfo.Clear();
     }
 
     private static void ReplaceInput(GraphProto g, string encoderInput, ValueInfoProto newInput, IReadOnlyList<NodeProto> prologue)

@@ -14,8 +14,10 @@ internal static class OnnxGraphBuilder
     public static ValueInfoProto Value(string name, DataType type, params long[] dims)
     {
         var shape = new TensorShapeProto();
-        foreach (var d in dims)
-            shape.Dim.Add(d < 0 ? new TensorShapeProto.Types.Dimension { DimParam = "batch" } : new TensorShapeProto.Types.Dimension { DimValue = d });
+        for (int i = 0; i < dims.Length; i++)
+            shape.Dim.Add(dims[i] < 0
+                ? new TensorShapeProto.Types.Dimension { DimParam = i == 0 ? "batch" : $"n{i}" }
+                : new TensorShapeProto.Types.Dimension { DimValue = dims[i] });
         return new ValueInfoProto
         {
             Name = name,

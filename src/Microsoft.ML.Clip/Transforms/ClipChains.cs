@@ -21,7 +21,7 @@ internal static class ClipChains
     /// are added to <paramref name="temporary"/>.
     /// </summary>
     public static EstimatorChain<ITransformer> ImageEmbedding(EstimatorChain<ITransformer> chain, TransformsCatalog catalog, ClipModel model,
-        ClipInputKind kind, string inputColumn, bool normalize, bool skipBadRows, int? gpuDeviceId, List<string> temporary, Action<string>? log)
+        ClipInputKind kind, string inputColumn, bool normalize, bool skipBadRows, OnnxPlacement onnx, List<string> temporary, Action<string>? log)
     {
         var info = model.Info;
         float[]? mean = null, std = null;
@@ -39,8 +39,7 @@ internal static class ClipChains
             chain = kind switch
             {
                 ClipInputKind.ImagePath => chain.Then(catalog.CustomMapping((Action<ImagePathRow, PixelsRow>)map, contract)),
-                ClipInputKind.ImageBytes => chain.Then(catalog.CustomMapping((Action<ImageBytesRow, PixelsRow>)map, contract)),
-                _ => chain.Then(catalog.CustomMapping((Action<MLImageRow, PixelsRow>)map, contract)),
+                _ => chain.Then(catalog.CustomMapping((Action<ImageBytesRow, PixelsRow>)map, contract)),
             };
             temporary.Add(ClipColumns.ImageIn);
             mean = settings.Mean;
@@ -48,14 +47,14 @@ internal static class ClipChains
         }
         temporary.Add(ClipColumns.Pixels);
         var graph = ClipOnnxGraphs.WrapImageEncoder(File.ReadAllBytes(model.ImageModelPath), EncoderSignature.PixelValues, EncoderSignature.ImageEmbeds,
-            info.ImageResolution, info.EmbedDim, mean, std, normalize, ClipColumns.Pixels, ClipColumns.Embedding);
+            info.ImageResolution, info.EmbedDim, mean, std, normalize, ClipColumns.Pixels, ClipColumns.Embedding, variableLength: kind != ClipInputKind.Pixels);
         temporary.Add(ClipColumns.Embedding);
-        return chain.Then(catalog.ApplyOnnxModel([ClipColumns.Embedding], [ClipColumns.Pixels], new MemoryStream(graph), gpuDeviceId, fallbackToCpu: false));
+        return chain.Then(onnx.Apply(ClipColumns.Embedding, ClipColumns.Pixels, graph));
     }
 
     /// <summary>Text column → <see cref="ClipColumns.Embedding"/> (float [D]).</summary>
     public static EstimatorChain<ITransformer> TextEmbedding(EstimatorChain<ITransformer> chain, TransformsCatalog catalog, ClipModel model,
-        ClipInputKind kind, string inputColumn, bool normalize, ClipTruncation truncation, int? gpuDeviceId, List<string> temporary, Action<string>? log)
+        ClipInputKind kind, string inputColumn, bool normalize, ClipTruncation truncation, OnnxPlacement onnx, List<string> temporary, Action<string>? log)
     {
         var info = model.Info;
         if (kind == ClipInputKind.TokenIds)
@@ -74,7 +73,7 @@ internal static class ClipChains
         var graph = ClipOnnxGraphs.WrapTextEncoder(File.ReadAllBytes(model.TextModelPath), EncoderSignature.InputIds, EncoderSignature.TextEmbeds,
             info.Tokenizer.ContextLength, info.EmbedDim, normalize, ClipColumns.TokenIds, ClipColumns.Embedding);
         temporary.Add(ClipColumns.Embedding);
-        return chain.Then(catalog.ApplyOnnxModel([ClipColumns.Embedding], [ClipColumns.TokenIds], new MemoryStream(graph), gpuDeviceId, fallbackToCpu: false));
+        return chain.Then(onnx.Apply(ClipColumns.Embedding, ClipColumns.TokenIds, graph));
     }
 
     /// <summary>Copies <see cref="ClipColumns.Embedding"/> to the output column and drops the temporary columns.</summary>

@@ -15,6 +15,20 @@ internal static class ClipEnvironment
     /// <summary>The catalog's environment, or null.</summary>
     public static IHostEnvironment? Of(TransformsCatalog catalog) => EnvField?.GetValue(catalog) as IHostEnvironment;
 
+    /// <summary>
+    /// The context's <c>GpuDeviceId</c> and <c>FallbackToCpu</c> (an <see cref="MLContext"/> passes them to its
+    /// internal environment, which the catalog holds; read by name as ML.NET exposes no interface for them).
+    /// </summary>
+    public static (int? GpuDeviceId, bool FallbackToCpu) GpuSettings(IHostEnvironment? env)
+    {
+        if (env is MLContext context)
+            return (context.GpuDeviceId, context.FallbackToCpu);
+        var type = env?.GetType();
+        var gpu = type?.GetProperty("GpuDeviceId", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(env) as int?;
+        var fallback = type?.GetProperty("FallbackToCpu", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(env) as bool?;
+        return (gpu, fallback ?? false);
+    }
+
     /// <summary>A logger writing informational messages to <paramref name="env"/>'s log under <paramref name="component"/>.</summary>
     public static Action<string>? Logger(IHostEnvironment? env, string component)
     {

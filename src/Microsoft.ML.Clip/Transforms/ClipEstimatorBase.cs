@@ -4,6 +4,14 @@ using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Clip.Transforms;
 
+/// <summary>The catalog and device id to create <c>ApplyOnnxModel</c> estimators with.</summary>
+internal sealed record OnnxPlacement(TransformsCatalog Catalog, int? GpuDeviceId)
+{
+    /// <summary>An ONNX scoring estimator over <paramref name="model"/>.</summary>
+    public IEstimator<ITransformer> Apply(string output, string input, byte[] model)
+        => Catalog.ApplyOnnxModel([output], [input], new MemoryStream(model), GpuDeviceId, fallbackToCpu: false);
+}
+
 /// <summary>
 /// Common part of the CLIP estimators: checks the input column (ML.NET's messages, in
 /// <see cref="GetOutputSchema"/>, <see cref="Fit"/> and the fitted transformer's <c>Transform</c>),
@@ -46,11 +54,17 @@ public abstract class ClipEstimatorBase : IEstimator<ClipTransformer>
     /// <summary>Extra checks of the input schema shape (e.g. name clashes).</summary>
     private protected virtual void CheckNames(IEnumerable<string> inputColumns) { }
 
-    /// <summary>The GPU device for ML.NET's ONNX scoring: the option, else the context's, resolved against what works.</summary>
-    private protected int? ResolveGpu(int? gpuDeviceId, bool fallbackToCpu)
+    /// <summary>
+    /// Where ML.NET's ONNX scoring runs: the option's GPU, else the context's, resolved against what works. ML.NET
+    /// replaces a null device id by the context's, so a CPU fallback under a GPU context scores through a catalog of
+    /// a CPU context (the transformers are the same built-ins and save the same way).
+    /// </summary>
+    private protected OnnxPlacement ResolveGpu(int? gpuDeviceId, bool fallbackToCpu)
     {
-        var context = Environment as MLContext;
-        return OrtSessions.ResolveGpuForMLNet(gpuDeviceId ?? context?.GpuDeviceId, fallbackToCpu || (context?.FallbackToCpu ?? false), Log);
+        var context = ClipEnvironment.GpuSettings(Environment);
+        var device = OrtSessions.ResolveGpuForMLNet(gpuDeviceId ?? context.GpuDeviceId, fallbackToCpu || context.FallbackToCpu, Log);
+        var catalog = device is null && context.GpuDeviceId is not null ? new MLContext().Transforms : Catalog;
+        return new OnnxPlacement(catalog, device);
     }
 
     private EstimatorChain<ITransformer> Chain(ClipInputKind kind)

@@ -27,7 +27,7 @@ public sealed class ClipImageEmbeddingOptions
 
     /// <summary>
     /// The input column: an image path (<c>String</c>), encoded image bytes (<c>Vector&lt;Byte&gt;</c>, a <c>byte[]</c>
-    /// field), an ML.NET <c>Image</c> (<c>MLImage</c>), or preprocessed pixels (<c>Vector&lt;Single, 3·R·R&gt;</c>).
+    /// field), or preprocessed pixels (<c>Vector&lt;Single, 3·R·R&gt;</c>).
     /// Null means the output column's name.
     /// </summary>
     public string? InputColumnName;
@@ -50,7 +50,7 @@ public sealed class ClipImageEmbeddingOptions
 
 /// <summary>
 /// Embeds images with a CLIP image encoder: one ONNX Runtime call per row (the path <c>PredictionEngine</c> and
-/// saved models use). For bulk work use <see cref="ClipModel.EmbedImages(IDataView, string, string, bool, int?)"/>.
+/// saved models use). For bulk work use <see cref="ClipModel.EmbedImages(IDataView, string, string, bool, int?, bool)"/>.
 /// </summary>
 public sealed class ClipImageEmbeddingEstimator : ClipEstimatorBase
 {

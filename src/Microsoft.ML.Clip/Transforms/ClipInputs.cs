@@ -26,8 +26,9 @@ internal enum ClipInputKind
 /// </summary>
 internal static class ClipInputs
 {
-    public static string ImageExpectation(int pixelCount)
-        => $"String (image path), Vector<Byte> (encoded image), Image or Vector<Single, {pixelCount}> (preprocessed pixels)";
+    public static string ImageExpectation(int pixelCount, bool allowMLImage)
+        => $"String (image path), Vector<Byte> (encoded image), {(allowMLImage ? "Image, " : "")}or Vector<Single, {pixelCount}> (preprocessed pixels)"
+           + (allowMLImage ? "" : "; Image columns are read by the bulk path ClipModel.EmbedImages(IDataView, …) or give the path column instead");
 
     public static string TextExpectation(int contextLength) => $"String or Vector<Int64, {contextLength}> (token ids)";
 
@@ -38,19 +39,19 @@ internal static class ClipInputs
         => new("inputSchema", $"Schema mismatch for input column '{column}': expected {expected}, got {actual}");
 
     /// <summary>The kind of an image column in a fitted schema (vector sizes checked).</summary>
-    public static ClipInputKind Image(DataViewSchema schema, string column, int pixelCount)
+    public static ClipInputKind Image(DataViewSchema schema, string column, int pixelCount, bool allowMLImage = false)
     {
         var col = schema.GetColumnOrNull(column) ?? throw NotFound(column);
         var type = col.Type;
         ClipInputKind? kind = type switch
         {
             TextDataViewType => ClipInputKind.ImagePath,
-            ImageDataViewType => ClipInputKind.Image,
+            ImageDataViewType when allowMLImage => ClipInputKind.Image,
             VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(byte) => ClipInputKind.ImageBytes,
             VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(float) && v.Size == pixelCount => ClipInputKind.Pixels,
             _ => null,
         };
-        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount), type.ToString());
+        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount, allowMLImage), type.ToString() ?? "?");
     }
 
     /// <summary>The kind of an image column in a schema shape (vector sizes are not known there).</summary>
@@ -60,12 +61,11 @@ internal static class ClipInputs
         ClipInputKind? kind = col switch
         {
             { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: TextDataViewType } => ClipInputKind.ImagePath,
-            { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: ImageDataViewType } => ClipInputKind.Image,
             { Kind: not SchemaShape.Column.VectorKind.Scalar, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(byte) => ClipInputKind.ImageBytes,
             { Kind: SchemaShape.Column.VectorKind.Vector, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(float) => ClipInputKind.Pixels,
             _ => null,
         };
-        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount), Describe(col));
+        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount, allowMLImage: false), Describe(col));
     }
 
     /// <summary>The kind of a text column in a fitted schema.</summary>
@@ -76,7 +76,7 @@ internal static class ClipInputs
         {
             TextDataViewType => ClipInputKind.Text,
             VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(long) && v.Size == contextLength => ClipInputKind.TokenIds,
-            _ => throw Mismatch(column, TextExpectation(contextLength), col.Type.ToString()),
+            _ => throw Mismatch(column, TextExpectation(contextLength), col.Type.ToString() ?? "?"),
         };
     }
 
@@ -102,7 +102,7 @@ internal static class ClipInputs
 
     private static string Describe(SchemaShape.Column col)
     {
-        var item = col.IsKey ? $"Key<{col.ItemType}>" : col.ItemType.ToString();
+        var item = col.IsKey ? $"Key<{col.ItemType}>" : col.ItemType?.ToString() ?? "?";
         return col.Kind == SchemaShape.Column.VectorKind.Scalar ? item : $"Vector<{item}>";
     }
 }

@@ -40,7 +40,7 @@ public sealed class ClipZeroShotOptions
     /// <summary>Prompt templates (<c>{}</c> = class name); null means <see cref="ClipPromptTemplates.ImageNet80"/>.</summary>
     public IReadOnlyList<string>? Templates;
 
-    /// <summary>The image column (path, bytes, <c>Image</c> or preprocessed pixels). Default <see cref="Defaults.InputColumnName"/>.</summary>
+    /// <summary>The image column (path, bytes or preprocessed pixels). Default <see cref="Defaults.InputColumnName"/>.</summary>
     public string InputColumnName = Defaults.InputColumnName;
 
     /// <summary>Score column. Default <see cref="Defaults.ScoreColumnName"/>.</summary>
@@ -142,7 +142,7 @@ public sealed class ClipZeroShotEstimator : ClipEstimatorBase
         var chain = ClipChains.ImageEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, normalize: false, _options.SkipBadRows, gpu, temporary, Log);
 
         var head = ClipOnnxGraphs.ZeroShotHead(weights, model.EmbeddingSize, _classes.Length, scale, ClipColumns.Embedding, ClipColumns.Probabilities);
-        chain = chain.Then(Catalog.ApplyOnnxModel([ClipColumns.Probabilities], [ClipColumns.Embedding], new MemoryStream(head), gpu, fallbackToCpu: false));
+        chain = chain.Then(gpu.Apply(ClipColumns.Probabilities, ClipColumns.Embedding, head));
 
         // PredictedLabel: arg-max index → class name as a key (key values = class names in class order).
         chain = chain.Then(Catalog.CustomMapping(new ClipArgMaxMapping().GetMapping(), ClipArgMaxMapping.ContractName));
