@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Clip.Evaluation;
-using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Data;
 
@@ -12,23 +11,10 @@ internal static class ImageFeatures
     /// <summary>L2-normalised CLIP image embeddings of <paramref name="paths"/>, one ONNX Runtime call per batch.</summary>
     public static float[][] Clip(ClipModel model, IReadOnlyList<string> paths, Action<string> log)
     {
-        var preprocessor = new ClipImagePreprocessor(model.Info.ToPreprocessSettings());
-        int n = preprocessor.OutputLength, batch = model.BatchSize;
-        var result = new float[paths.Count][];
-        var pixels = new float[batch * n];
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        for (int start = 0; start < paths.Count; start += batch)
-        {
-            int count = Math.Min(batch, paths.Count - start);
-            // Decoding and resizing dominate on the CPU: spread them over the cores, then one encoder call.
-            Parallel.For(0, count, i => preprocessor.PreprocessFile(paths[start + i], pixels.AsSpan(i * n, n)));
-            var embeddings = model.EmbedImages(pixels.AsSpan(0, count * n), count);
-            for (int i = 0; i < count; i++)
-            {
-                ClipModel.Normalize(embeddings[i]);
-                result[start + i] = embeddings[i];
-            }
-        }
+        var result = model.EmbedImageFiles(paths);
+        foreach (var embedding in result)
+            ClipModel.Normalize(embedding);
         log($"CLIP: embedded {paths.Count} images in {watch.Elapsed.TotalSeconds:F1} s ({paths.Count / Math.Max(watch.Elapsed.TotalSeconds, 1e-9):F1} images/s).");
         return result;
     }
