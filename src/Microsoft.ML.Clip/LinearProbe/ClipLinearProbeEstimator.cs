@@ -18,8 +18,6 @@ public sealed class ClipLinearProbeEstimator : IEstimator<ClipLinearProbeTransfo
 {
     private readonly MulticlassClassificationCatalog.MulticlassClassificationTrainers _trainers;
     private readonly ClipLinearProbeOptions _options;
-    // Only builds in-memory data views; the trainers come from the caller's catalog (and its MLContext).
-    private static readonly MLContext LocalContext = new(0);
 
     internal ClipLinearProbeEstimator(MulticlassClassificationCatalog.MulticlassClassificationTrainers trainers, ClipLinearProbeOptions options)
     {
@@ -66,10 +64,13 @@ public sealed class ClipLinearProbeEstimator : IEstimator<ClipLinearProbeTransfo
     public ClipLinearProbeTransformer Fit(LabeledFeatures train, LabeledFeatures? validation = null)
     {
         ArgumentNullException.ThrowIfNull(train);
+        // Only builds in-memory data views (one per call: an MLContext is not meant to be shared across threads);
+        // the trainers come from the caller's catalog and its MLContext.
+        var local = new MLContext(_options.Seed);
         if (train.Count == 0)
             throw new ArgumentException($"The training data has no rows with a label in column '{_options.LabelColumnName}'.", nameof(train));
         if (_options.L2Regularization is { } fixedL2)
-            return FitFinal(train, fixedL2, []);
+            return FitFinal(local, train, fixedL2, []);
 
         LabeledFeatures fitPart, valPart;
         if (validation is null)
@@ -88,8 +89,8 @@ public sealed class ClipLinearProbeEstimator : IEstimator<ClipLinearProbeTransfo
         }
 
         var sweep = new List<L2SweepPoint>();
-        var valView = valPart.ToDataView(LocalContext, _options.FeatureColumnName, _options.LabelColumnName);
-        var fitView = fitPart.ToDataView(LocalContext, _options.FeatureColumnName, _options.LabelColumnName);
+        var valView = valPart.ToDataView(local, _options.FeatureColumnName, _options.LabelColumnName);
+        var fitView = fitPart.ToDataView(local, _options.FeatureColumnName, _options.LabelColumnName);
         foreach (var l2 in Grid)
         {
             var watch = Stopwatch.StartNew();
@@ -102,12 +103,12 @@ public sealed class ClipLinearProbeEstimator : IEstimator<ClipLinearProbeTransfo
         var best = L2Sweep.SelectBest(sweep);
         _options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"linear probe: best lambda={best.L2Regularization:G3} ({best.ValidationAccuracy:P2})"));
         var final = _options.RefitOnAllData ? fitPart.Concat(valPart) : fitPart;
-        return FitFinal(final, best.L2Regularization, sweep);
+        return FitFinal(local, final, best.L2Regularization, sweep);
     }
 
-    private ClipLinearProbeTransformer FitFinal(LabeledFeatures rows, float l2, IReadOnlyList<L2SweepPoint> sweep)
+    private ClipLinearProbeTransformer FitFinal(MLContext local, LabeledFeatures rows, float l2, IReadOnlyList<L2SweepPoint> sweep)
     {
-        var view = rows.ToDataView(LocalContext, _options.FeatureColumnName, _options.LabelColumnName);
+        var view = rows.ToDataView(local, _options.FeatureColumnName, _options.LabelColumnName);
         var model = Trainer(l2).Fit(view);
         return new ClipLinearProbeTransformer(model, l2, sweep, rows.ClassNames, rows.Count);
     }
