@@ -65,31 +65,8 @@ public static class ClipEvaluation
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped (parameter <c>inputSchema</c>).</exception>
     public static (float[][] Scores, int[] Labels) ReadScores(IDataView scored, string labelColumnName = "Label", string scoreColumnName = "Score")
     {
-        ArgumentNullException.ThrowIfNull(scored);
-        var schema = scored.Schema;
-        var score = schema.GetColumnOrNull(scoreColumnName) ?? throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{scoreColumnName}'");
-        if (score.Type is not VectorDataViewType { ItemType: NumberDataViewType n, Size: > 0 } || n.RawType != typeof(float))
-            throw new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for input column '{scoreColumnName}': expected known-size Vector<Single>, got {score.Type}");
-        var label = schema.GetColumnOrNull(labelColumnName) ?? throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{labelColumnName}'");
-        if (label.Type is not KeyDataViewType { RawType: var raw } || raw != typeof(uint))
-            throw new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for input column '{labelColumnName}': expected Key<UInt32>, got {label.Type}");
-        var scores = new List<float[]>();
-        var labels = new List<int>();
-        using var cursor = scored.GetRowCursor([score, label]);
-        var getScore = cursor.GetGetter<VBuffer<float>>(score);
-        var getLabel = cursor.GetGetter<uint>(label);
-        VBuffer<float> buffer = default;
-        uint key = 0;
-        while (cursor.MoveNext())
-        {
-            getLabel(ref key);
-            if (key == 0)
-                continue;
-            getScore(ref buffer);
-            scores.Add(buffer.DenseValues().ToArray());
-            labels.Add((int)key - 1);
-        }
-        return ([.. scores], [.. labels]);
+        var (scores, labels, _, _) = LabeledFeatures.ReadVectorsAndKeys(scored, scoreColumnName, labelColumnName);
+        return (scores, labels);
     }
 
     /// <summary>

@@ -80,13 +80,23 @@ public sealed class LabeledFeatures
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or has the wrong type (parameter <c>inputSchema</c>).</exception>
     public static LabeledFeatures FromDataView(IDataView data, string featureColumnName, string labelColumnName)
     {
+        var (rows, labels, labelCol, keyCount) = ReadVectorsAndKeys(data, featureColumnName, labelColumnName);
+        return new LabeledFeatures(rows, labels, ReadClassNames(labelCol, keyCount));
+    }
+
+    /// <summary>
+    /// Reads a known-size float vector column and a <c>Key&lt;UInt32&gt;</c> column (key k → index k − 1), skipping rows
+    /// with a missing key: the features of a probe, or the scores of a scored view.
+    /// </summary>
+    internal static (float[][] Vectors, int[] Labels, DataViewSchema.Column LabelColumn, int KeyCount) ReadVectorsAndKeys(
+        IDataView data, string vectorColumnName, string labelColumnName)
+    {
         ArgumentNullException.ThrowIfNull(data);
-        var (features, labelCol, keyCount) = CheckSchema(data.Schema, featureColumnName, labelColumnName);
-        var classNames = ReadClassNames(labelCol, keyCount);
+        var (vectorCol, labelCol, keyCount) = CheckSchema(data.Schema, vectorColumnName, labelColumnName);
         var rows = new List<float[]>();
         var labels = new List<int>();
-        using var cursor = data.GetRowCursor([features, labelCol]);
-        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+        using var cursor = data.GetRowCursor([vectorCol, labelCol]);
+        var getVector = cursor.GetGetter<VBuffer<float>>(vectorCol);
         var getLabel = cursor.GetGetter<uint>(labelCol);
         VBuffer<float> buffer = default;
         uint key = 0;
@@ -95,11 +105,11 @@ public sealed class LabeledFeatures
             getLabel(ref key);
             if (key == 0)
                 continue;
-            getFeatures(ref buffer);
+            getVector(ref buffer);
             rows.Add(buffer.DenseValues().ToArray());
             labels.Add((int)key - 1);
         }
-        return new LabeledFeatures(rows, labels, classNames);
+        return ([.. rows], [.. labels], labelCol, keyCount);
     }
 
     /// <summary>Checks that the schema holds a known-size float vector feature column and a <c>UInt32</c> key label.</summary>

@@ -47,4 +47,35 @@ public class ClipPipelineProbeTests
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
         Assert.True(metrics.MicroAccuracy >= 0.99, $"accuracy {metrics.MicroAccuracy}");
     }
+
+    [Fact]
+    public void ZeroShotTopKFromTheScoreColumnMatchesMLNetEvaluate()
+    {
+        var ml = new MLContext(seed: 1);
+        // Labels chosen so that the rows land at different ranks of the zero-shot scores.
+        var data = ml.Data.LoadFromEnumerable(PipelineData.Images("cat", "bird", "deer", "airplane"));
+        var scored = ml.Transforms.Conversion.MapClassNamesToKey("Label", ModelFolders.ZeroShotClasses)
+            .Append(ml.Transforms.ClipZeroShot(ModelFolders.For("vit"), ModelFolders.ZeroShotClasses, templates: ModelFolders.ZeroShotTemplates))
+            .Fit(data).Transform(data);
+        var (scores, labels) = ClipEvaluation.ReadScores(scored);
+        Assert.Equal([3, 2, 4, 0], labels);
+        for (int k = 1; k <= 5; k++)
+        {
+            var metrics = ml.MulticlassClassification.Evaluate(scored, topKPredictionCount: k);
+            Assert.Equal(metrics.TopKAccuracy, ClipEvaluation.TopKAccuracy(scored, k), 9);
+            Assert.Equal(metrics.TopKAccuracy, ClipEvaluation.TopKAccuracy(scores, labels, k), 9);
+        }
+        Assert.Equal(1.0, ClipEvaluation.TopKAccuracy(scored, 5));
+    }
+
+    [Fact]
+    public void ScoreAndLabelColumnsAreCheckedByName()
+    {
+        var ml = new MLContext(seed: 1);
+        var view = SyntheticFeatures.Blobs(2, 2, 3, 1, 0.1f, 1).ToDataView(ml);
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => ClipEvaluation.Accuracy(view));
+        Assert.Contains("'Score'", missing.Message);
+        var notKey = Assert.Throws<ArgumentOutOfRangeException>(() => ClipEvaluation.Accuracy(view, labelColumnName: "Features", scoreColumnName: "Features"));
+        Assert.Contains("'Features'", notKey.Message);
+    }
 }
