@@ -21,5 +21,7 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return SelfCheckCommand.Create();
+        yield return EmbedImageFilesCommand.Create();
+        yield return ZeroShotCommand.Create();
     }
 }
