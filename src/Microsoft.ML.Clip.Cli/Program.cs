@@ -21,6 +21,8 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return SelfCheckCommand.Create();
+        yield return EmbedImageFilesCommand.Create();
+        yield return ZeroShotCommand.Create();
         yield return ProbeCommand.Create();
         yield return CompareCommand.Create();
         yield return EvalRetrievalCommand.Create();

@@ -14,7 +14,7 @@ internal static class CompareCommand
 {
     public static Command Create()
     {
-        var model = EvaluationCli.ModelOption(required: true);
+        var model = InferenceCommandSupport.ModelFolderOption();
         var data = new Option<string[]>("--data")
         {
             Description = "A data set (repeatable): a folder with train.tsv and test.tsv, a folder of class sub-folders, or 'train.tsv,test.tsv'.",
@@ -35,14 +35,13 @@ internal static class CompareCommand
         var l2Max = EvaluationCli.L2MaxOption();
         var l2Steps = EvaluationCli.L2StepsOption();
         var seed = EvaluationCli.SeedOption();
-        var batch = EvaluationCli.BatchSizeOption();
-        var gpu = EvaluationCli.GpuOption();
+        var gpu = InferenceCommandSupport.GpuOption();
 
         var command = new Command("compare", "Zero-shot CLIP vs linear probes (CLIP, ResNet-18) vs few-shot, per data set; prints a markdown table, writes report.md and plots.")
         {
-            model, data, output, shots, seeds, fewShotL2, resnet, resnetModels, templates, testFraction, validation, l2Min, l2Max, l2Steps, seed, batch, gpu,
+            model, data, output, shots, seeds, fewShotL2, resnet, resnetModels, templates, testFraction, validation, l2Min, l2Max, l2Steps, seed, gpu,
         };
-        command.SetAction(parse => EvaluationCli.Run(() =>
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
             var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
             var kValues = EvaluationCli.ParseInts(parse.GetValue(shots)!, "--shots");
@@ -58,7 +57,7 @@ internal static class CompareCommand
             var runner = new ProbeRunner(ml, grid, parse.GetValue(validation), seedValue);
             var results = new List<DatasetComparison>();
             var details = new StringBuilder();
-            using var clip = EvaluationCli.LoadModel(parse.GetValue(model)!, parse.GetValue(batch), parse.GetValue(gpu));
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
             foreach (var (name, trainSet, testSet) in sets)
             {
                 EvaluationCli.Info($"== {name}: {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");

@@ -9,20 +9,19 @@ internal static class EvalRetrievalCommand
 {
     public static Command Create()
     {
-        var model = EvaluationCli.ModelOption(required: true);
+        var model = InferenceCommandSupport.ModelFolderOption();
         var pairs = new Option<string>("--pairs")
         {
             Description = "TSV of image path<TAB>caption; an image may appear on several lines (several captions).",
             Required = true,
         };
         var ks = new Option<string>("--k") { Description = "Comma-separated K values.", DefaultValueFactory = _ => "1,5,10" };
-        var batch = EvaluationCli.BatchSizeOption();
-        var gpu = EvaluationCli.GpuOption();
+        var gpu = InferenceCommandSupport.GpuOption();
         var command = new Command("eval-retrieval", "Image→text and text→image recall@K (cosine similarity of CLIP embeddings); prints a markdown table.")
         {
-            model, pairs, ks, batch, gpu,
+            model, pairs, ks, gpu,
         };
-        command.SetAction(parse => EvaluationCli.Run(() =>
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
             var kValues = EvaluationCli.ParseInts(parse.GetValue(ks)!, "--k");
             var paths = LabeledImageSet.ReadPairs(parse.GetValue(pairs)!, "caption", out var captions);
@@ -31,7 +30,7 @@ internal static class EvalRetrievalCommand
             var index = images.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i, StringComparer.Ordinal);
             var textToImage = paths.Select(p => index[p]).ToArray();
 
-            using var clip = EvaluationCli.LoadModel(parse.GetValue(model)!, parse.GetValue(batch), parse.GetValue(gpu));
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
             var imageEmbeddings = ImageFeatures.Clip(clip, images, EvaluationCli.Info);
             var textEmbeddings = clip.EmbedTexts(captions);
             foreach (var t in textEmbeddings)

@@ -10,7 +10,8 @@ internal static class ProbeCommand
 {
     public static Command Create()
     {
-        var model = EvaluationCli.ModelOption(required: false);
+        var model = InferenceCommandSupport.ModelFolderOption();
+        model.Required = false; // --features resnet18 needs no CLIP model
         var train = new Option<string>("--train") { Description = "Training TSV: image path<TAB>label per line.", Required = true };
         var test = new Option<string>("--test") { Description = "Test TSV, same format.", Required = true };
         var features = new Option<string>("--features")
@@ -29,14 +30,13 @@ internal static class ProbeCommand
         var l2Max = EvaluationCli.L2MaxOption();
         var l2Steps = EvaluationCli.L2StepsOption();
         var seed = EvaluationCli.SeedOption();
-        var batch = EvaluationCli.BatchSizeOption();
-        var gpu = EvaluationCli.GpuOption();
+        var gpu = InferenceCommandSupport.GpuOption();
 
         var command = new Command("probe", "Linear probe (L-BFGS logistic regression, λ swept on a validation split) on image features; prints the sweep and the test accuracy.")
         {
-            model, train, test, features, validation, resnetModels, l2Min, l2Max, l2Steps, seed, batch, gpu,
+            model, train, test, features, validation, resnetModels, l2Min, l2Max, l2Steps, seed, gpu,
         };
-        command.SetAction(parse => EvaluationCli.Run(() =>
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
             var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
             var kind = parse.GetValue(features)!;
@@ -53,7 +53,7 @@ internal static class ProbeCommand
             float[][] trainFeatures, testFeatures;
             if (kind == "clip")
             {
-                using var clip = EvaluationCli.LoadModel(modelFolder!, parse.GetValue(batch), parse.GetValue(gpu));
+                using var clip = InferenceCommandSupport.Load(modelFolder!, parse.GetValue(gpu));
                 trainFeatures = ImageFeatures.Clip(clip, trainSet.Paths, EvaluationCli.Info);
                 testFeatures = ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info);
             }

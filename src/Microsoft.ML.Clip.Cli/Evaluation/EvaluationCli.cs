@@ -1,28 +1,10 @@
 using Microsoft.ML.Clip.Evaluation;
-using Microsoft.ML.Clip.Models;
 
 namespace ClipCli.Evaluation;
 
-/// <summary>Options and error handling shared by <c>probe</c>, <c>compare</c> and <c>eval-retrieval</c>.</summary>
+/// <summary>Options shared by <c>probe</c>, <c>compare</c> and <c>eval-retrieval</c> (model, GPU and error handling: <see cref="Commands.InferenceCommandSupport"/>).</summary>
 internal static class EvaluationCli
 {
-    public static Option<string> ModelOption(bool required) => new("--model", "-m")
-    {
-        Description = "CLIP model folder (clip_model.json + image/text ONNX).",
-        Required = required,
-    };
-
-    public static Option<int> BatchSizeOption() => new("--batch-size")
-    {
-        Description = "Images per ONNX Runtime call.",
-        DefaultValueFactory = _ => ClipModelOptions.Defaults.BatchSize,
-    };
-
-    public static Option<int?> GpuOption() => new("--gpu")
-    {
-        Description = "CUDA device for ONNX Runtime (falls back to the CPU when CUDA is not usable); default: the CPU.",
-    };
-
     public static Option<double> L2MinOption() => new("--l2-min")
     {
         Description = "Smallest λ of the sweep.",
@@ -47,30 +29,8 @@ internal static class EvaluationCli
         DefaultValueFactory = _ => 0,
     };
 
-    public static ClipModel LoadModel(string folder, int batchSize, int? gpu) => ClipModel.Load(folder, new ClipModelOptions
-    {
-        BatchSize = batchSize,
-        GpuDeviceId = gpu,
-        FallbackToCpu = true,
-        Log = Info,
-    });
-
     /// <summary>Progress goes to stderr, so stdout holds only the result.</summary>
     public static void Info(string message) => Console.Error.WriteLine(message);
-
-    /// <summary>Runs <paramref name="body"/>; expected failures (bad files, arguments, data) print one line to stderr and exit 1.</summary>
-    public static int Run(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException or UnauthorizedAccessException or NotSupportedException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-    }
 
     /// <summary>Parses a comma-separated list of positive integers (the option named for errors).</summary>
     public static int[] ParseInts(string text, string option)

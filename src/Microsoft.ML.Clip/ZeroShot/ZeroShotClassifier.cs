@@ -50,6 +50,14 @@ public sealed class ZeroShotClassifier
         return ZeroShotMath.Probabilities(imageEmbedding, Weights, ClassNames.Count, Scale);
     }
 
+    /// <summary>The most probable class name for one image embedding, with all probabilities.</summary>
+    public string Classify(ReadOnlySpan<float> imageEmbedding, out float[] probabilities)
+    {
+        probabilities = Probabilities(imageEmbedding);
+        var best = ZeroShotMath.ArgMax(probabilities);
+        return best < 0 ? "" : ClassNames[best];
+    }
+
     /// <summary>Prompt-ensemble class weights, as the reference computes them.</summary>
     internal static float[] ComputeClassWeights(ClipModel model, IReadOnlyList<string> classes, IReadOnlyList<string> templates, Action<string>? log)
     {
