@@ -25,5 +25,9 @@ public static class Program
         yield return ConvertCommand.Create();
         yield return EmbedTextCommand.Create();
         yield return EmbedImageCommand.Create();
+        yield return ZeroShotCommand.Create();
+        yield return ProbeCommand.Create();
+        yield return CompareCommand.Create();
+        yield return EvalRetrievalCommand.Create();
     }
 }

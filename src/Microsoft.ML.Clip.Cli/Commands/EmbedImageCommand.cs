@@ -4,8 +4,9 @@ using Microsoft.ML.Clip.TorchSharp.Export;
 namespace ClipCli.Commands;
 
 /// <summary>
-/// <c>clip embed-image --model … --pixels x.npy [--normalize]</c>: embeds already preprocessed images
-/// (float32 NCHW <c>.npy</c>, N×3×R×R) and writes one JSON float array per image.
+/// <c>clip embed-image --model … (FILES… | --pixels x.npy) [--normalize]</c>: embeds image files (one JSON
+/// line <c>{"file": …, "embedding": […]}</c> each, see <see cref="EmbedImageFilesCommand"/>) or already
+/// preprocessed images (float32 NCHW <c>.npy</c>, N×3×R×R: one JSON float array per image).
 /// </summary>
 internal static class EmbedImageCommand
 {
@@ -14,13 +15,27 @@ internal static class EmbedImageCommand
     public static Command Create()
     {
         var model = EmbeddingOutput.ModelOption();
-        var pixels = new Option<string>("--pixels") { Description = "float32 .npy of preprocessed images, shape [N, 3, R, R].", Required = true };
+        var pixels = new Option<string>("--pixels") { Description = "float32 .npy of preprocessed images, shape [N, 3, R, R] (instead of FILES)." };
+        var skip = new Option<bool>("--skip-bad-files") { Description = "Write null embeddings for unreadable files instead of failing." };
+        var gpu = InferenceCommandSupport.GpuOption();
+        var files = new Argument<string[]>("files") { Description = "Image files (PNG, JPEG, …).", Arity = ArgumentArity.ZeroOrMore };
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each embedding (default: raw encode_image features)." };
         var activation = EmbeddingOutput.ActivationOption();
-        var command = new Command("embed-image", "Embed preprocessed images (.npy) → one JSON float array per image.") { model, pixels, normalize, activation };
+        var command = new Command("embed-image", "Embed image files → one JSON line {file, embedding} per file; or preprocessed images (--pixels x.npy) → one JSON float array per image.")
+        {
+            model, pixels, normalize, activation, skip, gpu, files,
+        };
         command.SetAction(parse => EmbeddingOutput.Guard(() =>
         {
-            var pixelPath = parse.GetValue(pixels)!;
+            var pixelPath = parse.GetValue(pixels);
+            var fileList = parse.GetValue(files) ?? [];
+            if ((pixelPath is null) == (fileList.Length == 0))
+                throw new ArgumentException("Give either image FILES or --pixels x.npy (not both).");
+            if (pixelPath is null)
+            {
+                using var resolved = ClipModelFolder.Open(parse.GetValue(model)!, EmbeddingOutput.ParseActivation(parse.GetValue(activation)!));
+                return EmbedImageFilesCommand.Run(resolved.Path, fileList, parse.GetValue(normalize), parse.GetValue(skip), parse.GetValue(gpu), Console.Out);
+            }
             if (!File.Exists(pixelPath))
                 throw new FileNotFoundException($"--pixels file '{pixelPath}' does not exist.", pixelPath);
             var array = Npy.ReadFloat32(pixelPath);

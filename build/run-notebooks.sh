@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every notebook in docs/notebooks headless with dotnet-repl (installed into .tools/ on first use) and fails
+# when a cell fails. The notebooks load the library from the clip tool's Release build, so build it first.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+tools="$repo/.tools"
+if [ ! -x "$tools/dotnet-repl" ]; then
+  dotnet tool install --tool-path "$tools" dotnet-repl --version 0.3.259
+fi
+dotnet build "$repo/src/Microsoft.ML.Clip.Cli/Microsoft.ML.Clip.Cli.csproj" -c Release -nologo -v quiet
+out="$(mktemp -d)"
+status=0
+cd "$repo/docs/notebooks"   # the notebooks' #r paths are relative to this folder
+for nb in *.ipynb; do
+  echo "== $nb"
+  if "$tools/dotnet-repl" --run "$nb" --exit-after-run --output-path "$out/$nb"; then
+    echo "ok: executed copy in $out/$nb"
+  else
+    echo "FAILED: $nb (executed copy with the error in $out/$nb)" >&2
+    status=1
+  fi
+done
+exit $status

@@ -1,0 +1,137 @@
+using System.Text;
+using ClipCli.Evaluation;
+using Microsoft.ML;
+using Microsoft.ML.Clip.Evaluation;
+using Microsoft.ML.Clip.ZeroShot;
+
+namespace ClipCli.Commands;
+
+/// <summary>
+/// <c>clip compare</c>: the CLIP paper's comparison on each data set — zero-shot CLIP, a linear probe on CLIP
+/// features, a linear probe on ResNet-18 features and the few-shot curve; writes <c>report.md</c> and one PNG per set.
+/// </summary>
+internal static class CompareCommand
+{
+    public static Command Create()
+    {
+        var model = InferenceCommandSupport.ModelFolderOption();
+        var data = new Option<string[]>("--data")
+        {
+            Description = "A data set (repeatable): a folder with train.tsv and test.tsv, a folder of class sub-folders, or 'train.tsv,test.tsv'.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for report.md and the plots.", DefaultValueFactory = _ => "clip-compare" };
+        var shots = new Option<string>("--shots") { Description = "Comma-separated k (examples per class) of the few-shot curve.", DefaultValueFactory = _ => "1,2,4,8,16" };
+        var seeds = new Option<int>("--seeds") { Description = "Few-shot draws per k.", DefaultValueFactory = _ => ClipFewShotOptions.Defaults.Seeds };
+        var fewShotL2 = new Option<float>("--few-shot-l2") { Description = "Fixed λ of the few-shot probes (too few rows to sweep).", DefaultValueFactory = _ => ClipFewShotOptions.Defaults.L2Regularization };
+        var resnet = new Option<bool>("--resnet18") { Description = "Also probe ResNet-18 (supervised ImageNet) features, the paper's baseline.", DefaultValueFactory = _ => true };
+        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
+        var templates = new Option<string>("--templates") { Description = "Zero-shot prompts: imagenet80 (the paper's ensemble) or single ('a photo of a {}.').", DefaultValueFactory = _ => "imagenet80" };
+        templates.AcceptOnlyFromAmong("imagenet80", "single");
+        var testFraction = new Option<double>("--test-fraction") { Description = "Share of each class used as test set for class-folder data.", DefaultValueFactory = _ => 0.3 };
+        var validation = new Option<double>("--validation-fraction") { Description = "Share of each class held out to choose λ.", DefaultValueFactory = _ => ClipLinearProbeOptions.Defaults.ValidationFraction };
+        var l2Min = EvaluationCli.L2MinOption();
+        var l2Max = EvaluationCli.L2MaxOption();
+        var l2Steps = EvaluationCli.L2StepsOption();
+        var seed = EvaluationCli.SeedOption();
+        var gpu = InferenceCommandSupport.GpuOption();
+
+        var command = new Command("compare", "Zero-shot CLIP vs linear probes (CLIP, ResNet-18) vs few-shot, per data set; prints a markdown table, writes report.md and plots.")
+        {
+            model, data, output, shots, seeds, fewShotL2, resnet, resnetModels, templates, testFraction, validation, l2Min, l2Max, l2Steps, seed, gpu,
+        };
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        {
+            var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
+            var kValues = EvaluationCli.ParseInts(parse.GetValue(shots)!, "--shots");
+            if (parse.GetValue(seeds) < 1)
+                throw new ArgumentException("--seeds must be at least 1.");
+            int seedValue = parse.GetValue(seed);
+            var sets = parse.GetValue(data)!.Select(spec => ComparisonDataSource.Resolve(spec, parse.GetValue(testFraction), seedValue)).ToArray();
+            var outDir = Path.GetFullPath(parse.GetValue(output)!);
+            Directory.CreateDirectory(outDir);
+            var promptTemplates = parse.GetValue(templates) == "single" ? ClipPromptTemplates.Single : ClipPromptTemplates.ImageNet80;
+
+            var ml = new MLContext(seedValue);
+            var runner = new ProbeRunner(ml, grid, parse.GetValue(validation), seedValue);
+            var results = new List<DatasetComparison>();
+            var details = new StringBuilder();
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
+            foreach (var (name, trainSet, testSet) in sets)
+            {
+                EvaluationCli.Info($"== {name}: {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");
+                var classes = trainSet.ClassNames();
+                var trainLabels = trainSet.ClassIndices(classes);
+                var testLabels = testSet.ClassIndices(classes);
+                var trainClip = new LabeledFeatures(ImageFeatures.Clip(clip, trainSet.Paths, EvaluationCli.Info), trainLabels, classes);
+                var testClip = new LabeledFeatures(ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info), testLabels, classes);
+
+                // Zero-shot: class names as prompts read them (folder names often use '_' for spaces).
+                var zeroShot = new ZeroShotClassifier(clip, classes.Select(c => c.Replace('_', ' ')).ToArray(), promptTemplates);
+                var zsScores = testClip.Features.Select(f => zeroShot.Probabilities(f)).ToArray();
+                var zsTop1 = ClipEvaluation.TopKAccuracy(zsScores, testLabels, 1);
+                double? zsTop5 = classes.Length > 5 ? ClipEvaluation.TopKAccuracy(zsScores, testLabels, 5) : null;
+
+                var (clipProbe, clipTop1, _) = runner.Run($"{name}: linear probe CLIP", trainClip, testClip);
+                details.AppendLine($"## {name}").AppendLine()
+                    .AppendLine($"![{name}]({PlotFileName(name)})").AppendLine()
+                    .AppendLine("Linear probe on CLIP features, λ sweep:").AppendLine()
+                    .Append(Report.SweepToMarkdown(clipProbe.Sweep, clipProbe.L2Regularization)).AppendLine();
+
+                ProbeResult? resnetResult = null;
+                if (parse.GetValue(resnet))
+                {
+                    var resnetDir = parse.GetValue(resnetModels);
+                    var (trainResNet, testResNet) = ImageFeatures.ResNet18(ml, trainSet.Paths, testSet.Paths, resnetDir, EvaluationCli.Info);
+                    var trainRes = new LabeledFeatures(trainResNet, trainLabels, classes);
+                    var testRes = new LabeledFeatures(testResNet, testLabels, classes);
+                    var (resProbe, resTop1, _) = runner.Run($"{name}: linear probe ResNet-18", trainRes, testRes);
+                    resnetResult = new ProbeResult(resTop1, resProbe.L2Regularization);
+                    details.AppendLine("Linear probe on ResNet-18 features, λ sweep:").AppendLine()
+                        .Append(Report.SweepToMarkdown(resProbe.Sweep, resProbe.L2Regularization)).AppendLine();
+                }
+
+                var fewShot = ClipFewShot.Evaluate(ml.MulticlassClassification.Trainers, trainClip, testClip, new ClipFewShotOptions
+                {
+                    Shots = kValues,
+                    Seeds = parse.GetValue(seeds),
+                    Seed = seedValue,
+                    L2Regularization = parse.GetValue(fewShotL2),
+                    Log = EvaluationCli.Info,
+                });
+                var result = new DatasetComparison
+                {
+                    Name = name,
+                    ClassCount = classes.Length,
+                    TrainCount = trainClip.Count,
+                    TestCount = testClip.Count,
+                    ZeroShotTop1 = zsTop1,
+                    ZeroShotTop5 = zsTop5,
+                    ClipProbe = new ProbeResult(clipTop1, clipProbe.L2Regularization),
+                    ResNet18Probe = resnetResult,
+                    FewShot = fewShot,
+                };
+                results.Add(result);
+                ComparisonPlot.SavePng(result, Path.Combine(outDir, PlotFileName(name)));
+            }
+
+            var table = Report.ToMarkdown(results);
+            var report = new StringBuilder()
+                .AppendLine("# CLIP: zero-shot vs linear probe vs few-shot").AppendLine()
+                .AppendLine($"Model: `{clip.Folder}` ({clip.Info.Source ?? clip.Info.VisionKind}, D={clip.EmbeddingSize}). Zero-shot prompts: {promptTemplates.Count} templates. "
+                    + $"Linear probe: L-BFGS logistic regression, λ from {grid.Length} log-spaced values on a {parse.GetValue(validation):P0} validation split, refitted on all training rows. "
+                    + $"Few-shot: k examples per class, {parse.GetValue(seeds)} draws, fixed λ = {parse.GetValue(fewShotL2)}; mean ± std over draws.").AppendLine()
+                .Append(table).AppendLine()
+                .Append(details);
+            File.WriteAllText(Path.Combine(outDir, "report.md"), report.ToString());
+            Console.Write(table);
+            EvaluationCli.Info($"Wrote {Path.Combine(outDir, "report.md")} and {results.Count} plot(s).");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string PlotFileName(string name)
+        => new string(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()) + ".png";
+}

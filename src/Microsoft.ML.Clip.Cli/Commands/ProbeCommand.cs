@@ -1,0 +1,80 @@
+using System.Globalization;
+using ClipCli.Evaluation;
+using Microsoft.ML;
+using Microsoft.ML.Clip.Evaluation;
+
+namespace ClipCli.Commands;
+
+/// <summary><c>clip probe</c>: the CLIP paper's linear probe on CLIP (or ResNet-18) features of a labelled image set.</summary>
+internal static class ProbeCommand
+{
+    public static Command Create()
+    {
+        var model = InferenceCommandSupport.ModelFolderOption();
+        model.Required = false; // --features resnet18 needs no CLIP model
+        var train = new Option<string>("--train") { Description = "Training TSV: image path<TAB>label per line.", Required = true };
+        var test = new Option<string>("--test") { Description = "Test TSV, same format.", Required = true };
+        var features = new Option<string>("--features")
+        {
+            Description = "Features to probe: clip (needs --model) or resnet18 (the supervised ImageNet baseline).",
+            DefaultValueFactory = _ => "clip",
+        };
+        features.AcceptOnlyFromAmong("clip", "resnet18");
+        var validation = new Option<double>("--validation-fraction")
+        {
+            Description = "Share of each class held out to choose λ.",
+            DefaultValueFactory = _ => ClipLinearProbeOptions.Defaults.ValidationFraction,
+        };
+        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
+        var l2Min = EvaluationCli.L2MinOption();
+        var l2Max = EvaluationCli.L2MaxOption();
+        var l2Steps = EvaluationCli.L2StepsOption();
+        var seed = EvaluationCli.SeedOption();
+        var gpu = InferenceCommandSupport.GpuOption();
+
+        var command = new Command("probe", "Linear probe (L-BFGS logistic regression, λ swept on a validation split) on image features; prints the sweep and the test accuracy.")
+        {
+            model, train, test, features, validation, resnetModels, l2Min, l2Max, l2Steps, seed, gpu,
+        };
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        {
+            var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
+            var kind = parse.GetValue(features)!;
+            var modelFolder = parse.GetValue(model);
+            if (kind == "clip" && string.IsNullOrEmpty(modelFolder))
+                throw new ArgumentException("--model is required with --features clip.");
+            var trainSet = LabeledImageSet.ReadTsv(parse.GetValue(train)!);
+            var testSet = LabeledImageSet.ReadTsv(parse.GetValue(test)!);
+            var classes = trainSet.ClassNames();
+            var trainLabels = trainSet.ClassIndices(classes);
+            var testLabels = testSet.ClassIndices(classes);
+
+            var ml = new MLContext(parse.GetValue(seed));
+            float[][] trainFeatures, testFeatures;
+            if (kind == "clip")
+            {
+                using var clip = InferenceCommandSupport.Load(modelFolder!, parse.GetValue(gpu));
+                trainFeatures = ImageFeatures.Clip(clip, trainSet.Paths, EvaluationCli.Info);
+                testFeatures = ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info);
+            }
+            else
+            {
+                (trainFeatures, testFeatures) = ImageFeatures.ResNet18(ml, trainSet.Paths, testSet.Paths, parse.GetValue(resnetModels), EvaluationCli.Info);
+            }
+            var runner = new ProbeRunner(ml, grid, parse.GetValue(validation), parse.GetValue(seed));
+            var (probe, top1, top5) = runner.Run($"linear probe ({kind})", new LabeledFeatures(trainFeatures, trainLabels, classes), new LabeledFeatures(testFeatures, testLabels, classes));
+
+            var ci = CultureInfo.InvariantCulture;
+            Console.WriteLine($"# Linear probe on {kind} features: {classes.Length} classes, {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");
+            Console.WriteLine();
+            Console.Write(Report.SweepToMarkdown(probe.Sweep, probe.L2Regularization));
+            Console.WriteLine();
+            Console.WriteLine(string.Create(ci, $"chosen λ: {probe.L2Regularization:G3} (refitted on {probe.TrainingRowCount} rows)"));
+            Console.WriteLine($"test accuracy top-1: {Report.Percent(top1)}");
+            if (top5 is { } t5)
+                Console.WriteLine($"test accuracy top-5: {Report.Percent(t5)}");
+            return 0;
+        }));
+        return command;
+    }
+}

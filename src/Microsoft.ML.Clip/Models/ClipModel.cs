@@ -1,0 +1,252 @@
+using Microsoft.ML.Clip.Tokenization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Microsoft.ML.Clip.Models;
+
+/// <summary>
+/// A loaded CLIP model: the image and text encoder ONNX files and <c>clip_model.json</c> of one folder,
+/// with an ONNX Runtime session each. Embeds batches of images and texts; thread-safe; dispose it to free
+/// the sessions.
+/// </summary>
+/// <remarks>
+/// Embeddings are the encoders' raw outputs unless a method says it normalises. Each batch of up to
+/// <see cref="BatchSize"/> items is one ONNX Runtime call.
+/// </remarks>
+public sealed partial class ClipModel : IDisposable
+{
+    private readonly InferenceSession _image;
+    private readonly InferenceSession _text;
+    private readonly Action<string>? _log;
+    private bool _disposed;
+
+    private ClipModel(string folder, ClipModelInfo info, InferenceSession image, InferenceSession text, string provider, ClipModelOptions options)
+    {
+        Folder = folder;
+        Info = info;
+        _image = image;
+        _text = text;
+        ExecutionProvider = provider;
+        BatchSize = options.BatchSize;
+        GpuDeviceId = options.GpuDeviceId;
+        FallbackToCpu = options.FallbackToCpu;
+        _log = options.Log;
+    }
+
+    /// <summary>The model folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>The model description read from <c>clip_model.json</c>.</summary>
+    public ClipModelInfo Info { get; }
+
+    /// <summary>Size D of the embeddings.</summary>
+    public int EmbeddingSize => Info.EmbedDim;
+
+    /// <summary>Side of the square image input.</summary>
+    public int Resolution => Info.ImageResolution;
+
+    /// <summary>Number of floats of one preprocessed image: 3 · R · R.</summary>
+    public int PixelCount => 3 * Info.ImageResolution * Info.ImageResolution;
+
+    /// <summary>Token context length of the text encoder.</summary>
+    public int ContextLength => Info.Tokenizer.ContextLength;
+
+    /// <summary>The model's learned logit scale, <c>exp(logit_scale)</c>.</summary>
+    public float LogitScale => MathF.Exp(Info.LogitScale);
+
+    /// <summary>Where the sessions run: <c>CPU</c> or <c>CUDA:n</c>.</summary>
+    public string ExecutionProvider { get; }
+
+    /// <summary>Items per ONNX Runtime call.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>The CUDA device asked for (null: CPU).</summary>
+    public int? GpuDeviceId { get; }
+
+    /// <summary>Whether a CUDA failure falls back to the CPU.</summary>
+    public bool FallbackToCpu { get; }
+
+    /// <summary>Path of the image encoder ONNX.</summary>
+    public string ImageModelPath => Path.Combine(Folder, Info.ImageModelFile);
+
+    /// <summary>Path of the text encoder ONNX.</summary>
+    public string TextModelPath => Path.Combine(Folder, Info.TextModelFile);
+
+    /// <summary>
+    /// Loads <c>clip_model.json</c> and both encoders from <paramref name="folder"/> and checks their inputs and outputs.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The JSON or an ONNX file is missing.</exception>
+    /// <exception cref="InvalidDataException">The JSON is invalid, or an encoder's signature differs from what it describes.</exception>
+    public static ClipModel Load(string folder, ClipModelOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        options ??= new ClipModelOptions();
+        if (options.BatchSize <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be positive.");
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"CLIP model folder '{folder}' does not exist.");
+        var jsonPath = Path.Combine(folder, ClipModelInfo.FileName);
+        if (!File.Exists(jsonPath))
+            throw new FileNotFoundException($"'{folder}' holds no {ClipModelInfo.FileName}: not a CLIP model folder.", jsonPath);
+        var info = ClipModelInfo.Load(jsonPath);
+
+        var imagePath = Path.Combine(folder, info.ImageModelFile);
+        var textPath = Path.Combine(folder, info.TextModelFile);
+        InferenceSession? image = null, text = null;
+        try
+        {
+            image = OpenSession(imagePath, options, out var provider);
+            EncoderSignature.Check(image, imagePath, "image",
+                EncoderSignature.PixelValues, TensorElementType.Float, [-1, 3, info.ImageResolution, info.ImageResolution],
+                EncoderSignature.ImageEmbeds, [-1, info.EmbedDim]);
+            text = OpenSession(textPath, options, out _);
+            EncoderSignature.Check(text, textPath, "text",
+                EncoderSignature.InputIds, TensorElementType.Int64, [-1, info.Tokenizer.ContextLength],
+                EncoderSignature.TextEmbeds, [-1, info.EmbedDim]);
+            options.Log?.Invoke($"Loaded CLIP model '{folder}' (D={info.EmbedDim}, R={info.ImageResolution}) on {provider}.");
+            return new ClipModel(folder, info, image, text, provider, options);
+        }
+        catch
+        {
+            image?.Dispose();
+            text?.Dispose();
+            throw;
+        }
+    }
+
+    private static InferenceSession OpenSession(string path, ClipModelOptions options, out string provider)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Encoder '{path}' named in {ClipModelInfo.FileName} does not exist.", path);
+        try
+        {
+            return OrtSessions.Create(File.ReadAllBytes(path), path, options.IntraOpNumThreads, options.GpuDeviceId, options.FallbackToCpu, options.Log, out provider);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a loadable ONNX model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Embeds <paramref name="count"/> preprocessed images (<paramref name="pixels"/>: [count, 3, R, R] float32, CHW).
+    /// </summary>
+    /// <returns>One raw embedding of <see cref="EmbeddingSize"/> floats per image.</returns>
+    public float[][] EmbedImages(ReadOnlySpan<float> pixels, int count)
+    {
+        if (count < 0 || pixels.Length != (long)count * PixelCount)
+            throw new ArgumentException($"Expected {count} x 3 x {Resolution} x {Resolution} = {(long)count * PixelCount} floats, got {pixels.Length}.", nameof(pixels));
+        var result = new float[count * EmbeddingSize];
+        var buffer = new float[Math.Min(BatchSize, count) * PixelCount];
+        for (int start = 0; start < count; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, count - start);
+            pixels.Slice(start * PixelCount, n * PixelCount).CopyTo(buffer);
+            RunImages(buffer, n, result.AsSpan(start * EmbeddingSize, n * EmbeddingSize));
+        }
+        return Split(result, count);
+    }
+
+    /// <summary>Embeds token rows (<paramref name="inputIds"/>: [count, L] int64, as <c>clip.tokenize</c>).</summary>
+    /// <returns>One raw embedding per row.</returns>
+    public float[][] EmbedTokens(ReadOnlySpan<long> inputIds, int count)
+    {
+        if (count < 0 || inputIds.Length != (long)count * ContextLength)
+            throw new ArgumentException($"Expected {count} x {ContextLength} token ids, got {inputIds.Length}.", nameof(inputIds));
+        var result = new float[count * EmbeddingSize];
+        var buffer = new long[Math.Min(BatchSize, count) * ContextLength];
+        for (int start = 0; start < count; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, count - start);
+            inputIds.Slice(start * ContextLength, n * ContextLength).CopyTo(buffer);
+            RunTokens(buffer, n, result.AsSpan(start * EmbeddingSize, n * EmbeddingSize));
+        }
+        return Split(result, count);
+    }
+
+    /// <summary>Tokenizes and embeds <paramref name="texts"/>.</summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="truncation">Texts longer than the context are cut (default, the number is logged) or rejected.</param>
+    /// <returns>One raw embedding per text.</returns>
+    public float[][] EmbedTexts(IReadOnlyList<string> texts, ClipTruncation truncation = ClipTruncation.Truncate)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var ids = Tokenize(texts, truncation, out var truncated);
+        if (truncated > 0)
+            _log?.Invoke($"{truncated} of {texts.Count} texts were longer than {ContextLength} tokens and were truncated.");
+        return EmbedTokens(ids, texts.Count);
+    }
+
+    /// <summary>Token rows for <paramref name="texts"/>; <paramref name="truncated"/> counts the cut ones.</summary>
+    internal long[] Tokenize(IReadOnlyList<string> texts, ClipTruncation truncation, out int truncated)
+    {
+        var ids = new long[texts.Count * ContextLength];
+        truncated = 0;
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var text = texts[i] ?? throw new ArgumentException($"Text {i} is null.", nameof(texts));
+            if (ClipTokenizer.Default.EncodeToContext(text, ids.AsSpan(i * ContextLength, ContextLength), truncation))
+                truncated++;
+        }
+        return ids;
+    }
+
+    /// <summary>One ONNX Runtime call on the first <paramref name="n"/> images of <paramref name="pixels"/>; writes [n, D].</summary>
+    internal void RunImages(float[] pixels, int n, Span<float> destination)
+        => Run(_image, EncoderSignature.PixelValues, EncoderSignature.ImageEmbeds, new Memory<float>(pixels, 0, n * PixelCount),
+            [n, 3, Resolution, Resolution], destination);
+
+    /// <summary>One ONNX Runtime call on the first <paramref name="n"/> token rows of <paramref name="ids"/>; writes [n, D].</summary>
+    internal void RunTokens(long[] ids, int n, Span<float> destination)
+        => Run(_text, EncoderSignature.InputIds, EncoderSignature.TextEmbeds, new Memory<long>(ids, 0, n * ContextLength),
+            [n, ContextLength], destination);
+
+    private void Run<T>(InferenceSession session, string input, string output, Memory<T> data, long[] shape, Span<float> destination)
+        where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (shape[0] == 0)
+            return;
+        // The input is wrapped, not copied: ONNX Runtime reads the array during the call.
+        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data, shape);
+        using var results = session.Run(RunOptionsInstance, [input], [value], [output]);
+        var embeds = results[0].GetTensorDataAsSpan<float>();
+        if (embeds.Length != destination.Length)
+            throw new InvalidDataException($"The encoder returned {embeds.Length} values for {shape[0]} items, expected {destination.Length}.");
+        embeds.CopyTo(destination);
+    }
+
+    private static readonly RunOptions RunOptionsInstance = new();
+
+    internal static float[][] Split(float[] flat, int count)
+    {
+        var rows = new float[count][];
+        int d = count == 0 ? 0 : flat.Length / count;
+        for (int i = 0; i < count; i++)
+            rows[i] = flat.AsSpan(i * d, d).ToArray();
+        return rows;
+    }
+
+    /// <summary>Scales <paramref name="vector"/> to unit L2 norm in place (left as is when its norm is 0 or NaN).</summary>
+    public static void Normalize(Span<float> vector)
+    {
+        double sum = 0;
+        foreach (var v in vector)
+            sum += (double)v * v;
+        var norm = (float)Math.Sqrt(sum);
+        if (norm > 0 && float.IsFinite(norm))
+            foreach (ref var v in vector)
+                v /= norm;
+    }
+
+    /// <summary>Frees both ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _image.Dispose();
+        _text.Dispose();
+    }
+}

@@ -1,0 +1,113 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Microsoft.ML.Clip.Models;
+
+/// <summary>
+/// Creates ONNX Runtime sessions on CUDA when asked and possible, else on the CPU. Works with both
+/// native packages: the CPU package has no CUDA entry point (<see cref="EntryPointNotFoundException"/>),
+/// the GPU package without CUDA libraries fails when the session is created (<see cref="OnnxRuntimeException"/>).
+/// </summary>
+internal static class OrtSessions
+{
+    private static readonly Dictionary<int, string?> CudaProbe = [];
+
+    /// <summary>Creates a session over <paramref name="model"/>; <paramref name="provider"/> says where it runs.</summary>
+    public static InferenceSession Create(byte[] model, string origin, int? intraOpThreads, int? gpuDeviceId, bool fallbackToCpu,
+        Action<string>? log, out string provider)
+    {
+        if (gpuDeviceId is int device)
+        {
+            SessionOptions? options = null;
+            try
+            {
+                options = NewOptions(intraOpThreads);
+                options.AppendExecutionProvider_CUDA(device);
+                var session = new InferenceSession(model, options);
+                provider = $"CUDA:{device}";
+                return session;
+            }
+            catch (Exception e) when (IsCudaUnavailable(e))
+            {
+                if (!fallbackToCpu)
+                    throw new InvalidOperationException($"Cannot run '{origin}' on CUDA device {device}: {e.Message} (set fallbackToCpu to run on the CPU).", e);
+                log?.Invoke($"CUDA device {device} is not usable for '{origin}' ({e.GetType().Name}: {FirstLine(e.Message)}); running on the CPU.");
+            }
+            finally
+            {
+                options?.Dispose();
+            }
+        }
+        using var cpu = NewOptions(intraOpThreads);
+        provider = "CPU";
+        return new InferenceSession(model, cpu);
+    }
+
+    /// <summary>
+    /// The GPU device id to give ML.NET's <c>ApplyOnnxModel</c>: <paramref name="gpuDeviceId"/> when CUDA works,
+    /// null (CPU) when it does not and <paramref name="fallbackToCpu"/> is set; throws otherwise. ML.NET itself
+    /// only catches <see cref="OnnxRuntimeException"/>, not the CPU package's missing entry point.
+    /// </summary>
+    public static int? ResolveGpuForMLNet(int? gpuDeviceId, bool fallbackToCpu, Action<string>? log)
+    {
+        if (gpuDeviceId is not int device)
+            return null;
+        string? failure;
+        lock (CudaProbe)
+        {
+            if (!CudaProbe.TryGetValue(device, out failure))
+            {
+                failure = ProbeCuda(device);
+                CudaProbe[device] = failure;
+            }
+        }
+        if (failure is null)
+            return device;
+        if (!fallbackToCpu)
+            throw new InvalidOperationException($"CUDA device {device} is not usable: {failure} (set fallbackToCpu to run on the CPU).");
+        log?.Invoke($"CUDA device {device} is not usable ({failure}); running on the CPU.");
+        return null;
+    }
+
+    private static string? ProbeCuda(int device)
+    {
+        // A one-node graph is enough to make ONNX Runtime load the CUDA provider.
+        var probe = Graphs.OnnxGraphBuilder.CreateModel(ProbeGraph(), 17);
+        try
+        {
+            using var options = new SessionOptions();
+            options.AppendExecutionProvider_CUDA(device);
+            using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(probe), options);
+            return null;
+        }
+        catch (Exception e) when (IsCudaUnavailable(e))
+        {
+            return $"{e.GetType().Name}: {FirstLine(e.Message)}";
+        }
+    }
+
+    private static global::Onnx.GraphProto ProbeGraph()
+    {
+        var g = new global::Onnx.GraphProto { Name = "probe" };
+        g.Input.Add(Graphs.OnnxGraphBuilder.Value("x", global::Onnx.TensorProto.Types.DataType.Float, 1));
+        g.Node.Add(Graphs.OnnxGraphBuilder.Node("Identity", "y", ["x"]));
+        g.Output.Add(Graphs.OnnxGraphBuilder.Value("y", global::Onnx.TensorProto.Types.DataType.Float, 1));
+        return g;
+    }
+
+    private static SessionOptions NewOptions(int? intraOpThreads)
+    {
+        var options = new SessionOptions();
+        if (intraOpThreads is int n)
+            options.IntraOpNumThreads = n;
+        return options;
+    }
+
+    private static bool IsCudaUnavailable(Exception e)
+        => e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException;
+
+    private static string FirstLine(string message)
+    {
+        var i = message.IndexOf('\n');
+        return i < 0 ? message : message[..i].TrimEnd();
+    }
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.ML.Clip.TestUtilities;
+using Xunit;
+
+namespace Microsoft.ML.Clip.Cli.Tests;
+
+public class EvaluationCommandTests
+{
+    // Small sweeps keep every run to a few seconds.
+    private static readonly string[] FastSweep = ["--l2-min", "0.001", "--l2-max", "10", "--l2-steps", "3"];
+
+    private static (string Dir, string Train, string Test) TsvSet(int trainPerClass = 6, int testPerClass = 3)
+    {
+        var dir = Fixtures.NewTempDir("cli-eval-set");
+        var train = EvaluationData.WriteTsv(Path.Combine(dir, "train.tsv"), EvaluationData.WriteImages(dir, trainPerClass, seed: 1));
+        var test = EvaluationData.WriteTsv(Path.Combine(dir, "test.tsv"), EvaluationData.WriteImages(dir, testPerClass, seed: 2));
+        return (dir, train, test);
+    }
+
+    private static double Percent(string text, string prefix)
+    {
+        var m = Regex.Match(text, Regex.Escape(prefix) + @"\s*([0-9.]+)%");
+        Assert.True(m.Success, $"'{prefix}' not found in:\n{text}");
+        return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) / 100;
+    }
+
+    [Fact]
+    public void ProbeSeparatesColouredSquares()
+    {
+        var (_, train, test) = TsvSet();
+        var r = CliRunner.Run(null, ["probe", "--model", EvaluationData.Model, "--train", train, "--test", test, .. FastSweep]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("| λ | validation accuracy | |", r.StdOut);
+        Assert.Equal(3, Regex.Matches(r.StdOut, @"^\| [0-9.e+-]+ \| [0-9.]+% \|", RegexOptions.Multiline).Count);
+        Assert.Contains("chosen λ:", r.StdOut);
+        Assert.Contains("refitted on 18 rows", r.StdOut);
+        Assert.True(Percent(r.StdOut, "test accuracy top-1:") >= 0.99, r.StdOut);
+    }
+
+    [Fact]
+    public void ProbeReportsMissingFilesAndUnknownLabels()
+    {
+        var (dir, train, test) = TsvSet(2, 1);
+        var missing = CliRunner.Run(null, "probe", "--model", EvaluationData.Model, "--train", train, "--test", Path.Combine(dir, "nope.tsv"));
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("nope.tsv", missing.StdErr);
+
+        var badLabel = EvaluationData.WriteTsv(Path.Combine(dir, "bad.tsv"), [(Path.Combine("red_square", "red_square_2_0.png"), "purple_square")]);
+        var unknown = CliRunner.Run(null, "probe", "--model", EvaluationData.Model, "--train", train, "--test", badLabel);
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("'purple_square'", unknown.StdErr);
+
+        var noModel = CliRunner.Run(null, "probe", "--train", train, "--test", test);
+        Assert.Equal(1, noModel.ExitCode);
+        Assert.Contains("--model", noModel.StdErr);
+    }
+
+    [Fact]
+    public void CompareWritesTheReportAndOnePlotPerDataSet()
+    {
+        var (tsvDir, _, _) = TsvSet();
+        var foldersDir = Fixtures.NewTempDir("cli-eval-folders");
+        var classFolders = Path.Combine(foldersDir, "folders");
+        EvaluationData.WriteImages(classFolders, 8, seed: 3);
+        var outDir = Path.Combine(Fixtures.NewTempDir("cli-eval-out"), "report");
+
+        var r = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", tsvDir, "--data", classFolders, "--out", outDir,
+            "--shots", "1,2,4", "--seeds", "2", "--resnet18", "false", "--templates", "single", .. FastSweep]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var rows = r.Lines.Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, rows.Length); // header + two data sets
+        Assert.Contains("| 1-shot | 2-shot | 4-shot |", rows[0]);
+        var tsvName = Path.GetFileName(tsvDir);
+        Assert.StartsWith($"| {tsvName} | 3 | 18 | 9 |", rows[1]);
+        // 8 per class, 30% test: round(2.4) = 2 test, 6 train per class.
+        Assert.StartsWith("| folders | 3 | 18 | 6 |", rows[2]);
+
+        var report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains(rows[1], report);
+        Assert.Contains($"![{tsvName}]({tsvName}.png)", report);
+        foreach (var png in new[] { $"{tsvName}.png", "folders.png" })
+        {
+            var path = Path.Combine(outDir, png);
+            Assert.True(new FileInfo(path).Length > 1000, png);
+            Assert.Equal((800, 560), EvaluationData.PngSize(path));
+        }
+    }
+
+    /// <summary>
+    /// The one test of the supervised-ImageNet baseline: ResNet-18 features through ML.NET's image transforms and the
+    /// ONNX files of the Microsoft.ML.DnnImageFeaturizer.ResNet18 package, probed like CLIP's.
+    /// </summary>
+    [Fact]
+    public void CompareWithTheResNet18Baseline()
+    {
+        var (tsvDir, _, _) = TsvSet(4, 2);
+        var outDir = Fixtures.NewTempDir("cli-eval-resnet");
+        var r = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", tsvDir, "--out", outDir,
+            "--shots", "1", "--seeds", "1", "--templates", "single", .. FastSweep]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("ResNet-18: featurised 18 images", r.StdErr);
+        var row = r.Lines.Single(l => l.StartsWith($"| {Path.GetFileName(tsvDir)} |", StringComparison.Ordinal));
+        var cells = row.Split('|', StringSplitOptions.TrimEntries);
+        // cells: "", name, classes, train, test, zs1, zs5, clip probe, resnet probe, 1-shot, ""
+        Assert.Matches(@"^[0-9.]+% \(λ=", cells[8]);
+        Assert.True(double.Parse(cells[8][..cells[8].IndexOf('%')], CultureInfo.InvariantCulture) >= 99, row);
+    }
+
+    [Fact]
+    public void RetrievalRecallReachesOneAtKEqualToTheImageCount()
+    {
+        var dir = Fixtures.NewTempDir("cli-eval-pairs");
+        var images = EvaluationData.WriteImages(dir, 2, seed: 4);
+        var pairs = Path.Combine(dir, "pairs.tsv");
+        // Two captions per image: 6 images, 12 captions.
+        File.WriteAllLines(pairs, images.SelectMany(i => new[] { $"{i.Path}\ta {i.Label.Replace('_', ' ')}", $"{i.Path}\ta photo of a {i.Label.Replace('_', ' ')}" }));
+        var r = CliRunner.Run(null, "eval-retrieval", "--model", EvaluationData.Model, "--pairs", pairs, "--k", "1,6");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("6 images, 12 captions", r.StdOut);
+        Assert.Contains("| direction | R@1 | R@6 |", r.StdOut);
+        var i2t = r.Lines.Single(l => l.StartsWith("| image → text", StringComparison.Ordinal));
+        var t2i = r.Lines.Single(l => l.StartsWith("| text → image", StringComparison.Ordinal));
+        Assert.EndsWith("100.0% |", t2i); // 6 images: every caption's image is in its top 6
+        Assert.Matches(@"^\| image → text \| [0-9.]+% \| [0-9.]+% \|$", i2t);
+
+        File.AppendAllText(pairs, "missing.png\tno such image\n");
+        var bad = CliRunner.Run(null, "eval-retrieval", "--model", EvaluationData.Model, "--pairs", pairs);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("missing.png", bad.StdErr);
+    }
+}

@@ -1,0 +1,61 @@
+using Microsoft.ML.Clip.TestUtilities;
+using Microsoft.ML.Data;
+using Xunit;
+
+namespace Microsoft.ML.Clip.Tests.Inference;
+
+public class PersistenceTests
+{
+    [Fact]
+    public void ZeroShotPipelineSavesAndLoadsIntoAFreshContext()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(PipelineData.Images("cat", "deer", "bird", "cat"));
+        var pipeline = ml.Transforms.Conversion.MapClassNamesToKey("Label", ModelFolders.ZeroShotClasses)
+            .Append(ml.Transforms.ClipZeroShot(ModelFolders.For("vit"), ModelFolders.ZeroShotClasses, templates: ModelFolders.ZeroShotTemplates))
+            .Append(ml.Transforms.ClipImageEmbedding("Embedding", ModelFolders.For("vit"), "Image"));
+        var model = pipeline.Fit(data);
+        var before = model.Transform(data);
+        var path = Path.Combine(Fixtures.NewTempDir(), "zeroshot.zip");
+        ml.Model.Save(model, data.Schema, path);
+
+        var fresh = new MLContext(seed: 2);
+        var loaded = fresh.Model.Load(path, out var inputSchema);
+        Assert.Equal(data.Schema.Count, inputSchema.Count);
+        var freshData = fresh.Data.LoadFromEnumerable(PipelineData.Images("cat", "deer", "bird", "cat"));
+        var after = loaded.Transform(freshData);
+
+        Assert.Equal(before.GetColumn<float[]>("Score").SelectMany(s => s), after.GetColumn<float[]>("Score").SelectMany(s => s));
+        Assert.Equal(before.GetColumn<uint>("PredictedLabel"), after.GetColumn<uint>("PredictedLabel"));
+        Assert.Equal(before.GetColumn<float[]>("Embedding").SelectMany(s => s), after.GetColumn<float[]>("Embedding").SelectMany(s => s));
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        after.Schema["Score"].GetSlotNames(ref names);
+        Assert.Equal(ModelFolders.ZeroShotClasses, names.DenseValues().Select(n => n.ToString()));
+        Assert.Equal(0.25, fresh.MulticlassClassification.Evaluate(after).MicroAccuracy, 6);
+        Assert.Equal(ml.MulticlassClassification.Evaluate(before).MicroAccuracy, fresh.MulticlassClassification.Evaluate(after).MicroAccuracy);
+
+        // PredictionEngine over the loaded model, row by row.
+        var engine = fresh.Model.CreatePredictionEngine<PixelRow, ZeroShotPrediction>(loaded);
+        var expected = ModelFolders.Case("vit.zeroshot_probs.npy");
+        var rows = PipelineData.Images("cat", "deer", "bird", "cat");
+        for (int i = 0; i < 4; i++)
+            Assert.True(ModelFolders.MaxAbsDiff(engine.Predict(rows[i]).Score, ModelFolders.Row(expected, i)) <= 1e-4f);
+    }
+
+    [Fact]
+    public void TextEmbeddingPipelineSavesAndLoads()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = PipelineData.Captions().Select((t, i) => new TextRow { Text = t, Id = i }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = ml.Transforms.ClipTextEmbedding("Embedding", ModelFolders.For("rn"), "Text").Fit(data);
+        var path = Path.Combine(Fixtures.NewTempDir(), "text.zip");
+        ml.Model.Save(model, data.Schema, path);
+        var fresh = new MLContext();
+        var loaded = fresh.Model.Load(path, out _);
+        var engine = fresh.Model.CreatePredictionEngine<TextRow, EmbeddingPrediction>(loaded);
+        var expected = PipelineData.NormalizeRows(ModelFolders.Case("rn.text_features.npy").Data, 64);
+        for (int i = 0; i < rows.Length; i++)
+            Assert.True(ModelFolders.MaxAbsDiff(engine.Predict(rows[i]).Embedding, expected.AsSpan(i * 64, 64)) <= 1e-5f);
+    }
+}
