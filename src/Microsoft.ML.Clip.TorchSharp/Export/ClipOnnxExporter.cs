@@ -1,0 +1,99 @@
+using System.Globalization;
+using Google.Protobuf;
+using Microsoft.ML.Clip.Models;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
+using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Clip.TorchSharp.Export;
+
+/// <summary>Options of <see cref="ClipOnnxExporter.Export"/>.</summary>
+public sealed class ClipOnnxExportOptions
+{
+    /// <summary>
+    /// Store the token-embedding table as float16 followed by a Cast to float32, halving the text model.
+    /// Exact only when the weights are float16-representable (e.g. OpenAI's released float16 checkpoints);
+    /// otherwise it rounds them. Default: false (float32).
+    /// </summary>
+    public bool TokenEmbeddingAsFloat16 { get; init; }
+}
+
+/// <summary>
+/// Writes a CLIP model as the inference currency of this library: <c>image.onnx</c> (<c>pixel_values</c>
+/// float32 [batch, 3, R, R] → <c>image_embeds</c> [batch, D]), <c>text.onnx</c> (<c>input_ids</c> int64
+/// [batch, L] → <c>text_embeds</c> [batch, D]) and <c>clip_model.json</c>. The graphs are built node by node
+/// from the config and the state dict (no tracing), opset 17, with a symbolic <c>batch</c> dimension;
+/// features are raw (not normalised), as openai/CLIP's <c>encode_image</c> / <c>encode_text</c>.
+/// </summary>
+public static class ClipOnnxExporter
+{
+    /// <summary>Input of the image graph.</summary>
+    public const string ImageInputName = "pixel_values";
+
+    /// <summary>Output of the image graph.</summary>
+    public const string ImageOutputName = "image_embeds";
+
+    /// <summary>Input of the text graph.</summary>
+    public const string TextInputName = "input_ids";
+
+    /// <summary>Output of the text graph.</summary>
+    public const string TextOutputName = "text_embeds";
+
+    /// <summary>Exports <paramref name="stateDict"/> to <paramref name="outDir"/>.</summary>
+    /// <param name="config">The architecture (ViT or ModifiedResNet).</param>
+    /// <param name="stateDict">OpenAI-named tensors, float16 or float32 (written as float32).</param>
+    /// <param name="logitScale">The stored temperature (natural log), written to <c>clip_model.json</c>.</param>
+    /// <param name="outDir">The folder to write (created when missing; files are overwritten).</param>
+    /// <param name="source">Where the weights came from, recorded in <c>clip_model.json</c>.</param>
+    /// <param name="options">Export options; null for the defaults.</param>
+    /// <returns>The <c>clip_model.json</c> contents that were written.</returns>
+    /// <exception cref="InvalidDataException">The state dict does not match the config (every problem listed).</exception>
+    /// <exception cref="NotSupportedException">A graph would exceed protobuf's 2 GB limit.</exception>
+    public static ClipModelInfo Export(ClipConfig config, IReadOnlyDictionary<string, Tensor> stateDict, float logitScale, string outDir, string? source,
+        ClipOnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentException.ThrowIfNullOrEmpty(outDir);
+        options ??= new ClipOnnxExportOptions();
+        ClipStateDictLayout.Validate(config, stateDict, source ?? "state dict to export");
+
+        var metadata = new Dictionary<string, string>
+        {
+            ["clip_config"] = ClipConfigJson.Serialize(config, indented: false),
+            ["logit_scale"] = logitScale.ToString("R", CultureInfo.InvariantCulture),
+        };
+        if (source != null) metadata["source"] = source;
+
+        var info = new ClipModelInfo
+        {
+            EmbedDim = config.EmbedDim,
+            ImageResolution = config.ImageResolution,
+            LogitScale = logitScale,
+            VisionKind = config.IsVisionTransformer ? "vit" : "resnet",
+            Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
+            Source = source,
+        };
+
+        Directory.CreateDirectory(outDir);
+        var image = config.IsVisionTransformer
+            ? ClipOnnxVisionTransformerGraph.Build(config, stateDict, metadata)
+            : ClipOnnxResNetGraph.Build(config, stateDict, metadata);
+        Write(image, Path.Combine(outDir, info.ImageModelFile));
+        var text = ClipOnnxTextGraph.Build(config, stateDict, options.TokenEmbeddingAsFloat16, metadata);
+        Write(text, Path.Combine(outDir, info.TextModelFile));
+        info.Save(Path.Combine(outDir, ClipModelInfo.FileName));
+        return info;
+    }
+
+    private static void Write(ModelProto model, string path)
+    {
+        // Protobuf messages are limited to 2 GB; larger models need ONNX external data, not written here.
+        long size = model.CalculateSize();
+        if (size >= int.MaxValue)
+            throw new NotSupportedException($"'{path}' would be {size} bytes, over protobuf's 2 GB limit; ONNX external data is not supported by this exporter.");
+        using var stream = File.Create(path);
+        model.WriteTo(stream);
+    }
+}
