@@ -18,7 +18,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// </remarks>
 public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
 {
-    private readonly MLContext _mlContext;
+    private readonly IHostEnvironment _env;
     private readonly ClipTrainerOptions _options;
 
     /// <summary>Creates the estimator.</summary>
@@ -27,11 +27,15 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
     /// <param name="textColumnName">The text column (captions).</param>
     /// <param name="options">Training options; null for the defaults.</param>
     public ClipTrainerEstimator(MLContext mlContext, string imageColumnName, string textColumnName, ClipTrainerOptions? options = null)
+        : this((IHostEnvironment)mlContext ?? throw new ArgumentNullException(nameof(mlContext)), imageColumnName, textColumnName, options)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
+    }
+
+    internal ClipTrainerEstimator(IHostEnvironment env, string imageColumnName, string textColumnName, ClipTrainerOptions? options)
+    {
         ArgumentException.ThrowIfNullOrEmpty(imageColumnName);
         ArgumentException.ThrowIfNullOrEmpty(textColumnName);
-        _mlContext = mlContext;
+        _env = env;
         ImageColumnName = imageColumnName;
         TextColumnName = textColumnName;
         _options = (options ?? new ClipTrainerOptions()).Clone();
@@ -52,8 +56,7 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         ArgumentNullException.ThrowIfNull(input);
         ClipImageColumn.Find(input.Schema, ImageColumnName);
         ClipImageColumn.FindText(input.Schema, TextColumnName);
-        IHostEnvironment env = _mlContext;
-        using var channel = env.Register("Microsoft.ML.Clip.ClipTrainer").Start("Fit");
+        using var channel = _env.Register("Microsoft.ML.Clip.ClipTrainer").Start("Fit");
         using var session = ClipTrainingSession.Create(_options, message => channel.Info(MessageSensitivity.None, message));
         var config = session.Model.Config;
         var preprocessor = new ClipImagePreprocessor(ClipPreprocessSettings.OpenAI(config.ImageResolution));
@@ -69,7 +72,7 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         CheckColumn(inputSchema, ImageColumnName, IsImage, "Image, Vector<Byte> (encoded image) or String (image path)");
         CheckColumn(inputSchema, TextColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "String");
         var dimension = ClipTrainingSession.ResolveConfig(_options).EmbedDim;
-        return EmbeddingSchema.Append(_mlContext, inputSchema, _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, dimension);
+        return EmbeddingSchema.Append(_env as MLContext ?? new MLContext(), inputSchema, _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, dimension);
     }
 
     private static bool IsImage(SchemaShape.Column column) => column.Kind switch
