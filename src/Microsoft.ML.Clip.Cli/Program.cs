@@ -21,5 +21,6 @@ public static class Program
     private static IEnumerable<Command> Commands()
     {
         yield return SelfCheckCommand.Create();
+        yield return TokenizeCommand.Create();
     }
 }

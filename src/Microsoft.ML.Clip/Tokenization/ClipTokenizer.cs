@@ -14,7 +14,20 @@ public enum ClipTruncation
 /// CLIP's byte-level BPE tokenizer, giving exactly the ids of openai/CLIP's <c>SimpleTokenizer</c>
 /// and <c>clip.tokenize</c>.
 /// </summary>
-/// <remarks>CONTRACT FILE: the foundation issue fills in the bodies; the signatures are fixed.</remarks>
+/// <remarks>
+/// <para>The text is cleaned as the reference does it, with Python 3.11's semantics: <c>html.unescape</c>
+/// twice (full HTML5 entity table, numeric references, names without <c>;</c>), <c>strip()</c>, runs
+/// of white space to one space, <c>strip()</c>, full Unicode <c>str.lower()</c> (<c>İ</c> becomes
+/// <c>i</c> + U+0307, a final capital sigma becomes <c>ς</c>). It is then split by the reference's
+/// pattern (over code points, so letters and digits outside the BMP count as one character each;
+/// <c>&lt;|startoftext|&gt;</c> and <c>&lt;|endoftext|&gt;</c> inside the text become ids 49406 and 49407)
+/// and each piece is byte-pair encoded with <c>&lt;/w&gt;</c> on its last symbol. Pieces are cached.</para>
+/// <para>Not reproduced: the reference first runs <c>ftfy.fix_text</c>, which repairs mojibake and
+/// replaces curly quotes, full-width characters, ligatures and some control characters. Such texts may
+/// tokenize differently from the reference; texts on which ftfy changes nothing tokenize identically.
+/// Unpaired UTF-16 surrogates are read as U+FFFD (Python would fail on them).</para>
+/// <para>All members are thread-safe.</para>
+/// </remarks>
 public sealed partial class ClipTokenizer
 {
     /// <summary>Id of <c>&lt;|startoftext|&gt;</c>.</summary>
@@ -26,29 +39,93 @@ public sealed partial class ClipTokenizer
     /// <summary>CLIP's context length.</summary>
     public const int DefaultContextLength = 77;
 
+    private static readonly Lazy<ClipTokenizer> s_default = new(CreateFromEmbeddedVocabulary, LazyThreadSafetyMode.ExecutionAndPublication);
+
     /// <summary>The shared tokenizer over the embedded <c>bpe_simple_vocab_16e6.txt.gz</c> (thread-safe).</summary>
-    public static ClipTokenizer Default => throw new NotImplementedException();
+    public static ClipTokenizer Default => s_default.Value;
 
     /// <summary>Raw BPE ids of <paramref name="text"/>, without start/end tokens.</summary>
-    public IReadOnlyList<int> Encode(string text) => throw new NotImplementedException();
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    public IReadOnlyList<int> Encode(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return EncodeToScratch(text).ToArray();
+    }
 
     /// <summary>
     /// One context row: start token, ids, end token, zero-padded to <paramref name="contextLength"/>.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="contextLength"/> is less than 1.</exception>
+    /// <exception cref="ArgumentException">The text does not fit and <paramref name="truncation"/> is <see cref="ClipTruncation.Throw"/>.</exception>
     public int[] EncodeToContext(string text, int contextLength = DefaultContextLength, ClipTruncation truncation = ClipTruncation.Throw)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        CheckContextLength(contextLength);
+        var row = new int[contextLength];
+        WriteRow(text, EncodeToScratch(text), row.AsSpan(), truncation, nameof(text));
+        return row;
+    }
 
     /// <summary>
     /// Writes one context row into <paramref name="destination"/> (length = context length) and returns
     /// whether the text was truncated.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="destination"/> is empty.</exception>
+    /// <exception cref="ArgumentException">The text does not fit and <paramref name="truncation"/> is <see cref="ClipTruncation.Throw"/>.</exception>
     public bool EncodeToContext(string text, Span<long> destination, ClipTruncation truncation = ClipTruncation.Throw)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (destination.IsEmpty)
+            throw new ArgumentOutOfRangeException(nameof(destination), "The destination (one context row) must hold at least one token.");
+        return WriteRow(text, EncodeToScratch(text), destination, truncation, nameof(text));
+    }
 
     /// <summary>Row-major [texts.Count, contextLength] int64 matrix, as <c>clip.tokenize</c>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="texts"/> or one of its items is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="contextLength"/> is less than 1.</exception>
+    /// <exception cref="ArgumentException">A text does not fit and <paramref name="truncation"/> is <see cref="ClipTruncation.Throw"/>.</exception>
     public long[] EncodeBatch(IReadOnlyList<string> texts, int contextLength = DefaultContextLength, ClipTruncation truncation = ClipTruncation.Throw)
-        => throw new NotImplementedException();
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        CheckContextLength(contextLength);
+        var matrix = new long[checked(texts.Count * contextLength)];
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var text = texts[i] ?? throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null.");
+            WriteRow(text, EncodeToScratch(text), matrix.AsSpan(i * contextLength, contextLength), truncation, $"texts[{i}]");
+        }
+        return matrix;
+    }
+
+    /// <summary>
+    /// Row-major [texts.Count, contextLength] int32 matrix: <see cref="EncodeBatch"/> for models whose
+    /// text input is int32.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="texts"/> or one of its items is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="contextLength"/> is less than 1.</exception>
+    /// <exception cref="ArgumentException">A text does not fit and <paramref name="truncation"/> is <see cref="ClipTruncation.Throw"/>.</exception>
+    public int[] EncodeBatchInt32(IReadOnlyList<string> texts, int contextLength = DefaultContextLength, ClipTruncation truncation = ClipTruncation.Throw)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        CheckContextLength(contextLength);
+        var matrix = new int[checked(texts.Count * contextLength)];
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var text = texts[i] ?? throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null.");
+            WriteRow(text, EncodeToScratch(text), matrix.AsSpan(i * contextLength, contextLength), truncation, $"texts[{i}]");
+        }
+        return matrix;
+    }
 
     /// <summary>Text of <paramref name="ids"/> (special tokens and padding zeros after the end token are dropped).</summary>
-    public string Decode(IEnumerable<int> ids) => throw new NotImplementedException();
+    /// <remarks>As the reference, each <c>&lt;/w&gt;</c> becomes a space, so a decoded text usually ends with one.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="ids"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An id is outside the vocabulary.</exception>
+    public string Decode(IEnumerable<int> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return DecodeCore(ids);
+    }
 }
