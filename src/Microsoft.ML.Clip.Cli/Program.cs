@@ -22,5 +22,8 @@ public static class Program
     {
         yield return SelfCheckCommand.Create();
         yield return TokenizeCommand.Create();
+        yield return ConvertCommand.Create();
+        yield return EmbedTextCommand.Create();
+        yield return EmbedImageCommand.Create();
     }
 }

@@ -36,7 +36,8 @@ public sealed class ClipCheckpoint : IDisposable
     /// OpenAI's models use <see cref="ClipActivation.QuickGelu"/>, most open_clip models <see cref="ClipActivation.Gelu"/>.</param>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="NotSupportedException">A Hugging Face safetensors file or folder, or a pre-1.6 PyTorch file.</exception>
-    /// <exception cref="InvalidDataException">A truncated, corrupt or unknown file; the message names the file.</exception>
+    /// <exception cref="InvalidDataException">A truncated, corrupt or unknown file, or weights that are not a CLIP's;
+    /// the message names the file.</exception>
     /// <exception cref="Pickle.UnsafePickleException">The pickle names a Python global that is not allowed (the
     /// message names it and the file); nothing was executed.</exception>
     public static ClipCheckpoint Load(string path, ClipActivation activation = ClipActivation.QuickGelu)
@@ -44,7 +45,15 @@ public sealed class ClipCheckpoint : IDisposable
         var stateDict = ReadStateDict(path);
         try
         {
-            var config = ClipConfigInference.FromStateDict(stateDict) with { Activation = activation };
+            ClipConfig config;
+            try
+            {
+                config = ClipConfigInference.FromStateDict(stateDict) with { Activation = activation };
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"'{path}' does not hold CLIP weights under OpenAI's names: {e.Message}", e);
+            }
             return new ClipCheckpoint(path, config, stateDict);
         }
         catch
@@ -72,7 +81,7 @@ public sealed class ClipCheckpoint : IDisposable
         if (TorchZipArchive.LooksLikeZip(head))
         {
             var content = TorchZipArchive.Read(path);
-            return StateDictExtraction.FromRoot(content.Root, path);
+            return StateDictExtraction.FromRoot(content.Root, path, content.StateNames);
         }
         if (head.Length >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new NotSupportedException($"'{path}' is in PyTorch's legacy (pre-1.6, non-zip) format; re-save it with torch.save from torch >= 1.6.");

@@ -45,6 +45,19 @@ public static class ClipConfigJson
     /// <exception cref="InvalidDataException">A field is missing or has the wrong type, or the config is impossible.</exception>
     public static ClipConfig Parse(string json, string origin)
     {
+        try
+        {
+            return ParseCore(json, origin);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            // A field of the wrong JSON type (e.g. a string where a number belongs).
+            throw new InvalidDataException($"'{origin}': {e.Message}", e);
+        }
+    }
+
+    private static ClipConfig ParseCore(string json, string origin)
+    {
         JsonObject root;
         try
         {

@@ -18,13 +18,17 @@ internal static class StateDictExtraction
     private static readonly string[] DroppedPrefixes = ["module.", "_orig_mod."];
 
     /// <summary>The state dict in <paramref name="root"/> (the unpickled object of <paramref name="path"/>).</summary>
-    public static Dictionary<string, Tensor> FromRoot(object? root, string path)
+    /// <param name="root">The unpickled object.</param>
+    /// <param name="path">The file, for errors.</param>
+    /// <param name="stateNames">TorchScript: parameter and buffer names per class (see <see cref="TorchScriptClassInfo"/>);
+    /// a class missing here contributes all its tensor attributes.</param>
+    public static Dictionary<string, Tensor> FromRoot(object? root, string path, IReadOnlyDictionary<string, HashSet<string>>? stateNames = null)
     {
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
             if (root is PickleObject module)
-                Flatten(module, "", result, new HashSet<PickleObject>(ReferenceEqualityComparer.Instance));
+                Flatten(module, "", result, stateNames ?? new Dictionary<string, HashSet<string>>(), new HashSet<PickleObject>(ReferenceEqualityComparer.Instance));
             else
                 CopyTensors(Unwrap(root, path), path, result);
 
@@ -35,6 +39,7 @@ internal static class StateDictExtraction
                 if (result.Remove(key, out var dropped)) dropped.Dispose();
             if (result.Count == 0)
                 throw new InvalidDataException($"'{path}' holds no tensors.");
+            DisposeUnused(root, result);
             return result;
         }
         catch
@@ -71,21 +76,55 @@ internal static class StateDictExtraction
         }
     }
 
-    private static void Flatten(PickleObject module, string prefix, Dictionary<string, Tensor> result, HashSet<PickleObject> seen)
+    private static void Flatten(PickleObject module, string prefix, Dictionary<string, Tensor> result,
+        IReadOnlyDictionary<string, HashSet<string>> stateNames, HashSet<PickleObject> seen)
     {
         if (!seen.Add(module)) return;
         if (module.State is not OrderedDictionary<object, object?> attributes) return;
+        stateNames.TryGetValue(module.Type.FullName, out var state);
         foreach (var (key, value) in attributes)
         {
             if (key is not string name) continue;
             switch (value)
             {
-                case Tensor t:
-                    // Parameters and buffers; a traced module keeps no other tensor attributes.
+                case Tensor t when state is null || state.Contains(name):
                     result[prefix + name] = t;
                     break;
                 case PickleObject child:
-                    Flatten(child, prefix + name + ".", result, seen);
+                    Flatten(child, prefix + name + ".", result, stateNames, seen);
+                    break;
+            }
+        }
+    }
+
+    // Tensors the file holds besides the weights (optimizer state, TorchScript attributes) are released now
+    // rather than left to the finalizer.
+    private static void DisposeUnused(object? root, Dictionary<string, Tensor> kept)
+    {
+        var keep = new HashSet<object>(kept.Values, ReferenceEqualityComparer.Instance);
+        var seen = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<object?>();
+        pending.Push(root);
+        while (pending.Count > 0)
+        {
+            var item = pending.Pop();
+            if (item is null || item is string || !seen.Add(item)) continue;
+            switch (item)
+            {
+                case Tensor t:
+                    if (!keep.Contains(t)) t.Dispose();
+                    break;
+                case PickleObject o:
+                    pending.Push(o.State);
+                    foreach (var a in o.Arguments) pending.Push(a);
+                    break;
+                case OrderedDictionary<object, object?> d:
+                    foreach (var v in d.Values) pending.Push(v);
+                    break;
+                case byte[]:
+                    break;
+                case System.Collections.IEnumerable e:
+                    foreach (var v in e) pending.Push(v);
                     break;
             }
         }

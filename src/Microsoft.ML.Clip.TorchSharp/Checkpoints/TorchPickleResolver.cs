@@ -68,7 +68,10 @@ internal sealed class TorchPickleResolver : IPickleResolver
         "collections" => g.Name == "OrderedDict",
         "torch._utils" => TensorRebuilders.Contains(g.Name),
         "torch.jit._pickle" => JitListHelpers.Contains(g.Name),
-        "torch" when g.Name is "Size" or "device" => true,
+        "torch" when g.Name is "Size" or "device" or "Tensor" => true,
+        // Tensor subclasses and tensors with Python attributes: rebuilt as a plain tensor, type and state ignored.
+        "torch._tensor" => g.Name == "_rebuild_from_type_v2",
+        "torch.nn.parameter" => g.Name == "Parameter",
         "_codecs" => g.Name == "encode",
         "__torch__" => true,
         _ when g.Module.StartsWith("__torch__.", StringComparison.Ordinal) => true,
@@ -90,6 +93,10 @@ internal sealed class TorchPickleResolver : IPickleResolver
             case ("torch._utils", _):
                 // _rebuild_parameter(data, requires_grad, hooks[, state]): a Parameter is its data here.
                 return Arg<Tensor>(callable, args, 0);
+            case ("torch._tensor", "_rebuild_from_type_v2"):
+                // (func, new_type, args, state): only the inner rebuild matters here.
+                var inner = Arg<PickleGlobal>(callable, args, 0);
+                return Call(inner, Arg<object?[]>(callable, args, 2));
             case ("torch.jit._pickle", _):
                 return args.Count > 0 ? args[0] : null;
             case ("torch", "Size"):
@@ -107,7 +114,7 @@ internal sealed class TorchPickleResolver : IPickleResolver
     public object? PersistentLoad(object? persistentId)
     {
         // torch.save: ('storage', storage_type, key, location, numel)
-        if (persistentId is not object?[] { Length: 5 } id || id[0] is not "storage"
+        if (persistentId is not object?[] { Length: 5 } id || !IsStorageTag(id[0])
             || id[1] is not PickleGlobal type || id[2] is not string key || id[4] is not long count)
             throw new InvalidDataException($"'{_source}' holds an unknown persistent id '{Describe(persistentId)}'.");
         if (!StorageTypes.TryGetValue(type.Name, out var dtype))
@@ -118,6 +125,10 @@ internal sealed class TorchPickleResolver : IPickleResolver
         _storages[key] = storage;
         return storage;
     }
+
+    // Python 2 era files may hold the tag as bytes.
+    private static bool IsStorageTag(object? tag) =>
+        tag is "storage" || (tag is byte[] bytes && System.Text.Encoding.ASCII.GetString(bytes) == "storage");
 
     private Tensor RebuildTensor(PickleGlobal callable, IReadOnlyList<object?> args)
     {

@@ -15,7 +15,8 @@ internal static class TorchZipArchive
     /// <summary>What <see cref="Read"/> found in an archive.</summary>
     /// <param name="Root">The unpickled object of <c>data.pkl</c>.</param>
     /// <param name="IsTorchScript">True for a TorchScript archive (it has <c>code/</c> or <c>constants.pkl</c>).</param>
-    internal sealed record Content(object? Root, bool IsTorchScript);
+    /// <param name="StateNames">For TorchScript, the parameter and buffer names of each declared class.</param>
+    internal sealed record Content(object? Root, bool IsTorchScript, IReadOnlyDictionary<string, HashSet<string>> StateNames);
 
     /// <summary>True when the file starts like a zip archive.</summary>
     public static bool LooksLikeZip(ReadOnlySpan<byte> head) => head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
@@ -23,13 +24,15 @@ internal static class TorchZipArchive
     /// <summary>Reads <c>data.pkl</c> of the archive at <paramref name="path"/> with the restricted unpickler.</summary>
     public static Content Read(string path)
     {
+        var file = File.OpenRead(path);
         ZipArchive zip;
         try
         {
-            zip = new ZipArchive(File.OpenRead(path), ZipArchiveMode.Read, leaveOpen: false);
+            zip = new ZipArchive(file, ZipArchiveMode.Read, leaveOpen: false);
         }
         catch (InvalidDataException e)
         {
+            file.Dispose();
             throw new InvalidDataException($"'{path}' is not a readable PyTorch zip archive (truncated or corrupt): {e.Message}", e);
         }
         using (zip)
@@ -47,7 +50,8 @@ internal static class TorchZipArchive
             try
             {
                 var root = RestrictedUnpickler.Load(ReadEntry(pickle, path), $"{path}!{pickle.FullName}", resolver);
-                return new Content(root, isTorchScript);
+                var stateNames = isTorchScript ? TorchScriptClassInfo.Read(zip, stem) : new Dictionary<string, HashSet<string>>();
+                return new Content(root, isTorchScript, stateNames);
             }
             finally
             {

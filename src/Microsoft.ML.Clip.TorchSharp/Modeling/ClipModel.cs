@@ -81,7 +81,8 @@ public sealed partial class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPer
         var resolution = Config.ImageResolution;
         if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != resolution || images.shape[3] != resolution)
             throw new ArgumentException($"Images must be [N, 3, {resolution}, {resolution}], got [{string.Join(", ", images.shape)}].", nameof(images));
-        return visual.forward(images);
+        using var scope = NewDisposeScope();
+        return visual.forward(images).MoveToOuterDisposeScope();
     }
 
     /// <summary>Text embeddings [N, EmbedDim] (not normalised) of token ids [N, L], taken at each row's end token (its largest id).</summary>

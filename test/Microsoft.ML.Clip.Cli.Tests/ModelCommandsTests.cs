@@ -1,0 +1,144 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.IO;
+using Microsoft.ML.Clip.Models;
+using Microsoft.ML.Clip.TestUtilities;
+using Xunit;
+
+namespace Microsoft.ML.Clip.Cli.Tests;
+
+/// <summary>Converts the ViT fixture to an ONNX folder once, with the tool itself, for the tests below.</summary>
+public sealed class ConvertedVitFolder : IDisposable
+{
+    public string Path { get; } = System.IO.Path.Combine(Fixtures.NewTempDir("clip-cli-vit"), "onnx");
+    public CliResult Result { get; }
+
+    public ConvertedVitFolder() => Result = CliRunner.Run(null, "convert", Fixtures.Reference("models", "vit.hf.safetensors"), Path);
+
+    public void Dispose() => Directory.Delete(System.IO.Path.GetDirectoryName(Path)!, recursive: true);
+}
+
+public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<ConvertedVitFolder>
+{
+    private const float Tolerance = 1e-5f;
+
+    private static float[][] ParseRows(CliResult result)
+    {
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        return result.Lines.Select(l => JsonSerializer.Deserialize<float[]>(l)!).ToArray();
+    }
+
+    private static void AssertClose(NpyArray<float> expected, float[][] rows, bool normalized = false)
+    {
+        Assert.Equal(expected.Shape[0], rows.Length);
+        var d = expected.Shape[1];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var reference = expected.Data.AsSpan(r * d, d).ToArray();
+            if (normalized)
+            {
+                var norm = MathF.Sqrt(reference.Sum(v => v * v));
+                reference = reference.Select(v => v / norm).ToArray();
+            }
+            Assert.Equal(d, rows[r].Length);
+            for (var i = 0; i < d; i++)
+                Assert.True(MathF.Abs(rows[r][i] - reference[i]) <= Tolerance, $"row {r} col {i}: {rows[r][i]} vs {reference[i]}");
+        }
+    }
+
+    private static string Captions()
+    {
+        var cases = JsonNode.Parse(File.ReadAllText(Fixtures.Reference("cases", "cases.json")))!;
+        return string.Join('\n', cases["captions"]!.AsArray().Select(c => JsonSerializer.Serialize(c!.GetValue<string>()))) + "\n";
+    }
+
+    [Fact]
+    public void ConvertWritesAnOnnxFolder()
+    {
+        Assert.True(vit.Result.ExitCode == 0, vit.Result.StdErr);
+        var info = ClipModelInfo.Load(Path.Combine(vit.Path, ClipModelInfo.FileName));
+        Assert.Equal("vit", info.VisionKind);
+        Assert.True(File.Exists(Path.Combine(vit.Path, "image.onnx")));
+        Assert.True(File.Exists(Path.Combine(vit.Path, "text.onnx")));
+    }
+
+    [Fact]
+    public void EmbedImageFromOnnxFolderMatchesReference()
+    {
+        var result = CliRunner.Run(null, "embed-image", "--model", vit.Path, "--pixels", Fixtures.Reference("cases", "images.npy"));
+        AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "vit.image_features.npy")), ParseRows(result));
+    }
+
+    [Fact]
+    public void EmbedTextFromOnnxFolderMatchesReferenceIncludingTruncatedCaption()
+    {
+        var result = CliRunner.Run(Captions(), "embed-text", "--model", vit.Path);
+        AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "vit.text_features.npy")), ParseRows(result));
+    }
+
+    [Fact]
+    public void EmbedTextNormalizeGivesUnitVectors()
+    {
+        var result = CliRunner.Run(Captions(), "embed-text", "--model", vit.Path, "--normalize");
+        AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "vit.text_features.npy")), ParseRows(result), normalized: true);
+    }
+
+    [Fact]
+    public void EmbedFromResNetCheckpointConvertsOnTheFly()
+    {
+        var model = Fixtures.Reference("models", "rn.openai.pt");
+        AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "rn.image_features.npy")),
+            ParseRows(CliRunner.Run(null, "embed-image", "--model", model, "--pixels", Fixtures.Reference("cases", "images.npy"))));
+        AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "rn.text_features.npy")),
+            ParseRows(CliRunner.Run(Captions(), "embed-text", "--model", model)));
+    }
+
+    [Fact]
+    public void ConvertToSafetensorsWritesHuggingFaceForViTAndOpenAINamesForResNet()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-st");
+        try
+        {
+            var hf = Path.Combine(dir, "vit-hf");
+            var result = CliRunner.Run(null, "convert", Fixtures.Reference("models", "vit.openai.pt"), hf, "--format", "safetensors");
+            Assert.True(result.ExitCode == 0, result.StdErr);
+            Assert.True(File.Exists(Path.Combine(hf, "config.json")));
+            // The Hugging Face folder is itself a --model.
+            AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "vit.image_features.npy")),
+                ParseRows(CliRunner.Run(null, "embed-image", "--model", hf, "--pixels", Fixtures.Reference("cases", "images.npy"))));
+
+            var rn = Path.Combine(dir, "rn-st");
+            result = CliRunner.Run(null, "convert", Fixtures.Reference("models", "rn.openai.pt"), rn, "--format", "safetensors");
+            Assert.True(result.ExitCode == 0, result.StdErr);
+            Assert.Contains("ModifiedResNet", result.StdErr);
+            Assert.True(File.Exists(Path.Combine(rn, "clip_config.json")));
+            AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "rn.image_features.npy")),
+                ParseRows(CliRunner.Run(null, "embed-image", "--model", rn, "--pixels", Fixtures.Reference("cases", "images.npy"))));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ErrorsNameTheirCause()
+    {
+        var missing = CliRunner.Run(null, "embed-image", "--model", "/no/such/model", "--pixels", Fixtures.Reference("cases", "images.npy"));
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("/no/such/model", missing.StdErr);
+
+        var badLine = CliRunner.Run("\"fine\"\nnot json\n", "embed-text", "--model", vit.Path);
+        Assert.NotEqual(0, badLine.ExitCode);
+        Assert.Contains("line 2", badLine.StdErr);
+
+        var tokens = Fixtures.Reference("cases", "rn.text_features.npy");   // float32 [6, 64]: not images
+        var badPixels = CliRunner.Run(null, "embed-image", "--model", vit.Path, "--pixels", tokens);
+        Assert.NotEqual(0, badPixels.ExitCode);
+        Assert.Contains("rn.text_features.npy", badPixels.StdErr);
+        Assert.Contains("[N, 3, 64, 64]", badPixels.StdErr);
+
+        var badFormat = CliRunner.Run(null, "convert", Fixtures.Reference("models", "vit.openai.pt"), "/tmp/x", "--format", "tflite");
+        Assert.NotEqual(0, badFormat.ExitCode);
+    }
+}
