@@ -25,5 +25,6 @@ public static class Program
         yield return ConvertCommand.Create();
         yield return EmbedTextCommand.Create();
         yield return EmbedImageCommand.Create();
+        yield return TrainCommand.Create();
     }
 }

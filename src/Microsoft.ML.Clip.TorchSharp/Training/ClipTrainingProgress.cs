@@ -10,4 +10,9 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// <param name="SamplesPerSecond">Pairs per second since this run (or resume) started.</param>
 /// <param name="EstimatedRemaining">Time left at that speed.</param>
 public sealed record ClipTrainingProgress(long Step, long TotalSteps, int Epoch, float Loss, float Temperature, double LearningRate,
-    double SamplesPerSecond, TimeSpan EstimatedRemaining);
+    double SamplesPerSecond, TimeSpan EstimatedRemaining)
+{
+    /// <summary>One line: step, epoch, loss, temperature, learning rate, samples/s and ETA (invariant culture).</summary>
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"step {Step}/{TotalSteps} epoch {Epoch + 1} loss {Loss:F4} temperature {Temperature:F2} lr {LearningRate:E2} {SamplesPerSecond:F1} samples/s ETA {EstimatedRemaining:hh\\:mm\\:ss}");
+}

@@ -62,10 +62,10 @@ internal sealed class ClipTrainingSession : IDisposable
         }
         if (options.InitialCheckpoint is { } init)
         {
-            if (!File.Exists(init)) throw new FileNotFoundException($"Initial checkpoint '{init}' does not exist.", init);
-            if (ClipPackageFile.IsPackageFile(init)) return ClipConfigJson.Parse((string)ClipPackageFile.ReadHeader(init)["config"]!, init);
-            using var checkpoint = ClipCheckpoint.Load(init);
-            return checkpoint.Config;
+            if (!File.Exists(init) && !Directory.Exists(init)) throw new FileNotFoundException($"Initial checkpoint '{init}' does not exist.", init);
+            if (File.Exists(init) && ClipPackageFile.IsPackageFile(init)) return ClipConfigJson.Parse((string)ClipPackageFile.ReadHeader(init)["config"]!, init);
+            using var weights = ClipWeights.Load(init);
+            return weights.Config;
         }
         return options.Config ?? ClipModelPresets.Get(options.Preset);
     }
@@ -291,17 +291,13 @@ internal sealed class ClipTrainingSession : IDisposable
         var progress = new ClipTrainingProgress(Step, totalSteps, epoch, loss, temperature, learningRate, samplesPerSecond, eta);
         _options.Progress?.Report(progress);
         if (_log is not null && (Step % Math.Max(1, _options.LogEverySteps) == 0 || Step == totalSteps))
-            _log(FormatProgress(progress));
+            _log(progress.ToString());
     }
-
-    /// <summary>A one-line summary of <paramref name="p"/> (used by the log and the CLI).</summary>
-    public static string FormatProgress(ClipTrainingProgress p) => string.Create(CultureInfo.InvariantCulture,
-        $"step {p.Step}/{p.TotalSteps} epoch {p.Epoch + 1} loss {p.Loss:F4} temperature {p.Temperature:F2} lr {p.LearningRate:E2} {p.SamplesPerSecond:F1} samples/s ETA {p.EstimatedRemaining:hh\\:mm\\:ss}");
 
     private static ClipModel LoadInitialModel(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Initial checkpoint '{path}' does not exist.", path);
-        if (ClipPackageFile.IsPackageFile(path))
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Initial checkpoint '{path}' does not exist.", path);
+        if (File.Exists(path) && ClipPackageFile.IsPackageFile(path))
         {
             Dictionary<string, Tensor> tensors;
             JsonObject header;
@@ -321,7 +317,19 @@ internal sealed class ClipTrainingSession : IDisposable
                 foreach (var t in tensors.Values) t.Dispose();
             }
         }
-        return ClipModel.FromCheckpoint(path);
+        // OpenAI .pt, OpenCLIP/Hugging Face safetensors: whatever the import code reads.
+        using var imported = ClipWeights.Load(path);
+        var pretrained = new ClipModel(imported.Config);
+        try
+        {
+            pretrained.LoadStateDict(imported.StateDict, path);
+            return pretrained;
+        }
+        catch
+        {
+            pretrained.Dispose();
+            throw;
+        }
     }
 
     private static void Lock(ClipModel model, ClipTrainerOptions options)
