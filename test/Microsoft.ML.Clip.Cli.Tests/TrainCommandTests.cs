@@ -38,7 +38,7 @@ public class TrainCommandTests
         var info = ClipModelInfo.Load(Path.Combine(outDir, ClipModelInfo.FileName));
         Assert.Equal((64, 64), (info.EmbedDim, info.ImageResolution));
 
-        var embed = CliRunner.Run("a picture number 3\n", "embed-text", "--model", outDir);
+        var embed = CliRunner.Run("\"a picture number 3\"\n", "embed-text", "--model", outDir);
         Assert.True(embed.ExitCode == 0, embed.StdErr);
         var converted = CliRunner.Run(null, "convert", Path.Combine(outDir, "safetensors"), Path.Combine(dir, "converted"));
         Assert.True(converted.ExitCode == 0, converted.StdErr);
