@@ -29,5 +29,6 @@ public static class Program
         yield return ProbeCommand.Create();
         yield return CompareCommand.Create();
         yield return EvalRetrievalCommand.Create();
+        yield return TrainCommand.Create();
     }
 }

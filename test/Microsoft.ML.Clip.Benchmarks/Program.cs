@@ -6,5 +6,9 @@ namespace Microsoft.ML.Clip.Benchmarks;
 public static class Program
 {
     /// <summary>Entry point: BenchmarkDotNet's switcher over every benchmark class here.</summary>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        if (args is ["train-step", .. var rest]) { TrainingStepTiming.Run(rest); return; } // build/bench-train.sh
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

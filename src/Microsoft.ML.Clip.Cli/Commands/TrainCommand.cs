@@ -1,0 +1,141 @@
+using Microsoft.ML;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
+using Microsoft.ML.Clip.TorchSharp.Training;
+
+namespace ClipCli.Commands;
+
+/// <summary>
+/// <c>clip train --data pairs.tsv --out DIR</c>: contrastive training on a TSV of image path (relative to the TSV) and
+/// caption per line. The out folder receives the ONNX model (<c>image.onnx</c>, <c>text.onnx</c>, <c>clip_model.json</c>:
+/// loadable with <c>--model DIR</c>), OpenAI-named safetensors under <c>safetensors/</c> (for <c>clip convert</c>),
+/// the trained model (<c>model.clipmodel</c>) and the training checkpoint (<c>checkpoint.clipckpt</c>, for <c>--resume</c>).
+/// </summary>
+internal static class TrainCommand
+{
+    /// <summary>File name of the trained model in the out folder.</summary>
+    public const string ModelFileName = "model.clipmodel";
+
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "TSV file: image path (relative to the TSV) <TAB> caption, one pair per line ('#' starts a comment).", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder (created when missing).", Required = true };
+        var config = new Option<string>("--config") { Description = "Model preset: tiny, small or base (ViT-B/32).", DefaultValueFactory = _ => "tiny" };
+        config.AcceptOnlyFromAmong([.. ClipModelPresets.Names]);
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.Epochs };
+        var batch = new Option<int>("--batch") { Description = "Contrastive batch size.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.BatchSize };
+        var chunk = new Option<int>("--chunk") { Description = "Gradient-caching chunk (rows per forward/backward); 0: none.", DefaultValueFactory = _ => 0 };
+        var loss = new Option<string>("--loss") { Description = "infonce (CLIP) or siglip (sigmoid).", DefaultValueFactory = _ => "infonce" };
+        loss.AcceptOnlyFromAmong("infonce", "siglip");
+        var learningRate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.LearningRate };
+        var warmup = new Option<int>("--warmup") { Description = "Warm-up steps.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WarmupSteps };
+        var seed = new Option<int>("--seed") { Description = "Seed of initialisation and data order.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.Seed };
+        var init = new Option<string?>("--init") { Description = "Pretrained checkpoint to fine-tune (.pt, safetensors, or a model.clipmodel)." };
+        var lockImage = new Option<bool>("--lock-image") { Description = "Freeze the image tower (LiT)." };
+        var lockText = new Option<bool>("--lock-text") { Description = "Freeze the text tower." };
+        var resume = new Option<string?>("--resume") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
+        var device = new Option<string?>("--device") { Description = "cpu or cuda (default: CUDA when available)." };
+
+        var command = new Command("train", "Train (or fine-tune) a CLIP model contrastively on image-caption pairs.")
+        {
+            data, output, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, resume, checkpointEvery, device,
+        };
+        command.SetAction(parse => EmbeddingOutput.Guard(() =>
+        {
+            var tsv = parse.GetValue(data)!;
+            var outDir = parse.GetValue(output)!;
+            var pairs = ReadPairs(tsv);
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var options = new ClipTrainerOptions
+                {
+                    Preset = parse.GetValue(config)!,
+                    Epochs = parse.GetValue(epochs),
+                    BatchSize = parse.GetValue(batch),
+                    ChunkSize = parse.GetValue(chunk),
+                    Loss = parse.GetValue(loss) == "siglip" ? ClipLossKind.Sigmoid : ClipLossKind.InfoNce,
+                    LearningRate = parse.GetValue(learningRate),
+                    WarmupSteps = parse.GetValue(warmup),
+                    Seed = parse.GetValue(seed),
+                    InitialCheckpoint = parse.GetValue(init),
+                    LockImageTower = parse.GetValue(lockImage),
+                    LockTextTower = parse.GetValue(lockText),
+                    ResumeFrom = parse.GetValue(resume),
+                    CheckpointDirectory = outDir,
+                    CheckpointEverySteps = parse.GetValue(checkpointEvery),
+                    Device = parse.GetValue(device),
+                    Progress = new LineProgress(),
+                    CancellationToken = cancel.Token,
+                };
+                var ml = new MLContext(seed: options.Seed);
+                var view = ml.Data.LoadFromEnumerable(pairs);
+                using var model = ml.Transforms.ClipTrainer(nameof(Pair.ImagePath), nameof(Pair.Caption), options).Fit(view);
+                model.Save(Path.Combine(outDir, ModelFileName));
+                var info = model.ExportOnnx(outDir);
+                var state = model.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
+                try
+                {
+                    ClipSafetensors.Save(Path.Combine(outDir, "safetensors"), model.Config, state);
+                }
+                finally
+                {
+                    foreach (var t in state.Values) t.Dispose();
+                }
+                Console.WriteLine($"wrote {info.ImageModelFile}, {info.TextModelFile}, clip_model.json, {ModelFileName}, safetensors/ and checkpoint.clipckpt to {outDir} (embed {info.EmbedDim}, resolution {info.ImageResolution})");
+                return 0;
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"cancelled; resume with --resume {outDir}");
+                return 130;
+            }
+            catch (ClipTrainingDivergedException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>Reads the TSV; every image must exist (the error names the file and line).</summary>
+    internal static List<Pair> ReadPairs(string tsv)
+    {
+        if (!File.Exists(tsv)) throw new FileNotFoundException($"Data file '{tsv}' does not exist.", tsv);
+        var root = Path.GetDirectoryName(Path.GetFullPath(tsv))!;
+        var pairs = new List<Pair>();
+        var lineNumber = 0;
+        foreach (var line in File.ReadLines(tsv))
+        {
+            lineNumber++;
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            var tab = line.IndexOf('\t');
+            if (tab <= 0 || tab == line.Length - 1)
+                throw new InvalidDataException($"{tsv} line {lineNumber}: expected 'image path<TAB>caption'.");
+            var path = Path.GetFullPath(Path.Combine(root, line[..tab]));
+            if (!File.Exists(path)) throw new FileNotFoundException($"{tsv} line {lineNumber}: image '{line[..tab]}' not found (looked for {path}).", path);
+            pairs.Add(new Pair { ImagePath = path, Caption = line[(tab + 1)..] });
+        }
+        if (pairs.Count < 2) throw new InvalidDataException($"{tsv} has {pairs.Count} pairs; contrastive training needs at least 2.");
+        return pairs;
+    }
+
+    /// <summary>One row of the TSV.</summary>
+    internal sealed class Pair
+    {
+        public string ImagePath = "";
+        public string Caption = "";
+    }
+
+    private sealed class LineProgress : IProgress<ClipTrainingProgress>
+    {
+        public void Report(ClipTrainingProgress value) => Console.WriteLine(value.ToString());
+    }
+}

@@ -1,0 +1,41 @@
+using System.Reflection;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Clip.TorchSharp.Training;
+
+/// <summary>Catalog extension for contrastive CLIP training.</summary>
+public static class ClipTrainerCatalog
+{
+    /// <summary>
+    /// Trains a CLIP model on (image, text) pairs: <paramref name="imageColumnName"/> holds images (<c>MLImage</c>,
+    /// encoded bytes or paths), <paramref name="textColumnName"/> their captions. The fitted transformer adds image
+    /// and text embedding columns.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="imageColumnName">The image column.</param>
+    /// <param name="textColumnName">The caption column.</param>
+    /// <param name="options">Model, loss, optimiser, schedule and checkpoint options; null for the defaults.</param>
+    public static ClipTrainerEstimator ClipTrainer(this TransformsCatalog catalog, string imageColumnName, string textColumnName,
+        ClipTrainerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new ClipTrainerEstimator(FindContext(catalog), imageColumnName, textColumnName, options);
+    }
+
+    // The catalog's environment (the MLContext's own) is internal to ML.NET; it is found by reflection so that training
+    // logs reach mlContext.Log (a test guards this). If ML.NET renames it, logging goes to a fresh context.
+    private static IHostEnvironment FindContext(TransformsCatalog catalog)
+    {
+        for (var type = catalog.GetType(); type is not null; type = type.BaseType)
+        {
+            foreach (var property in type.GetProperties(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public))
+                if (typeof(IHostEnvironment).IsAssignableFrom(property.PropertyType) && property.GetIndexParameters().Length == 0
+                    && property.GetValue(catalog) is IHostEnvironment fromProperty)
+                    return fromProperty;
+            foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public))
+                if (typeof(IHostEnvironment).IsAssignableFrom(field.FieldType) && field.GetValue(catalog) is IHostEnvironment fromField)
+                    return fromField;
+        }
+        return new MLContext();
+    }
+}

@@ -1,0 +1,100 @@
+using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+
+namespace Microsoft.ML.Clip.TorchSharp.Training;
+
+/// <summary>
+/// Trains a CLIP model contrastively on (image, text) pairs of an <see cref="IDataView"/> and returns a
+/// <see cref="ClipTrainerTransformer"/> that embeds images and texts. Create it with
+/// <see cref="ClipTrainerCatalog.ClipTrainer(TransformsCatalog, string, string, ClipTrainerOptions?)"/>.
+/// </summary>
+/// <remarks>
+/// Images: <see cref="MLImage"/>, encoded bytes (a byte vector) or a path (text); texts: text. Images get the
+/// inference preprocessing (OpenAI preset at the model's resolution), texts CLIP's tokenizer with truncation. The
+/// data is streamed through a seeded shuffle buffer (<see cref="ClipTrainerOptions.ShuffleBufferSize"/>), never loaded
+/// whole, and the next batch is prepared on a background thread during each step.
+/// </remarks>
+public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
+{
+    private readonly IHostEnvironment _env;
+    private readonly ClipTrainerOptions _options;
+
+    /// <summary>Creates the estimator.</summary>
+    /// <param name="mlContext">The context; progress is logged to its <c>Log</c>.</param>
+    /// <param name="imageColumnName">The image column.</param>
+    /// <param name="textColumnName">The text column (captions).</param>
+    /// <param name="options">Training options; null for the defaults.</param>
+    public ClipTrainerEstimator(MLContext mlContext, string imageColumnName, string textColumnName, ClipTrainerOptions? options = null)
+        : this((IHostEnvironment)mlContext ?? throw new ArgumentNullException(nameof(mlContext)), imageColumnName, textColumnName, options)
+    {
+    }
+
+    internal ClipTrainerEstimator(IHostEnvironment env, string imageColumnName, string textColumnName, ClipTrainerOptions? options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(imageColumnName);
+        ArgumentException.ThrowIfNullOrEmpty(textColumnName);
+        _env = env;
+        ImageColumnName = imageColumnName;
+        TextColumnName = textColumnName;
+        _options = (options ?? new ClipTrainerOptions()).Clone();
+    }
+
+    /// <summary>The image column.</summary>
+    public string ImageColumnName { get; }
+
+    /// <summary>The text column.</summary>
+    public string TextColumnName { get; }
+
+    /// <summary>Trains on <paramref name="input"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or has an unsupported type (paramName <c>inputSchema</c>).</exception>
+    /// <exception cref="OperationCanceledException">The options' cancellation token fired.</exception>
+    /// <exception cref="ClipTrainingDivergedException">The loss became NaN or infinite.</exception>
+    public ClipTrainerTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ClipImageColumn.Find(input.Schema, ImageColumnName);
+        ClipImageColumn.FindText(input.Schema, TextColumnName);
+        using var channel = _env.Register("Microsoft.ML.Clip.ClipTrainer").Start("Fit");
+        using var session = ClipTrainingSession.Create(_options, message => channel.Info(MessageSensitivity.None, message));
+        var config = session.Model.Config;
+        var preprocessor = new ClipImagePreprocessor(ClipPreprocessSettings.OpenAI(config.ImageResolution));
+        var source = new DataViewBatchSource(input, ImageColumnName, TextColumnName, preprocessor,
+            _options.Tokenize ?? ClipTrainingSession.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed);
+        session.Run(source);
+        return session.ToTransformer(ImageColumnName, TextColumnName);
+    }
+
+    /// <summary>The input schema plus the two embedding columns (float vectors of the model's embedding size).</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        CheckColumn(inputSchema, ImageColumnName, IsImage, "Image, Vector<Byte> (encoded image) or String (image path)");
+        CheckColumn(inputSchema, TextColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "String");
+        var dimension = ClipTrainingSession.ResolveConfig(_options).EmbedDim;
+        return EmbeddingSchema.Append(_env as MLContext ?? new MLContext(), inputSchema, _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, dimension);
+    }
+
+    private static bool IsImage(SchemaShape.Column column) => column.Kind switch
+    {
+        SchemaShape.Column.VectorKind.Scalar => column.ItemType is ImageDataViewType or TextDataViewType,
+        _ => column.ItemType is NumberDataViewType n && n.RawType == typeof(byte),
+    };
+
+    private static string Describe(SchemaShape.Column column) => column.Kind switch
+    {
+        SchemaShape.Column.VectorKind.Scalar => column.ItemType.ToString() ?? "",
+        SchemaShape.Column.VectorKind.Vector => $"Vector<{column.ItemType}>",
+        _ => $"VarVector<{column.ItemType}>",
+    };
+
+    private static void CheckColumn(SchemaShape schema, string name, Func<SchemaShape.Column, bool> ok, string expected)
+    {
+        var found = schema.Where(c => c.Name == name).ToList();
+        if (found.Count == 0)
+            throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{name}'");
+        var column = found[^1];
+        if (!ok(column))
+            throw new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for input column '{name}': expected {expected}, got {Describe(column)}");
+    }
+}

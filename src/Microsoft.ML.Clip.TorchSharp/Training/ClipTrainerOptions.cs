@@ -1,0 +1,136 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
+
+namespace Microsoft.ML.Clip.TorchSharp.Training;
+
+/// <summary>Options of <see cref="ClipTrainerEstimator"/> (ML.NET style: public fields with documented defaults).</summary>
+public sealed class ClipTrainerOptions
+{
+    /// <summary>Default values.</summary>
+    public static class Defaults
+    {
+        /// <summary>Model preset: "tiny".</summary>
+        public const string Preset = "tiny";
+        /// <summary>Epochs: 1.</summary>
+        public const int Epochs = 1;
+        /// <summary>Batch size: 64.</summary>
+        public const int BatchSize = 64;
+        /// <summary>Chunk size: 0 (no gradient caching).</summary>
+        public const int ChunkSize = 0;
+        /// <summary>Peak learning rate: 5e-4.</summary>
+        public const double LearningRate = 5e-4;
+        /// <summary>Warm-up steps: 10.</summary>
+        public const int WarmupSteps = 10;
+        /// <summary>AdamW β1: 0.9.</summary>
+        public const double Beta1 = 0.9;
+        /// <summary>AdamW β2: 0.98 (CLIP's).</summary>
+        public const double Beta2 = 0.98;
+        /// <summary>AdamW ε: 1e-6 (CLIP's).</summary>
+        public const double Epsilon = 1e-6;
+        /// <summary>Weight decay: 0.2 (CLIP's).</summary>
+        public const double WeightDecay = 0.2;
+        /// <summary>Gradient clipping norm: 1.0.</summary>
+        public const double MaxGradientNorm = 1.0;
+        /// <summary>Seed: 42.</summary>
+        public const int Seed = 42;
+        /// <summary>Shuffle buffer: 4096 rows.</summary>
+        public const int ShuffleBufferSize = 4096;
+        /// <summary>Log every 10 steps.</summary>
+        public const int LogEverySteps = 10;
+        /// <summary>Output column of the image embeddings.</summary>
+        public const string ImageEmbeddingColumnName = "ImageEmbedding";
+        /// <summary>Output column of the text embeddings.</summary>
+        public const string TextEmbeddingColumnName = "TextEmbedding";
+    }
+
+    /// <summary>Architecture preset (<see cref="ClipModelPresets.Names"/>) used when neither <see cref="Config"/> nor <see cref="InitialCheckpoint"/> is set.</summary>
+    public string Preset = Defaults.Preset;
+
+    /// <summary>An explicit architecture to train from scratch (reference initialisation); overrides <see cref="Preset"/>.</summary>
+    public ClipConfig? Config;
+
+    /// <summary>A pretrained OpenAI-format <c>.pt</c> checkpoint or a model saved by <see cref="ClipTrainerTransformer.Save(Stream)"/> to fine-tune from.</summary>
+    public string? InitialCheckpoint;
+
+    /// <summary>The contrastive loss. Default: InfoNCE.</summary>
+    public ClipLossKind Loss = ClipLossKind.InfoNce;
+
+    /// <summary>Passes over the data.</summary>
+    public int Epochs = Defaults.Epochs;
+
+    /// <summary>Pairs per step (the contrastive batch; the last partial batch of an epoch is dropped).</summary>
+    public int BatchSize = Defaults.BatchSize;
+
+    /// <summary>
+    /// Rows per forward/backward chunk with gradient caching: the loss still sees the whole <see cref="BatchSize"/>,
+    /// memory is that of one chunk. 0 or ≥ batch size: a plain step.
+    /// </summary>
+    public int ChunkSize = Defaults.ChunkSize;
+
+    /// <summary>Peak learning rate (after warm-up; cosine decay to zero at the end).</summary>
+    public double LearningRate = Defaults.LearningRate;
+
+    /// <summary>Linear warm-up steps.</summary>
+    public int WarmupSteps = Defaults.WarmupSteps;
+
+    /// <summary>AdamW β1.</summary>
+    public double Beta1 = Defaults.Beta1;
+
+    /// <summary>AdamW β2.</summary>
+    public double Beta2 = Defaults.Beta2;
+
+    /// <summary>AdamW ε.</summary>
+    public double Epsilon = Defaults.Epsilon;
+
+    /// <summary>Decoupled weight decay (not applied to biases, norms, embeddings, temperature and bias).</summary>
+    public double WeightDecay = Defaults.WeightDecay;
+
+    /// <summary>Clip the global gradient norm to this value; 0 disables clipping.</summary>
+    public double MaxGradientNorm = Defaults.MaxGradientNorm;
+
+    /// <summary>Freeze the image tower (LiT): its parameters get no gradient and are not optimised.</summary>
+    public bool LockImageTower;
+
+    /// <summary>Freeze the text tower.</summary>
+    public bool LockTextTower;
+
+    /// <summary>Seed of the initialisation and of the data order (each epoch's shuffle derives from it).</summary>
+    public int Seed = Defaults.Seed;
+
+    /// <summary>Rows held by the streaming shuffle buffer (the data view is never loaded whole).</summary>
+    public int ShuffleBufferSize = Defaults.ShuffleBufferSize;
+
+    /// <summary>Write a checkpoint to <see cref="CheckpointDirectory"/> every this many steps (0: only at the end and on cancellation).</summary>
+    public int CheckpointEverySteps;
+
+    /// <summary>Folder of the training checkpoint (<c>checkpoint.clipckpt</c>); null for none.</summary>
+    public string? CheckpointDirectory;
+
+    /// <summary>A checkpoint file or folder to resume from: the run continues exactly where it stopped.</summary>
+    public string? ResumeFrom;
+
+    /// <summary>Log a line to the MLContext log every this many steps.</summary>
+    public int LogEverySteps = Defaults.LogEverySteps;
+
+    /// <summary>Receives a report after every step (on the training thread).</summary>
+    public IProgress<ClipTrainingProgress>? Progress;
+
+    /// <summary>Stops training (a checkpoint is written first when <see cref="CheckpointDirectory"/> is set).</summary>
+    public CancellationToken CancellationToken;
+
+    /// <summary>"cpu", "cuda" or null for CUDA when <c>torch.cuda.is_available()</c>, else the CPU.</summary>
+    public string? Device;
+
+    /// <summary>Name of the image embedding output column.</summary>
+    public string ImageEmbeddingColumnName = Defaults.ImageEmbeddingColumnName;
+
+    /// <summary>Name of the text embedding output column.</summary>
+    public string TextEmbeddingColumnName = Defaults.TextEmbeddingColumnName;
+
+    /// <summary>Tokenizes a batch of texts to [N, contextLength] ids; null uses <c>ClipTokenizer.Default</c> with truncation (tests replace it).</summary>
+    internal Func<IReadOnlyList<string>, int, long[]>? Tokenize;
+
+    /// <summary>Called after each tensor written to a checkpoint (tests throw from it to simulate a crash mid-save).</summary>
+    internal Action<int>? CheckpointWriteHook;
+
+    internal ClipTrainerOptions Clone() => (ClipTrainerOptions)MemberwiseClone();
+}

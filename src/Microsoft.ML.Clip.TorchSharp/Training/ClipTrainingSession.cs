@@ -1,0 +1,381 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.Tokenization;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
+using Microsoft.ML.Clip.TorchSharp.Modeling;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Clip.TorchSharp.Training;
+
+/// <summary>
+/// One training run: the model, the optimiser, the schedule position and the loop (gradient step, clipping, AdamW,
+/// temperature clamp, progress, NaN guard, atomic checkpoints, resume).
+/// </summary>
+internal sealed class ClipTrainingSession : IDisposable
+{
+    public const string CheckpointFileName = "checkpoint.clipckpt";
+
+    private readonly ClipTrainerOptions _options;
+    private readonly Action<string>? _log;
+    private readonly ClipAdamW _optimizer;
+    private readonly Device _device;
+    private string? _lastCheckpoint;
+
+    private ClipTrainingSession(ClipTrainerOptions options, ClipModel model, Parameter? bias, Device device, Action<string>? log)
+    {
+        _options = options;
+        _log = log;
+        Model = model;
+        Bias = bias;
+        _device = device;
+        Model.to(_device);
+        var named = Model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        if (Bias is not null) named.Add(("logit_bias", Bias));
+        _optimizer = new ClipAdamW(named, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+    }
+
+    public ClipModel Model { get; }
+
+    /// <summary>The sigmoid loss's learnable bias; null for InfoNCE.</summary>
+    public Parameter? Bias { get; }
+
+    /// <summary>Steps completed.</summary>
+    public long Step { get; private set; }
+
+    public bool TrainsImageTower => !_options.LockImageTower;
+
+    public bool TrainsTextTower => !_options.LockTextTower;
+
+    internal ClipAdamW Optimizer => _optimizer;
+
+    /// <summary>Builds the model (preset, config or pretrained checkpoint), locks towers, and restores a checkpoint when resuming.</summary>
+    /// <summary>The architecture a run with <paramref name="options"/> trains, read without loading weights where possible.</summary>
+    public static ClipConfig ResolveConfig(ClipTrainerOptions options)
+    {
+        if (options.ResumeFrom is { } resume)
+        {
+            var path = ResolveCheckpointPath(resume);
+            return ClipConfigJson.Parse((string)ClipPackageFile.ReadHeader(path)["config"]!, path);
+        }
+        if (options.InitialCheckpoint is { } init)
+        {
+            if (!File.Exists(init) && !Directory.Exists(init)) throw new FileNotFoundException($"Initial checkpoint '{init}' does not exist.", init);
+            if (File.Exists(init) && ClipPackageFile.IsPackageFile(init)) return ClipConfigJson.Parse((string)ClipPackageFile.ReadHeader(init)["config"]!, init);
+            using var weights = ClipWeights.Load(init);
+            return weights.Config;
+        }
+        return options.Config ?? ClipModelPresets.Get(options.Preset);
+    }
+
+    public static ClipTrainingSession Create(ClipTrainerOptions options, Action<string>? log)
+    {
+        Validate(options);
+        string? resumePath = options.ResumeFrom is null ? null : ResolveCheckpointPath(options.ResumeFrom);
+        JsonObject? resumeHeader = null;
+        Dictionary<string, Tensor>? resumeTensors = null;
+        if (resumePath is not null)
+        {
+            using var stream = File.OpenRead(resumePath);
+            (resumeHeader, resumeTensors) = ClipPackageFile.Read(stream, resumePath);
+        }
+        try
+        {
+            // Seed the initialisation here, not in the model's constructor (which inference also uses).
+            random.manual_seed(options.Seed);
+            ClipModel model;
+            if (resumeHeader is not null)
+                model = new ClipModel(ClipConfigJson.Parse((string)resumeHeader["config"]!, resumePath!));
+            else
+                model = options.InitialCheckpoint is { } init ? LoadInitialModel(init) : new ClipModel(options.Config ?? ClipModelPresets.Get(options.Preset));
+
+            var device = ResolveDevice(options.Device);
+            Parameter? bias = null;
+            if (options.Loss == ClipLossKind.Sigmoid)
+            {
+                bias = new Parameter(tensor((float)ContrastiveLoss.SigmoidInitialBias, device: device));
+                if (options.InitialCheckpoint is null)
+                    using (no_grad()) model.LogitScale.fill_(ContrastiveLoss.SigmoidInitialLogitScale);
+            }
+            Lock(model, options);
+            model.train();
+            var session = new ClipTrainingSession(options, model, bias, device, log);
+            if (resumeHeader is not null) session.Restore(resumeHeader, resumeTensors!, resumePath!);
+            return session;
+        }
+        finally
+        {
+            if (resumeTensors is not null) foreach (var t in resumeTensors.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>Trains to the end of the configured epochs.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled (a checkpoint is written first when a folder is set).</exception>
+    /// <exception cref="ClipTrainingDivergedException">The loss became NaN or infinite.</exception>
+    public void Run(IClipBatchSource source)
+    {
+        var batchSize = _options.BatchSize;
+        if (source.RowCount < 2)
+            throw new ArgumentException($"Contrastive training needs at least 2 pairs; the data has {source.RowCount}.", "input");
+        if (source.RowCount < batchSize)
+        {
+            _log?.Invoke($"The data has {source.RowCount} pairs, fewer than the batch size {batchSize}; using batches of {source.RowCount}.");
+            batchSize = (int)source.RowCount;
+        }
+        var stepsPerEpoch = source.RowCount / batchSize;
+        var totalSteps = stepsPerEpoch * _options.Epochs;
+        CheckResumePosition(batchSize, source.RowCount);
+        var ct = _options.CancellationToken;
+        var clock = Stopwatch.StartNew();
+        var firstStep = Step;
+        _log?.Invoke($"Training {totalSteps} steps ({_options.Epochs} epochs × {stepsPerEpoch}) of batch {batchSize} on {_device.type}" +
+            (Step > 0 ? $", resuming after step {Step}." : "."));
+
+        for (var epoch = (int)(Step / stepsPerEpoch); epoch < _options.Epochs; epoch++)
+        {
+            var skip = Step - epoch * stepsPerEpoch;
+            foreach (var batch in BackgroundPrefetch.Enumerate(source.ReadEpoch(epoch, batchSize, skip, ct)))
+            {
+                using (batch)
+                {
+                    if (ct.IsCancellationRequested)
+                    {
+                        if (_options.CheckpointDirectory is not null) SaveCheckpoint(batchSize, source.RowCount);
+                        ct.ThrowIfCancellationRequested();
+                    }
+                    var learningRate = CosineWarmupSchedule.LearningRate(_options.LearningRate, Step, _options.WarmupSteps, totalSteps);
+                    var loss = TrainStep(batch, learningRate);
+                    Step++;
+                    Report(epoch, loss, learningRate, totalSteps, batchSize, clock, firstStep);
+                    if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && Step % _options.CheckpointEverySteps == 0)
+                        SaveCheckpoint(batchSize, source.RowCount);
+                }
+            }
+        }
+        if (_options.CheckpointDirectory is not null) SaveCheckpoint(batchSize, source.RowCount);
+    }
+
+    /// <summary>One optimiser step on <paramref name="batch"/>; returns the loss.</summary>
+    internal float TrainStep(ClipTrainingBatch batch, double learningRate)
+    {
+        using var scope = NewDisposeScope();
+        _optimizer.ZeroGrad();
+        var images = batch.Images.to(_device);
+        var tokens = batch.Tokens.to(_device);
+        var loss = GradientCache.Backward(Model, images, tokens, _options.Loss, Bias, _options.ChunkSize, TrainsImageTower, TrainsTextTower);
+        if (!float.IsFinite(loss))
+            throw new ClipTrainingDivergedException(Step, loss, _lastCheckpoint);
+        if (_options.MaxGradientNorm > 0)
+            nn.utils.clip_grad_norm_(_optimizer.Parameters, _options.MaxGradientNorm);
+        _optimizer.Step(learningRate);
+        ContrastiveLoss.ClampLogitScale(Model.LogitScale);
+        return loss;
+    }
+
+    /// <summary>Writes the checkpoint atomically: a temporary file, flushed, then renamed over the old one.</summary>
+    internal string SaveCheckpoint(int batchSize, long rowCount)
+    {
+        var directory = _options.CheckpointDirectory ?? throw new InvalidOperationException("No CheckpointDirectory is set.");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, CheckpointFileName);
+        var temporary = path + ".tmp";
+        var header = new JsonObject
+        {
+            ["kind"] = "checkpoint",
+            ["config"] = ClipConfigJson.Serialize(Model.Config, indented: false),
+            ["loss"] = _options.Loss.ToString(),
+            ["step"] = Step,
+            ["optimizer_step"] = _optimizer.StepCount,
+            ["batch_size"] = batchSize,
+            ["row_count"] = rowCount,
+            ["seed"] = _options.Seed,
+            ["epochs"] = _options.Epochs,
+            ["lock_image"] = _options.LockImageTower,
+            ["lock_text"] = _options.LockTextTower,
+            // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
+            ["saved_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        };
+        var tensors = ModelTensors(Model, Bias).Select(t => ("model." + t.Name, t.Tensor))
+            .Concat(_optimizer.State().Select(t => ("optim." + t.Name, t.Tensor)));
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                ClipPackageFile.Write(stream, header, tensors, _options.CheckpointWriteHook);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+        _lastCheckpoint = path;
+        _log?.Invoke($"Checkpoint at step {Step}: {path}");
+        return path;
+    }
+
+    /// <summary>The model's state dict plus the sigmoid bias (named <c>logit_bias</c>).</summary>
+    internal static IEnumerable<(string Name, Tensor Tensor)> ModelTensors(ClipModel model, Tensor? bias)
+    {
+        foreach (var (name, value) in model.state_dict()) yield return (name, value);
+        if (bias is not null) yield return ("logit_bias", bias);
+    }
+
+    /// <summary>Hands the trained model to a transformer (this session must not be disposed with it: the model moves).</summary>
+    internal ClipTrainerTransformer ToTransformer(string imageColumn, string textColumn)
+    {
+        var transformer = new ClipTrainerTransformer(Model, Bias?.item<float>(), _options.Loss, imageColumn, textColumn,
+            _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, _options.Tokenize);
+        _modelHandedOver = true;
+        return transformer;
+    }
+
+    private bool _modelHandedOver;
+
+    public static string ResolveCheckpointPath(string pathOrFolder) =>
+        Directory.Exists(pathOrFolder) ? Path.Combine(pathOrFolder, CheckpointFileName)
+        : File.Exists(pathOrFolder) ? pathOrFolder
+        : throw new FileNotFoundException($"No checkpoint at '{pathOrFolder}'.", pathOrFolder);
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Bias?.Dispose();
+        if (!_modelHandedOver) Model.Dispose();
+    }
+
+    private void Restore(JsonObject header, Dictionary<string, Tensor> tensors, string source)
+    {
+        if ((string?)header["kind"] != "checkpoint") throw new InvalidDataException($"{source} is not a training checkpoint.");
+        if ((string?)header["loss"] != _options.Loss.ToString())
+            throw new InvalidOperationException($"{source} was trained with the {header["loss"]} loss; the options ask for {_options.Loss}.");
+        var modelState = tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal) && t.Key != "model.logit_bias")
+            .ToDictionary(t => t.Key["model.".Length..], t => t.Value);
+        Model.LoadStateDict(modelState, source);
+        if (Bias is not null)
+        {
+            if (!tensors.TryGetValue("model.logit_bias", out var bias)) throw new InvalidDataException($"{source} has no logit_bias.");
+            using (no_grad()) Bias.copy_(bias);
+        }
+        var optimizerState = tensors.Where(t => t.Key.StartsWith("optim.", StringComparison.Ordinal))
+            .ToDictionary(t => t.Key["optim.".Length..], t => t.Value);
+        _optimizer.Load(optimizerState, (long)header["optimizer_step"]!, source);
+        Step = (long)header["step"]!;
+        _resumeBatchSize = (int)header["batch_size"]!;
+        _resumeRowCount = (long)header["row_count"]!;
+        _lastCheckpoint = source;
+    }
+
+    private int? _resumeBatchSize;
+    private long? _resumeRowCount;
+
+    private void CheckResumePosition(int batchSize, long rowCount)
+    {
+        if (_resumeBatchSize is null) return;
+        if (_resumeBatchSize != batchSize || _resumeRowCount != rowCount)
+            throw new InvalidOperationException(
+                $"The checkpoint was written with batch size {_resumeBatchSize} over {_resumeRowCount} rows; this run has batch size {batchSize} over {rowCount} rows. Resume with the same data and batch size.");
+    }
+
+    private void Report(int epoch, float loss, double learningRate, long totalSteps, int batchSize, Stopwatch clock, long firstStep)
+    {
+        var seconds = clock.Elapsed.TotalSeconds;
+        var done = Step - firstStep;
+        var samplesPerSecond = seconds > 0 ? done * batchSize / seconds : 0;
+        var eta = done > 0 ? TimeSpan.FromSeconds(seconds / done * (totalSteps - Step)) : TimeSpan.Zero;
+        var temperature = (float)Math.Exp(Model.LogitScale.item<float>());
+        var progress = new ClipTrainingProgress(Step, totalSteps, epoch, loss, temperature, learningRate, samplesPerSecond, eta);
+        _options.Progress?.Report(progress);
+        if (_log is not null && (Step % Math.Max(1, _options.LogEverySteps) == 0 || Step == totalSteps))
+            _log(progress.ToString());
+    }
+
+    private static ClipModel LoadInitialModel(string path)
+    {
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Initial checkpoint '{path}' does not exist.", path);
+        if (File.Exists(path) && ClipPackageFile.IsPackageFile(path))
+        {
+            Dictionary<string, Tensor> tensors;
+            JsonObject header;
+            using (var stream = File.OpenRead(path)) (header, tensors) = ClipPackageFile.Read(stream, path);
+            try
+            {
+                var model = new ClipModel(ClipConfigJson.Parse((string)header["config"]!, path));
+                // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
+                var prefix = (string?)header["kind"] == "checkpoint" ? "model." : "";
+                model.LoadStateDict(tensors
+                    .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && t.Key != prefix + "logit_bias" && !t.Key.StartsWith("optim.", StringComparison.Ordinal))
+                    .ToDictionary(t => t.Key[prefix.Length..], t => t.Value), path);
+                return model;
+            }
+            finally
+            {
+                foreach (var t in tensors.Values) t.Dispose();
+            }
+        }
+        // OpenAI .pt, OpenCLIP/Hugging Face safetensors: whatever the import code reads.
+        using var imported = ClipWeights.Load(path);
+        var pretrained = new ClipModel(imported.Config);
+        try
+        {
+            pretrained.LoadStateDict(imported.StateDict, path);
+            return pretrained;
+        }
+        catch
+        {
+            pretrained.Dispose();
+            throw;
+        }
+    }
+
+    private static void Lock(ClipModel model, ClipTrainerOptions options)
+    {
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            if (name == "logit_scale") continue;
+            var isImage = name.StartsWith("visual.", StringComparison.Ordinal);
+            if ((isImage && options.LockImageTower) || (!isImage && options.LockTextTower))
+                parameter.requires_grad = false;
+        }
+    }
+
+    private static Device ResolveDevice(string? device) => device?.ToLowerInvariant() switch
+    {
+        null => cuda.is_available() ? CUDA : CPU,
+        "cpu" => CPU,
+        "cuda" => cuda.is_available() ? CUDA : throw new InvalidOperationException("Device 'cuda' was asked for, but torch.cuda.is_available() is false."),
+        _ => throw new ArgumentException($"Unknown device '{device}'; expected 'cpu' or 'cuda'.", nameof(ClipTrainerOptions.Device)),
+    };
+
+    private static void Validate(ClipTrainerOptions o)
+    {
+        static void Check(bool ok, string name, object value, string rule)
+        {
+            if (!ok) throw new ArgumentOutOfRangeException(name, value, $"ClipTrainerOptions.{name} {rule}.");
+        }
+        Check(o.Epochs > 0, nameof(o.Epochs), o.Epochs, "must be positive");
+        Check(o.BatchSize >= 2, nameof(o.BatchSize), o.BatchSize, "must be at least 2 (contrastive pairs)");
+        Check(o.ChunkSize >= 0, nameof(o.ChunkSize), o.ChunkSize, "must be 0 (no caching) or positive");
+        Check(o.LearningRate > 0 && double.IsFinite(o.LearningRate), nameof(o.LearningRate), o.LearningRate, "must be positive");
+        Check(o.WarmupSteps >= 0, nameof(o.WarmupSteps), o.WarmupSteps, "must not be negative");
+        Check(o.WeightDecay >= 0, nameof(o.WeightDecay), o.WeightDecay, "must not be negative");
+        Check(o.MaxGradientNorm >= 0, nameof(o.MaxGradientNorm), o.MaxGradientNorm, "must not be negative (0 disables clipping)");
+        Check(o.ShuffleBufferSize > 0, nameof(o.ShuffleBufferSize), o.ShuffleBufferSize, "must be positive");
+        Check(o.CheckpointEverySteps >= 0, nameof(o.CheckpointEverySteps), o.CheckpointEverySteps, "must not be negative");
+        if (o.LockImageTower && o.LockTextTower)
+            throw new ArgumentException("LockImageTower and LockTextTower are both set: nothing but the temperature would train.", nameof(o.LockTextTower));
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>The default tokenization: CLIP's tokenizer with truncation to the context.</summary>
+    public static Func<IReadOnlyList<string>, int, long[]> DefaultTokenize { get; } =
+        (texts, contextLength) => ClipTokenizer.Default.EncodeBatch(texts, contextLength, ClipTruncation.Truncate);
+}

@@ -1,0 +1,127 @@
+using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Clip.TorchSharp.Training;
+
+/// <summary>
+/// Streams (image, text) pairs from an <see cref="IDataView"/> through a seeded shuffle buffer: the view is read
+/// once per epoch with one cursor and never loaded whole (an <see cref="IDataView"/> is not seekable in general).
+/// Only the raw values sit in the buffer (encoded bytes, paths or copied pixels); images are preprocessed and texts
+/// tokenized per batch. The order of an epoch depends only on the seed and the epoch number, so a resumed run
+/// replays the buffer, skipping the batches already trained on without preprocessing them.
+/// </summary>
+internal sealed class DataViewBatchSource : IClipBatchSource
+{
+    private readonly IDataView _data;
+    private readonly DataViewSchema.Column _imageColumn;
+    private readonly DataViewSchema.Column _textColumn;
+    private readonly ClipImagePreprocessor _preprocessor;
+    private readonly Func<IReadOnlyList<string>, int, long[]> _tokenize;
+    private readonly int _contextLength;
+    private readonly int _shuffleBufferSize;
+    private readonly int _seed;
+
+    public DataViewBatchSource(IDataView data, string imageColumn, string textColumn, ClipImagePreprocessor preprocessor,
+        Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed)
+    {
+        _data = data;
+        _imageColumn = ClipImageColumn.Find(data.Schema, imageColumn);
+        _textColumn = ClipImageColumn.FindText(data.Schema, textColumn);
+        _preprocessor = preprocessor;
+        _tokenize = tokenize;
+        _contextLength = contextLength;
+        _shuffleBufferSize = Math.Max(1, shuffleBufferSize);
+        _seed = seed;
+        RowCount = data.GetRowCount() ?? CountRows(data);
+    }
+
+    public long RowCount { get; }
+
+    public IEnumerable<ClipTrainingBatch> ReadEpoch(int epoch, int batchSize, long skipBatches, CancellationToken cancellationToken)
+    {
+        // Not HashCode.Combine: it is randomised per process, and the order must be reproducible across runs.
+        var random = new Random(unchecked(_seed * 1_000_003 + epoch));
+        var batchesInEpoch = RowCount / batchSize;
+        var toSkip = skipBatches * batchSize;
+        long emitted = 0, batches = skipBatches;
+        var pending = new List<RawPair>(batchSize);
+        foreach (var pair in Shuffled(random, cancellationToken))
+        {
+            if (batches >= batchesInEpoch) yield break;
+            if (emitted++ < toSkip) continue;
+            pending.Add(pair);
+            if (pending.Count < batchSize) continue;
+            yield return Assemble(pending);
+            pending.Clear();
+            batches++;
+        }
+    }
+
+    // Reservoir-style shuffle buffer: fill, then each new row replaces a random slot whose row is emitted; drain at the end.
+    private IEnumerable<RawPair> Shuffled(Random random, CancellationToken cancellationToken)
+    {
+        var buffer = new List<RawPair>(_shuffleBufferSize);
+        using (var cursor = _data.GetRowCursor([_imageColumn, _textColumn]))
+        {
+            var image = ClipImageColumn.CreateGetter(cursor, _imageColumn);
+            var textGetter = cursor.GetGetter<ReadOnlyMemory<char>>(_textColumn);
+            ReadOnlyMemory<char> text = default;
+            while (cursor.MoveNext())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                textGetter(ref text);
+                var pair = new RawPair(image(), text.ToString(), cursor.Position);
+                if (buffer.Count < _shuffleBufferSize)
+                {
+                    buffer.Add(pair);
+                    continue;
+                }
+                var slot = random.Next(buffer.Count);
+                yield return buffer[slot];
+                buffer[slot] = pair;
+            }
+        }
+        while (buffer.Count > 0)
+        {
+            var slot = random.Next(buffer.Count);
+            yield return buffer[slot];
+            buffer[slot] = buffer[^1];
+            buffer.RemoveAt(buffer.Count - 1);
+        }
+    }
+
+    private ClipTrainingBatch Assemble(List<RawPair> pairs)
+    {
+        var length = _preprocessor.OutputLength;
+        var pixels = new float[pairs.Count * length];
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var row = pairs[i].Row;
+            try
+            {
+                ClipImageColumn.Preprocess(_preprocessor, pairs[i].Image, pixels.AsSpan(i * length, length), $"column '{_imageColumn.Name}', row {row}");
+            }
+            catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+            {
+                throw new InvalidDataException($"Column '{_imageColumn.Name}', row {row}: {e.Message}", e);
+            }
+        }
+        var texts = pairs.Select(p => p.Text).ToArray();
+        var ids = _tokenize(texts, _contextLength);
+        var resolution = _preprocessor.Resolution;
+        return new ClipTrainingBatch(
+            tensor(pixels, [pairs.Count, 3, resolution, resolution]).DetachFromDisposeScope(),
+            tensor(ids, [pairs.Count, _contextLength]).DetachFromDisposeScope());
+    }
+
+    private static long CountRows(IDataView data)
+    {
+        long count = 0;
+        using var cursor = data.GetRowCursor([]);
+        while (cursor.MoveNext()) count++;
+        return count;
+    }
+
+    private sealed record RawPair(object Image, string Text, long Row);
+}

@@ -1,0 +1,62 @@
+using Microsoft.ML.Clip.Models;
+using Microsoft.ML.Clip.TestUtilities;
+using Xunit;
+
+namespace Microsoft.ML.Clip.Cli.Tests;
+
+public class TrainCommandTests
+{
+    private static readonly string[] Images = ["bilevel.png", "gray16.png", "gray_alpha.png", "palette.png", "palette_trns.png", "rgb16.png", "rgb_trns.png", "bilevel.png"];
+
+    // A TSV with images in a sub-folder (paths relative to the TSV) and one caption each.
+    private static string WriteData(string dir, string? missing = null)
+    {
+        var images = Directory.CreateDirectory(Path.Combine(dir, "img")).FullName;
+        var lines = new List<string> { "# image<TAB>caption" };
+        for (var i = 0; i < Images.Length; i++)
+        {
+            File.Copy(Path.Combine(Fixtures.Root, "images", Images[i]), Path.Combine(images, $"{i}.png"), overwrite: true);
+            lines.Add($"img/{i}.png\ta picture number {i}");
+        }
+        if (missing != null) lines.Add($"img/{missing}\ta missing picture");
+        var tsv = Path.Combine(dir, "pairs.tsv");
+        File.WriteAllLines(tsv, lines);
+        return tsv;
+    }
+
+    [Fact]
+    public void Train_writes_a_model_folder_that_the_other_commands_load_and_resumes()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-train");
+        var tsv = WriteData(dir);
+        var outDir = Path.Combine(dir, "out");
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--config", "tiny", "--batch", "4", "--epochs", "1", "--chunk", "2", "--device", "cpu");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        Assert.Contains(result.Lines, l => l.StartsWith("step 2/2 epoch 1 loss", StringComparison.Ordinal));
+        foreach (var file in new[] { "image.onnx", "text.onnx", ClipModelInfo.FileName, "model.clipmodel", "checkpoint.clipckpt" })
+            Assert.True(File.Exists(Path.Combine(outDir, file)), file);
+        var info = ClipModelInfo.Load(Path.Combine(outDir, ClipModelInfo.FileName));
+        Assert.Equal((64, 64), (info.EmbedDim, info.ImageResolution));
+
+        var embed = CliRunner.Run("\"a picture number 3\"\n", "embed-text", "--model", outDir);
+        Assert.True(embed.ExitCode == 0, embed.StdErr);
+        var converted = CliRunner.Run(null, "convert", Path.Combine(outDir, "safetensors"), Path.Combine(dir, "converted"));
+        Assert.True(converted.ExitCode == 0, converted.StdErr);
+
+        // The finished run's checkpoint resumes into a second epoch only when the epochs grow; same epochs: nothing left.
+        var resumed = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--batch", "4", "--epochs", "1", "--resume", outDir, "--device", "cpu");
+        Assert.True(resumed.ExitCode == 0, resumed.StdErr);
+        Assert.DoesNotContain(resumed.Lines, l => l.StartsWith("step ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_missing_image_is_reported_with_its_line()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-train-bad");
+        var tsv = WriteData(dir, missing: "nope.png");
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out"));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("line 10", result.StdErr);
+        Assert.Contains("nope.png", result.StdErr);
+    }
+}
