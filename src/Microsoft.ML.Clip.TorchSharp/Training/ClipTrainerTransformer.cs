@@ -7,6 +7,7 @@ using Microsoft.ML.Clip.TorchSharp.Modeling;
 using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
+using ClipModel = Microsoft.ML.Clip.TorchSharp.Modeling.ClipModel;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
