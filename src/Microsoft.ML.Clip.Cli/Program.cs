@@ -23,5 +23,6 @@ public static class Program
         yield return SelfCheckCommand.Create();
         yield return EmbedImageFilesCommand.Create();
         yield return ZeroShotCommand.Create();
+        yield return TokenizeCommand.Create();
     }
 }

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Reflection;
 using System.Text;
+using Microsoft.ML.Tokenizers;
 
 namespace Microsoft.ML.Clip.Tokenization;
 
@@ -23,12 +24,10 @@ internal sealed class ClipBpeVocabulary
 
     private readonly string[] _tokens;
     private readonly byte[][] _tokenBytes;
-    private readonly int[] _byteSymbol = new int[256];
-    private readonly int[] _byteSymbolEndOfWord = new int[256];
-    // (left id, right id) → merge rank; rank r produces _mergeResult[r].
-    private readonly Dictionary<long, int> _mergeRank;
-    private readonly int[] _mergeResult;
-    private readonly (int Left, int Right)[] _pairs;
+    // The merge step: Microsoft.ML.Tokenizers' BPE over the same vocabulary and merges, byte-level,
+    // with '</w>' as end-of-word suffix. It is called on one pre-token at a time with its own
+    // pre-tokenizer and normalizer bypassed (its default pre-tokenizer would split "'s").
+    private readonly BpeTokenizer _bpe;
 
     private ClipBpeVocabulary(string[] mergeLines)
     {
@@ -36,47 +35,41 @@ internal sealed class ClipBpeVocabulary
         var tokens = new List<string>(256 * 2 + mergeLines.Length + 2);
         foreach (var (_, c) in byteToChar) tokens.Add(c.ToString());
         foreach (var (_, c) in byteToChar) tokens.Add(c + EndOfWord);
-        var pairs = new (string Left, string Right)[mergeLines.Length];
+        var merges = new string[mergeLines.Length];
         for (var i = 0; i < mergeLines.Length; i++)
         {
             var parts = mergeLines[i].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length != 2)
                 throw new InvalidDataException($"Merge line {i + 1} of '{ResourceName}' is not two symbols: '{mergeLines[i]}'.");
-            pairs[i] = (parts[0], parts[1]);
+            merges[i] = parts[0] + " " + parts[1];
             tokens.Add(parts[0] + parts[1]);
+        }
+        var bpeVocabulary = new Dictionary<string, int>(tokens.Count, StringComparer.Ordinal);
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            // The reference's dict(zip(vocab, range(len(vocab)))) keeps the last id of a repeated string.
+            bpeVocabulary[tokens[i]] = i;
         }
         tokens.Add("<|startoftext|>");
         tokens.Add("<|endoftext|>");
         _tokens = tokens.ToArray();
 
-        // As the reference's dict(zip(vocab, range(len(vocab)))): a repeated string keeps its last id.
-        var ids = new Dictionary<string, int>(_tokens.Length, StringComparer.Ordinal);
-        for (var i = 0; i < _tokens.Length; i++) ids[_tokens[i]] = i;
-
-        foreach (var (b, c) in byteToChar)
+        _bpe = BpeTokenizer.Create(new BpeOptions(bpeVocabulary)
         {
-            _byteSymbol[b] = ids[c.ToString()];
-            _byteSymbolEndOfWord[b] = ids[c + EndOfWord];
-        }
-        _mergeRank = new Dictionary<long, int>(pairs.Length);
-        _mergeResult = new int[pairs.Length];
-        _pairs = new (int, int)[pairs.Length];
-        for (var rank = 0; rank < pairs.Length; rank++)
-        {
-            var (left, right) = pairs[rank];
-            if (!ids.TryGetValue(left, out var l) || !ids.TryGetValue(right, out var r))
-                throw new InvalidDataException($"Merge {rank} of '{ResourceName}' ('{left} {right}') uses an unknown symbol.");
-            _mergeRank[Key(l, r)] = rank; // as the reference's dict(zip(merges, ...)), a repeated pair keeps its last rank
-            _pairs[rank] = (l, r);
-            _mergeResult[rank] = ids[left + right];
-        }
+            Merges = merges,
+            ByteLevel = true,
+            EndOfWordSuffix = EndOfWord,
+        });
 
         var charToByte = byteToChar.ToDictionary(p => p.Char, p => (byte)p.Byte);
         _tokenBytes = new byte[_tokens.Length][];
         for (var i = 0; i < _tokens.Length; i++)
         {
             // Decoding maps every character back through byte_decoder, '</w>' included (all printable ASCII).
-            _tokenBytes[i] = _tokens[i].Select(ch => charToByte[ch]).ToArray();
+            var token = _tokens[i];
+            var bytes = new byte[token.Length];
+            for (var k = 0; k < token.Length; k++) bytes[k] = charToByte[token[k]];
+            _tokenBytes[i] = bytes;
         }
     }
 
@@ -109,49 +102,17 @@ internal sealed class ClipBpeVocabulary
     /// <summary>The bytes a token decodes to (its <c>&lt;/w&gt;</c> included, as in the reference).</summary>
     public byte[] TokenBytes(int id) => _tokenBytes[id];
 
-    /// <summary>Byte-pair encodes one pre-token (UTF-8 bytes); the last symbol carries <c>&lt;/w&gt;</c>.</summary>
-    public int[] Merge(ReadOnlySpan<byte> utf8)
+    /// <summary>
+    /// Byte-pair encodes one pre-token (its UTF-8 bytes, the last symbol carrying <c>&lt;/w&gt;</c>), as the
+    /// reference's <c>bpe()</c> does.
+    /// </summary>
+    public int[] Merge(ReadOnlySpan<char> piece)
     {
-        if (utf8.IsEmpty)
-            return [];
-        var symbols = new int[utf8.Length];
-        for (var i = 0; i < utf8.Length; i++) symbols[i] = _byteSymbol[utf8[i]];
-        symbols[^1] = _byteSymbolEndOfWord[utf8[^1]];
-        var count = symbols.Length;
-
-        // The reference's loop: merge the lowest-ranked adjacent pair everywhere (left to right,
-        // without overlaps), until no adjacent pair is a known merge.
-        while (count > 1)
-        {
-            var best = int.MaxValue;
-            for (var i = 0; i + 1 < count; i++)
-            {
-                if (_mergeRank.TryGetValue(Key(symbols[i], symbols[i + 1]), out var rank) && rank < best)
-                    best = rank;
-            }
-            if (best == int.MaxValue)
-                break;
-            var (leftId, rightId) = _pairs[best];
-            var merged = _mergeResult[best];
-            var write = 0;
-            for (var read = 0; read < count;)
-            {
-                if (read + 1 < count && symbols[read] == leftId && symbols[read + 1] == rightId)
-                {
-                    symbols[write++] = merged;
-                    read += 2;
-                }
-                else
-                {
-                    symbols[write++] = symbols[read++];
-                }
-            }
-            count = write;
-        }
-        return symbols.AsSpan(0, count).ToArray();
+        var ids = _bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false);
+        var result = new int[ids.Count];
+        for (var i = 0; i < result.Length; i++) result[i] = ids[i];
+        return result;
     }
-
-    private static long Key(int left, int right) => ((long)left << 32) | (uint)right;
 
     /// <summary>GPT-2's byte ↔ printable character table, in the reference's order.</summary>
     internal static List<(int Byte, char Char)> BytesToUnicode()

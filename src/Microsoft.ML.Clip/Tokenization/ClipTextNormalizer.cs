@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Microsoft.ML.Clip.Tokenization;
@@ -20,26 +21,50 @@ internal static class ClipTextNormalizer
         if (text.Contains('&'))
             text = PythonHtml.Unescape(PythonHtml.Unescape(text));
 
-        var cleanLength = CleanWhitespace(text, ref scratch, out var ascii);
-        var clean = scratch.AsSpan(0, cleanLength);
-        if (ascii)
+        if (Ascii.IsValid(text))
+            return NormalizeAscii(text, ref buffer);
+
+        var cleanLength = CleanWhitespace(text, ref scratch);
+        return Lower(scratch.AsSpan(0, cleanLength), ref buffer);
+    }
+
+    /// <summary>
+    /// The whole clean-up for ASCII text in one pass: ASCII lower-casing needs no context, and the
+    /// classes come from the same tables.
+    /// </summary>
+    private static int NormalizeAscii(string text, ref char[] output)
+    {
+        var start = 0;
+        var end = text.Length;
+        while (start < end && (PythonUnicode.Flags(text[start]) & PythonUnicode.PySpace) != 0)
+            start++;
+        while (end > start && (PythonUnicode.Flags(text[end - 1]) & PythonUnicode.PySpace) != 0)
+            end--;
+        EnsureCapacity(ref output, end - start);
+        var written = 0;
+        var inSpace = false;
+        for (var i = start; i < end; i++)
         {
-            // ASCII lower-cases one character at a time, without context.
-            EnsureCapacity(ref buffer, cleanLength);
-            for (var i = 0; i < clean.Length; i++)
+            var c = text[i];
+            if ((PythonUnicode.Flags(c) & PythonUnicode.RegexSpace) != 0)
             {
-                var c = clean[i];
-                buffer[i] = char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c;
+                if (!inSpace)
+                    output[written++] = ' ';
+                inSpace = true;
             }
-            return cleanLength;
+            else
+            {
+                inSpace = false;
+                output[written++] = char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c;
+            }
         }
-        return Lower(clean, ref buffer);
+        return TrimPySpace(output, written);
     }
 
     /// <summary>
     /// <c>strip()</c>, <c>re.sub(r'\s+', ' ')</c>, <c>strip()</c> into <paramref name="output"/>; returns the length.
     /// </summary>
-    private static int CleanWhitespace(string text, ref char[] output, out bool ascii)
+    private static int CleanWhitespace(string text, ref char[] output)
     {
         var span = text.AsSpan();
         var start = 0;
@@ -52,7 +77,6 @@ internal static class ClipTextNormalizer
         EnsureCapacity(ref output, end - start);
         var written = 0;
         var inSpace = false;
-        ascii = true;
         for (var i = start; i < end;)
         {
             var c = span[i];
@@ -64,7 +88,6 @@ internal static class ClipTextNormalizer
             }
             else
             {
-                ascii = false;
                 if (Rune.DecodeFromUtf16(span[i..end], out var rune, out width) != System.Buffers.OperationStatus.Done)
                     rune = Rune.ReplacementChar;
                 codePoint = rune.Value;
@@ -92,8 +115,15 @@ internal static class ClipTextNormalizer
             i += width;
         }
 
-        // The second strip(): runs of \s became ' ', but a str.isspace() character that is not \s
-        // (U+001C..U+001F) may now stand next to an edge space.
+        return TrimPySpace(output, written);
+    }
+
+    /// <summary>
+    /// The second <c>strip()</c>, in place. Runs of \s became ' ', but a <c>str.isspace()</c> character that
+    /// is not \s (U+001C..U+001F) may stand next to an edge space.
+    /// </summary>
+    private static int TrimPySpace(char[] output, int written)
+    {
         var cleaned = output.AsSpan(0, written);
         var s = 0;
         var e = written;
@@ -172,6 +202,7 @@ internal static class ClipTextNormalizer
         => (PythonUnicode.Flags(CodePointBefore(text, end, out width)) & flag) != 0;
 
     /// <summary>The code point at <paramref name="index"/>; an unpaired surrogate reads as U+FFFD.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int CodePointAt(ReadOnlySpan<char> text, int index, out int width)
     {
         var c = text[index];

@@ -13,6 +13,9 @@ public sealed partial class ClipTokenizer
 
     private const int MaxTextInMessage = 80;
 
+    /// <summary>Per-thread buffers larger than this (in items) are not kept after the text that needed them.</summary>
+    private const int MaxRetainedBuffer = 1 << 16;
+
     [ThreadStatic] private static char[]? t_normalized;
     [ThreadStatic] private static char[]? t_scratch;
     [ThreadStatic] private static int[]? t_ids;
@@ -28,11 +31,14 @@ public sealed partial class ClipTokenizer
         _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>A new tokenizer with empty caches (<see cref="Default"/> is the shared one).</summary>
+    internal static ClipTokenizer CreateFromEmbeddedVocabulary() => new(ClipBpeVocabulary.LoadEmbedded());
+
     /// <summary>Number of tokens in the vocabulary (49408).</summary>
     internal int VocabularySize => _vocabulary.Count;
 
-    /// <summary>Empties the piece cache (for cold-cache measurements).</summary>
-    internal void ClearCache()
+    /// <summary>Empties the piece cache.</summary>
+    private void ClearCache()
     {
         _cache.Clear();
         Interlocked.Exchange(ref _cachedPieces, 0);
@@ -46,8 +52,9 @@ public sealed partial class ClipTokenizer
         var normalized = t_normalized ??= new char[256];
         var scratch = t_scratch ??= new char[256];
         var length = ClipTextNormalizer.Normalize(text, ref normalized, ref scratch);
-        t_normalized = normalized;
-        t_scratch = scratch;
+        // Keep the grown buffers for the next text on this thread, unless one huge text grew them.
+        t_normalized = normalized.Length <= MaxRetainedBuffer ? normalized : null;
+        t_scratch = scratch.Length <= MaxRetainedBuffer ? scratch : null;
 
         var ids = t_ids ??= new int[128];
         var count = 0;
@@ -64,7 +71,7 @@ public sealed partial class ClipTokenizer
             if (count + piece.Length > ids.Length)
             {
                 Array.Resize(ref ids, Math.Max(ids.Length * 2, count + piece.Length));
-                t_ids = ids;
+                t_ids = ids.Length <= MaxRetainedBuffer ? ids : null;
             }
             piece.CopyTo(ids.AsSpan(count));
             count += piece.Length;
@@ -91,10 +98,7 @@ public sealed partial class ClipTokenizer
             return [StartOfTextId];
         if (piece.SequenceEqual("<|endoftext|>"))
             return [EndOfTextId];
-        var byteCount = Encoding.UTF8.GetByteCount(piece);
-        Span<byte> utf8 = byteCount <= 256 ? stackalloc byte[byteCount] : new byte[byteCount];
-        Encoding.UTF8.GetBytes(piece, utf8);
-        return _vocabulary.Merge(utf8);
+        return _vocabulary.Merge(piece);
     }
 
     /// <summary>

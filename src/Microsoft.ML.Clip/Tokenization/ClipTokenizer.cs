@@ -39,8 +39,7 @@ public sealed partial class ClipTokenizer
     /// <summary>CLIP's context length.</summary>
     public const int DefaultContextLength = 77;
 
-    private static readonly Lazy<ClipTokenizer> s_default = new(
-        () => new ClipTokenizer(ClipBpeVocabulary.LoadEmbedded()), LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<ClipTokenizer> s_default = new(CreateFromEmbeddedVocabulary, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The shared tokenizer over the embedded <c>bpe_simple_vocab_16e6.txt.gz</c> (thread-safe).</summary>
     public static ClipTokenizer Default => s_default.Value;

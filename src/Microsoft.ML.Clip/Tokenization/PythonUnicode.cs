@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Microsoft.ML.Clip.Tokenization;
@@ -71,6 +72,7 @@ internal static class PythonUnicode
     }
 
     /// <summary>The flags of one code point.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte Flags(int codePoint)
         => codePoint < 128 ? s_ascii[codePoint] : s_blocks[(s_blockIndex[codePoint >> 8] << 8) | (codePoint & 0xFF)];
 

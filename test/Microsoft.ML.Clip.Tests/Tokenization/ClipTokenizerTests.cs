@@ -193,6 +193,20 @@ public class ClipTokenizerTests
     }
 
     [Fact]
+    public void VeryLongTextIsEncodedWhole()
+    {
+        // Grows every per-thread buffer far past its usual size.
+        var text = string.Concat(Enumerable.Repeat("A dog\u00A0", 40_000));
+        var ids = Tokenizer.Encode(text);
+        Assert.Equal(80_000, ids.Count);
+        Assert.Equal(Tokenizer.Encode("a dog"), ids.Take(2));
+        var ex = Assert.Throws<ArgumentException>(() => Tokenizer.EncodeToContext(text));
+        Assert.Contains("80002 tokens", ex.Message);
+        Assert.Equal(ids.Take(75), Tokenizer.EncodeToContext(text, 77, ClipTruncation.Truncate)[1..76]);
+        Assert.Equal([320, 1929], Tokenizer.Encode("a dog"));
+    }
+
+    [Fact]
     public void VocabularyHasTheReferenceSize()
     {
         Assert.Equal(49408, Tokenizer.VocabularySize);
@@ -204,10 +218,10 @@ public class ClipTokenizerTests
     {
         var texts = ClipTokenizerReferenceTests.Cases.Select(c => c.Text).ToArray();
         var expected = texts.Select(t => Tokenizer.Encode(t).ToArray()).ToArray();
-        Tokenizer.ClearCache();
+        var fresh = ClipTokenizer.CreateFromEmbeddedVocabulary();
         var results = new int[texts.Length][];
         Parallel.For(0, texts.Length * 4, new ParallelOptions { MaxDegreeOfParallelism = 4 },
-            k => results[k % texts.Length] = Tokenizer.Encode(texts[k % texts.Length]).ToArray());
+            k => results[k % texts.Length] = fresh.Encode(texts[k % texts.Length]).ToArray());
         for (var i = 0; i < texts.Length; i++)
             Assert.Equal(expected[i], results[i]);
     }
