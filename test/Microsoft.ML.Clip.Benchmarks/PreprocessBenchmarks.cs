@@ -9,7 +9,7 @@ namespace Microsoft.ML.Clip.Benchmarks;
 /// decode + resize + crop + normalise (images/s = 1 / mean time).
 /// Run: <c>dotnet run -c Release --project test/Microsoft.ML.Clip.Benchmarks -- --filter '*Preprocess*' --job short</c>.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MinColumn]
 public class PreprocessBenchmarks
 {
     private byte[] _jpeg = [];
