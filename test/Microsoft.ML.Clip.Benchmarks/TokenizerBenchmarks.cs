@@ -12,6 +12,7 @@ namespace Microsoft.ML.Clip.Benchmarks;
 /// </summary>
 [ShortRunJob]
 [MemoryDiagnoser]
+[MinColumn, MedianColumn]
 public class TokenizerBenchmarks
 {
     private const int CorpusSize = 1552;
