@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using SkiaSharp;
 
@@ -59,9 +60,14 @@ public static class ClipImageDecoder
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var createResult);
         if (codec is null)
         {
-            throw png is null
-                ? new InvalidDataException($"Image '{name}' is not in a supported image format (PNG, JPEG, GIF, BMP, WebP, ICO) or its header is corrupt (decoder: {createResult}).")
-                : new InvalidDataException($"Image '{name}' is a corrupt PNG (decoder: {createResult}).");
+            string problem = createResult switch
+            {
+                SKCodecResult.IncompleteInput => "is truncated or corrupt: the data ends inside its header",
+                SKCodecResult.Unimplemented when png is null => "is not in a supported image format (PNG, JPEG, GIF, BMP, WebP, ICO)",
+                _ when png is not null => "is a corrupt PNG",
+                _ => "is corrupt or not in a supported image format (PNG, JPEG, GIF, BMP, WebP, ICO)",
+            };
+            throw new InvalidDataException($"Image '{name}' {problem} (decoder: {createResult}).");
         }
 
         var info = codec.Info;
@@ -73,34 +79,57 @@ public static class ClipImageDecoder
         if (byteCount > Array.MaxLength)
             throw new InvalidDataException($"Image '{name}' is {info.Width}x{info.Height} pixels, too large to decode into one buffer.");
 
+        var (format, nearest) = ChooseFormat(codec, info, png, gray8);
         // Colour space null: Skia does no colour conversion (PIL ignores gAMA/iCCP too).
         var target = new SKImageInfo(info.Width, info.Height, gray8 ? SKColorType.Gray8 : SKColorType.Rgba8888,
             gray8 ? SKAlphaType.Opaque : SKAlphaType.Unpremul);
-        var pixels = GC.AllocateUninitializedArray<byte>((int)byteCount, pinned: true);
-        var result = codec.GetPixels(target, Marshal.UnsafeAddrOfPinnedArrayElement(pixels, 0));
-        if (result != SKCodecResult.Success)
-            throw new InvalidDataException($"Image '{name}' could not be decoded ({DescribeFailure(result)}, decoder: {result}).");
+        // Decode straight into the result when the layouts agree, else into a pooled buffer.
+        bool direct = gray8 || format == DecodedPixelFormat.Rgba;
+        var decoded = direct ? GC.AllocateUninitializedArray<byte>((int)byteCount) : ArrayPool<byte>.Shared.Rent((int)byteCount);
+        try
+        {
+            var handle = GCHandle.Alloc(decoded, GCHandleType.Pinned);
+            SKCodecResult result;
+            try
+            {
+                result = codec.GetPixels(target, handle.AddrOfPinnedObject());
+            }
+            finally
+            {
+                handle.Free();
+            }
+            if (result != SKCodecResult.Success)
+                throw new InvalidDataException($"Image '{name}' could not be decoded ({DescribeFailure(result)}, decoder: {result}).");
+            var pixels = direct ? decoded : Extract(decoded, info.Width * info.Height, format);
+            return new DecodedImage(info.Width, info.Height, format, pixels, nearestNeighbor: nearest);
+        }
+        finally
+        {
+            if (!direct)
+                ArrayPool<byte>.Shared.Return(decoded);
+        }
+    }
 
+    /// <summary>The layout PIL would give this file, and whether PIL resizes it with nearest neighbour.</summary>
+    private static (DecodedPixelFormat Format, bool Nearest) ChooseFormat(SKCodec codec, SKImageInfo info, PngHeader? png, bool gray8)
+    {
         if (gray8)
-            return new DecodedImage(info.Width, info.Height, DecodedPixelFormat.Gray, pixels, nearestNeighbor: png?.PilResizesNearest ?? false);
-
+            return (DecodedPixelFormat.Gray, png?.PilResizesNearest ?? false);
         if (png is { } h)
         {
             return h.ColorType switch
             {
-                PngHeader.Gray => Extract(info, pixels, DecodedPixelFormat.Gray, nearest: h.PilResizesNearest),
-                PngHeader.GrayAlpha => Extract(info, pixels, DecodedPixelFormat.GrayAlpha, nearest: false),
-                PngHeader.Rgba => new DecodedImage(info.Width, info.Height, DecodedPixelFormat.Rgba, pixels),
+                PngHeader.Gray => (DecodedPixelFormat.Gray, h.PilResizesNearest),
+                PngHeader.GrayAlpha => (DecodedPixelFormat.GrayAlpha, false),
+                PngHeader.Rgba => (DecodedPixelFormat.Rgba, false),
                 // RGB with a tRNS colour key, and palette images: PIL keeps them without alpha and
                 // convert('RGB') ignores the transparency, so the decoded alpha is dropped.
-                _ => Extract(info, pixels, DecodedPixelFormat.Rgb, nearest: h.PilResizesNearest),
+                _ => (DecodedPixelFormat.Rgb, h.PilResizesNearest),
             };
         }
         if (codec.EncodedFormat == SKEncodedImageFormat.Gif)
-            return Extract(info, pixels, DecodedPixelFormat.Rgb, nearest: true);
-        return info.AlphaType == SKAlphaType.Opaque
-            ? Extract(info, pixels, DecodedPixelFormat.Rgb, nearest: false)
-            : new DecodedImage(info.Width, info.Height, DecodedPixelFormat.Rgba, pixels);
+            return (DecodedPixelFormat.Rgb, true);
+        return (info.AlphaType == SKAlphaType.Opaque ? DecodedPixelFormat.Rgb : DecodedPixelFormat.Rgba, false);
     }
 
     private static void CheckSize(string name, int width, int height, ClipImageDecodeOptions options)
@@ -122,14 +151,13 @@ public static class ClipImageDecoder
     };
 
     /// <summary>Keeps the channels <paramref name="format"/> needs from decoded RGBA (grey is read from red).</summary>
-    private static DecodedImage Extract(SKImageInfo info, byte[] rgba, DecodedPixelFormat format, bool nearest)
+    private static byte[] Extract(byte[] rgba, int pixelCount, DecodedPixelFormat format)
     {
-        int pixelCount = info.Width * info.Height;
-        var pixels = new byte[pixelCount * (int)format];
+        var pixels = GC.AllocateUninitializedArray<byte>(pixelCount * (int)format);
         switch (format)
         {
             case DecodedPixelFormat.Gray:
-                for (int i = 0; i < pixelCount; i++)
+                for (int i = 0; i < pixels.Length; i++)
                     pixels[i] = rgba[i * 4];
                 break;
             case DecodedPixelFormat.GrayAlpha:
@@ -139,17 +167,10 @@ public static class ClipImageDecoder
                     pixels[i * 2 + 1] = rgba[i * 4 + 3];
                 }
                 break;
-            case DecodedPixelFormat.Rgb:
-                for (int i = 0, j = 0; i < pixelCount; i++, j += 3)
-                {
-                    pixels[j] = rgba[i * 4];
-                    pixels[j + 1] = rgba[i * 4 + 1];
-                    pixels[j + 2] = rgba[i * 4 + 2];
-                }
-                break;
             default:
-                return new DecodedImage(info.Width, info.Height, format, rgba, nearestNeighbor: nearest);
+                DecodedImage.DropAlpha(rgba.AsSpan(0, pixelCount * 4), pixels);
+                break;
         }
-        return new DecodedImage(info.Width, info.Height, format, pixels, nearestNeighbor: nearest);
+        return pixels;
     }
 }

@@ -16,9 +16,9 @@ namespace Microsoft.ML.Clip.Imaging;
 /// </remarks>
 public sealed class ClipImagePreprocessor
 {
-    private readonly float[] _scale;
-    private readonly float[] _mean;
-    private readonly float[] _std;
+    // Per channel, the normalised value of each byte: (b / 255f - mean) / std, computed once with the
+    // same float32 operations torchvision uses, so a lookup gives the same bits as computing per pixel.
+    private readonly float[][] _lookup;
 
     /// <summary>Creates a preprocessor.</summary>
     /// <param name="settings">Size, resize mode, mean and standard deviation.</param>
@@ -38,11 +38,14 @@ public sealed class ClipImagePreprocessor
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPixels, "MaxPixels must be positive.");
         Settings = settings;
         DecodeOptions = options ?? ClipImageDecodeOptions.Default;
-        _mean = [.. settings.Mean];
-        _std = [.. settings.Std];
-        _scale = new float[256];
-        for (int i = 0; i < 256; i++)
-            _scale[i] = i / 255f;
+        _lookup = new float[3][];
+        for (int c = 0; c < 3; c++)
+        {
+            float mean = settings.Mean[c], std = settings.Std[c];
+            _lookup[c] = new float[256];
+            for (int i = 0; i < 256; i++)
+                _lookup[c][i] = (i / 255f - mean) / std;
+        }
     }
 
     /// <summary>The preprocessing settings.</summary>
@@ -93,12 +96,10 @@ public sealed class ClipImagePreprocessor
             ResizeAndCropRgb(image, rgb.AsSpan(0, plane * 3));
             for (int c = 0; c < 3; c++)
             {
-                // Same float32 operations as torchvision (ToTensor: /255; Normalize: sub then div),
-                // so the result is bit-identical once the bytes are.
-                float mean = _mean[c], std = _std[c];
+                var lookup = _lookup[c];
                 var output = destination.Slice(c * plane, plane);
                 for (int i = 0, p = c; i < plane; i++, p += 3)
-                    output[i] = (_scale[rgb[p]] - mean) / std;
+                    output[i] = lookup[rgb[p]];
             }
         }
         finally

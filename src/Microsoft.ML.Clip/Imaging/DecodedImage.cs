@@ -117,13 +117,19 @@ public sealed class DecodedImage
         if (!opaque)
             return new DecodedImage(width, height, DecodedPixelFormat.Rgba, pixels, alphaPremultiplied: true);
         // Fully opaque: RGB, so that no alpha work happens (PIL too would see an RGB image).
-        var rgb = new byte[width * height * 3];
+        var rgb = GC.AllocateUninitializedArray<byte>(width * height * 3);
+        DropAlpha(pixels, rgb);
+        return new DecodedImage(width, height, DecodedPixelFormat.Rgb, rgb);
+    }
+
+    /// <summary>RGBA (or RGBX) to RGB: copies the first three of every four bytes.</summary>
+    internal static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
+    {
         for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
         {
-            rgb[j] = pixels[i];
-            rgb[j + 1] = pixels[i + 1];
-            rgb[j + 2] = pixels[i + 2];
+            rgb[j] = rgba[i];
+            rgb[j + 1] = rgba[i + 1];
+            rgb[j + 2] = rgba[i + 2];
         }
-        return new DecodedImage(width, height, DecodedPixelFormat.Rgb, rgb);
     }
 }

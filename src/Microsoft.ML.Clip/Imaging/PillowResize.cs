@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Microsoft.ML.Clip.Imaging;
 
@@ -72,10 +75,14 @@ internal static class PillowResize
     {
         int channels = image.Channels;
         double xStep = (double)image.Width / outWidth, yStep = (double)image.Height / outHeight;
-        var columns = new int[outWidth];
+        // Positions are accumulated from the first pixel, as Pillow does, but only the window is kept.
+        var columns = new int[w];
         double xo = xStep * 0.5;
-        for (int x = 0; x < outWidth; x++, xo += xStep)
-            columns[x] = Math.Min((int)xo, image.Width - 1);
+        for (int x = 0; x < left + w; x++, xo += xStep)
+        {
+            if (x >= left)
+                columns[x - left] = Math.Min((int)xo, image.Width - 1);
+        }
         double yo = yStep * 0.5;
         for (int y = 0; y < top + h; y++, yo += yStep)
         {
@@ -85,7 +92,7 @@ internal static class PillowResize
             int outIndex = (y - top) * w * channels;
             for (int x = 0; x < w; x++)
             {
-                int src = (sourceRow + columns[left + x]) * channels;
+                int src = (sourceRow + columns[x]) * channels;
                 for (int c = 0; c < channels; c++)
                     destination[outIndex++] = image.Pixels[src + c];
             }
@@ -98,12 +105,13 @@ internal static class PillowResize
         bool premultiply = image.HasAlpha && !image.AlphaPremultiplied;
         bool horizontal = outWidth != image.Width;
         bool vertical = outHeight != image.Height;
-        var vc = vertical ? ResampleCoefficients.Get(image.Height, outHeight) : null;
-        var hc = horizontal ? ResampleCoefficients.Get(image.Width, outWidth) : null;
+        // Tables for the kept window only: entry i is output column left + i / row top + i.
+        var vc = vertical ? ResampleCoefficients.Get(image.Height, outHeight, top, h) : null;
+        var hc = horizontal ? ResampleCoefficients.Get(image.Width, outWidth, left, w) : null;
 
         // Source rows the kept output rows read.
-        int rowLo = vc != null ? vc.First[top] : top;
-        int rowHi = vc != null ? vc.First[top + h - 1] + vc.Count[top + h - 1] : top + h;
+        int rowLo = vc != null ? vc.First[0] : top;
+        int rowHi = vc != null ? vc.First[h - 1] + vc.Count[h - 1] : top + h;
         int tempRows = rowHi - rowLo;
         int tempRowBytes = (horizontal ? w : image.Width) * channels;
         int tempLeft = horizontal ? 0 : left;  // without a horizontal pass the temp rows are whole source rows
@@ -123,7 +131,7 @@ internal static class PillowResize
                 }
                 var outRow = temp.AsSpan(r * tempRowBytes, tempRowBytes);
                 if (horizontal)
-                    HorizontalRow(row, hc!, left, w, channels, outRow);
+                    HorizontalRow(row, hc!, channels, outRow);
                 else
                     row.CopyTo(outRow);
             }
@@ -135,7 +143,7 @@ internal static class PillowResize
                 try
                 {
                     for (int y = 0; y < h; y++)
-                        VerticalRow(temp, tempRowBytes, tempLeft * channels, vc!, top + y, rowLo, accumulator.AsSpan(0, outRowBytes),
+                        VerticalRow(temp, tempRowBytes, tempLeft * channels, vc!, y, rowLo, accumulator.AsSpan(0, outRowBytes),
                             destination.AsSpan(y * outRowBytes, outRowBytes));
                 }
                 finally
@@ -157,57 +165,63 @@ internal static class PillowResize
         }
     }
 
-    /// <summary>One row of the horizontal pass, for output columns [left, left + count).</summary>
-    private static void HorizontalRow(ReadOnlySpan<byte> row, ResampleCoefficients hc, int left, int count, int channels, Span<byte> outRow)
+    /// <summary>One row of the horizontal pass, for the output columns of <paramref name="hc"/>'s window.</summary>
+    private static void HorizontalRow(ReadOnlySpan<byte> row, ResampleCoefficients hc, int channels, Span<byte> outRow)
     {
         int k = hc.KernelSize;
-        var weights = hc.Weights;
+        // Bounds were checked when the tables were built (taps stay inside the row); reading through
+        // refs keeps the inner loops free of range checks.
+        ref byte src0 = ref MemoryMarshal.GetReference(row);
+        ref int w0 = ref MemoryMarshal.GetArrayDataReference(hc.Weights);
+        ref byte dst = ref MemoryMarshal.GetReference(outRow);
         int o = 0;
-        for (int xx = left; xx < left + count; xx++)
+        for (int xx = 0; xx < hc.Length; xx++)
         {
-            int first = hc.First[xx], n = hc.Count[xx];
-            var taps = weights.AsSpan(xx * k, n);
-            var src = row.Slice(first * channels, n * channels);
+            int n = hc.Count[xx];
+            ref int taps = ref Unsafe.Add(ref w0, xx * k);
+            ref byte src = ref Unsafe.Add(ref src0, hc.First[xx] * channels);
             switch (channels)
             {
                 case 1:
                 {
                     int s0 = ResampleCoefficients.Half;
                     for (int i = 0; i < n; i++)
-                        s0 += src[i] * taps[i];
-                    outRow[o++] = ResampleCoefficients.Clip8(s0);
+                        s0 += Unsafe.Add(ref src, i) * Unsafe.Add(ref taps, i);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s0);
                     break;
                 }
                 case 3:
                 {
                     int s0 = ResampleCoefficients.Half, s1 = s0, s2 = s0;
-                    for (int i = 0, p = 0; i < n; i++, p += 3)
+                    for (int i = 0; i < n; i++)
                     {
-                        int t = taps[i];
-                        s0 += src[p] * t;
-                        s1 += src[p + 1] * t;
-                        s2 += src[p + 2] * t;
+                        int t = Unsafe.Add(ref taps, i);
+                        ref byte p = ref Unsafe.Add(ref src, i * 3);
+                        s0 += p * t;
+                        s1 += Unsafe.Add(ref p, 1) * t;
+                        s2 += Unsafe.Add(ref p, 2) * t;
                     }
-                    outRow[o++] = ResampleCoefficients.Clip8(s0);
-                    outRow[o++] = ResampleCoefficients.Clip8(s1);
-                    outRow[o++] = ResampleCoefficients.Clip8(s2);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s0);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s1);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s2);
                     break;
                 }
                 case 4:
                 {
                     int s0 = ResampleCoefficients.Half, s1 = s0, s2 = s0, s3 = s0;
-                    for (int i = 0, p = 0; i < n; i++, p += 4)
+                    for (int i = 0; i < n; i++)
                     {
-                        int t = taps[i];
-                        s0 += src[p] * t;
-                        s1 += src[p + 1] * t;
-                        s2 += src[p + 2] * t;
-                        s3 += src[p + 3] * t;
+                        int t = Unsafe.Add(ref taps, i);
+                        ref byte p = ref Unsafe.Add(ref src, i * 4);
+                        s0 += p * t;
+                        s1 += Unsafe.Add(ref p, 1) * t;
+                        s2 += Unsafe.Add(ref p, 2) * t;
+                        s3 += Unsafe.Add(ref p, 3) * t;
                     }
-                    outRow[o++] = ResampleCoefficients.Clip8(s0);
-                    outRow[o++] = ResampleCoefficients.Clip8(s1);
-                    outRow[o++] = ResampleCoefficients.Clip8(s2);
-                    outRow[o++] = ResampleCoefficients.Clip8(s3);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s0);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s1);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s2);
+                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s3);
                     break;
                 }
                 default:
@@ -216,8 +230,8 @@ internal static class PillowResize
                     {
                         int s = ResampleCoefficients.Half;
                         for (int i = 0; i < n; i++)
-                            s += src[i * channels + c] * taps[i];
-                        outRow[o++] = ResampleCoefficients.Clip8(s);
+                            s += Unsafe.Add(ref src, i * channels + c) * Unsafe.Add(ref taps, i);
+                        Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s);
                     }
                     break;
                 }
@@ -225,7 +239,10 @@ internal static class PillowResize
         }
     }
 
-    /// <summary>One output row of the vertical pass: a weighted sum of whole temp rows (integer sums, so order does not matter).</summary>
+    /// <summary>
+    /// Output row <paramref name="yy"/> of <paramref name="vc"/>'s window: a weighted sum of whole temp rows. The sums are integers,
+    /// so adding a row at a time (vectorised) gives exactly Pillow's per-pixel result.
+    /// </summary>
     private static void VerticalRow(byte[] temp, int tempRowBytes, int tempOffset, ResampleCoefficients vc, int yy, int rowLo,
         Span<int> accumulator, Span<byte> outRow)
     {
@@ -233,11 +250,24 @@ internal static class PillowResize
         int first = vc.First[yy] - rowLo, n = vc.Count[yy];
         var taps = vc.Weights.AsSpan(yy * vc.KernelSize, n);
         int length = accumulator.Length;
+        int vectorEnd = Vector.IsHardwareAccelerated ? length - length % Vector<byte>.Count : 0;
+        var accumulatorVectors = MemoryMarshal.Cast<int, Vector<int>>(accumulator);
         for (int i = 0; i < n; i++)
         {
             int t = taps[i];
             var src = temp.AsSpan((first + i) * tempRowBytes + tempOffset, length);
-            for (int j = 0; j < length; j++)
+            var weight = new Vector<int>(t);
+            for (int j = 0, v = 0; j < vectorEnd; j += Vector<byte>.Count, v += 4)
+            {
+                Vector.Widen(new Vector<byte>(src.Slice(j)), out Vector<ushort> low, out Vector<ushort> high);
+                Vector.Widen(low, out Vector<uint> a, out Vector<uint> b);
+                Vector.Widen(high, out Vector<uint> c, out Vector<uint> d);
+                accumulatorVectors[v] += Vector.AsVectorInt32(a) * weight;
+                accumulatorVectors[v + 1] += Vector.AsVectorInt32(b) * weight;
+                accumulatorVectors[v + 2] += Vector.AsVectorInt32(c) * weight;
+                accumulatorVectors[v + 3] += Vector.AsVectorInt32(d) * weight;
+            }
+            for (int j = vectorEnd; j < length; j++)
                 accumulator[j] += src[j] * t;
         }
         for (int j = 0; j < length; j++)

@@ -55,6 +55,7 @@ public class BadImageInputTests
         var bytes = File.ReadAllBytes(ImagePath("exif_orientation6.jpg"));
         var e = Assert.Throws<InvalidDataException>(() => Preprocessor.Preprocess(bytes.AsSpan(0, bytes.Length / 2), Output(), "half.jpg"));
         Assert.Contains("'half.jpg'", e.Message);
+        Assert.Contains("truncated", e.Message);
     }
 
     [Fact]

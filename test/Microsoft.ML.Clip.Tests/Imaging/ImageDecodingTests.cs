@@ -45,6 +45,8 @@ public class ImageDecodingTests(ITestOutputHelper output)
     [InlineData("bilevel.png", DecodedPixelFormat.Gray, true)]          // PIL 1: nearest neighbour
     [InlineData("rgb_trns.png", DecodedPixelFormat.Rgb, false)]         // tRNS colour key: stays RGB
     [InlineData("gray.jpg", DecodedPixelFormat.Gray, false)]            // PIL L
+    [InlineData("thin.png", DecodedPixelFormat.Rgb, false)]             // 3x2000: extreme aspect ratio
+    [InlineData("palette_gif.gif", DecodedPixelFormat.Rgb, true)]       // GIF: PIL mode P
     public void MatchesPilExactly(string file, DecodedPixelFormat format, bool nearest)
     {
         var rgb = Transform(file, out var image);

@@ -36,6 +36,47 @@ public class MLImageAdapterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void PartlyTransparentMLImageMatchesPil()
+    {
+        // Grey + alpha with many partial alphas; MLImage turns it into premultiplied BGRA.
+        DecodedImage image;
+        using (var mlImage = MLImage.CreateFromFile(Path.Combine(Fixtures.Root, "images", "gray_alpha.png")))
+            image = DecodedImage.FromMLImage(mlImage);
+        Assert.True(image.AlphaPremultiplied);
+        var rgb = new ClipImagePreprocessor(ClipPreprocessSettings.OpenAI(16)).ResizeAndCropRgb(image);
+        Assert.Equal(Npy.ReadUInt8(Path.Combine(Fixtures.Root, "images", "gray_alpha.16.rgb_u8.npy")).Data, rgb);
+    }
+
+    [Fact]
+    public void SkiaPremultipliesWithPilsRounding()
+    {
+        // Every (colour, alpha) pair: MLImage decodes through Skia, which premultiplies; the adapter
+        // relies on that matching PIL's RGBA -> RGBa conversion exactly.
+        var straight = new byte[256 * 256 * 4];
+        for (int a = 0; a < 256; a++)
+            for (int c = 0; c < 256; c++)
+            {
+                int p = (a * 256 + c) * 4;
+                straight[p] = straight[p + 1] = straight[p + 2] = (byte)c;
+                straight[p + 3] = (byte)a;
+            }
+        byte[] png;
+        using (var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul)))
+        {
+            System.Runtime.InteropServices.Marshal.Copy(straight, 0, bitmap.GetPixels(), straight.Length);
+            using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            png = data.ToArray();
+        }
+        Assert.Equal(straight, ClipImageDecoder.Decode(png).Pixels); // lossless round trip, unpremultiplied
+
+        using var mlImage = MLImage.CreateFromStream(new MemoryStream(png));
+        var image = DecodedImage.FromMLImage(mlImage);
+        var expected = new byte[straight.Length];
+        PillowResize.Premultiply(straight, 4, expected);
+        Assert.Equal(expected, image.Pixels);
+    }
+
+    [Fact]
     public void RgbaPixelFormatAndTransparencyAreKept()
     {
         // One opaque red pixel and one half-transparent premultiplied green one, RGBA order.
