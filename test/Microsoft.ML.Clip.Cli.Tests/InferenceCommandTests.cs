@@ -40,6 +40,28 @@ public class InferenceCommandTests
     private static float[] Floats(JsonElement array) => array.EnumerateArray().Select(e => e.GetSingle()).ToArray();
 
     [Fact]
+    public void ZeroShotAcceptsACheckpointAsModel()
+    {
+        // --model takes a checkpoint in every command (converted on the fly), not only an ONNX folder.
+        var result = CliRunner.Run(null, "zeroshot", "--model", Fixtures.Reference("models", "vit.openai.pt"), "--classes", string.Join(',', Classes),
+            "--imagenet-7", "--pixels", Fixtures.Reference("cases", "images.npy"));
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        var fromFolder = CliRunner.Run(null, "zeroshot", "--model", VitFolder.Value, "--classes", string.Join(',', Classes),
+            "--imagenet-7", "--pixels", Fixtures.Reference("cases", "images.npy"));
+        Assert.True(fromFolder.ExitCode == 0, fromFolder.StdErr);
+        Assert.Equal(4, result.Lines.Length);
+        for (int i = 0; i < 4; i++)
+        {
+            using var a = JsonDocument.Parse(result.Lines[i]);
+            using var b = JsonDocument.Parse(fromFolder.Lines[i]);
+            Assert.Equal(b.RootElement.GetProperty("label").GetString(), a.RootElement.GetProperty("label").GetString());
+            var (sa, sb) = (Floats(a.RootElement.GetProperty("scores")), Floats(b.RootElement.GetProperty("scores")));
+            for (int c = 0; c < 5; c++)
+                Assert.True(Math.Abs(sa[c] - sb[c]) <= 1e-4f, $"row {i} class {c}: {sa[c]} vs {sb[c]}");
+        }
+    }
+
+    [Fact]
     public void ZeroShotOnPixelsReproducesTheReference()
     {
         var templates = Path.Combine(Fixtures.NewTempDir(), "templates.txt");

@@ -14,7 +14,7 @@ internal static class CompareCommand
 {
     public static Command Create()
     {
-        var model = InferenceCommandSupport.ModelFolderOption();
+        var model = InferenceCommandSupport.ModelOption();
         var data = new Option<string[]>("--data")
         {
             Description = "A data set (repeatable): a folder with train.tsv and test.tsv, a folder of class sub-folders, or 'train.tsv,test.tsv'.",

@@ -20,14 +20,14 @@ internal static class ConvertCommand
             DefaultValueFactory = _ => "onnx",
         };
         format.AcceptOnlyFromAmong("onnx", "safetensors");
-        var activation = EmbeddingOutput.ActivationOption();
+        var activation = InferenceCommandSupport.ActivationOption();
 
         var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation };
-        command.SetAction(parse => EmbeddingOutput.Guard(() =>
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
             var source = parse.GetValue(checkpoint)!;
             var target = parse.GetValue(outDir)!;
-            var act = EmbeddingOutput.ParseActivation(parse.GetValue(activation)!);
+            var act = InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!);
             if (parse.GetValue(format) == "safetensors")
             {
                 using var weights = ClipWeights.Load(source, act);

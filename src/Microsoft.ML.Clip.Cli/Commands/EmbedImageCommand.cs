@@ -1,5 +1,5 @@
 using Microsoft.ML.Clip.IO;
-using Microsoft.ML.Clip.TorchSharp.Export;
+using Microsoft.ML.Clip.Models;
 
 namespace ClipCli.Commands;
 
@@ -10,48 +10,40 @@ namespace ClipCli.Commands;
 /// </summary>
 internal static class EmbedImageCommand
 {
-    private const int BatchSize = 32;
-
     public static Command Create()
     {
-        var model = EmbeddingOutput.ModelOption();
+        var model = InferenceCommandSupport.ModelOption();
         var pixels = new Option<string>("--pixels") { Description = "float32 .npy of preprocessed images, shape [N, 3, R, R] (instead of FILES)." };
         var skip = new Option<bool>("--skip-bad-files") { Description = "Write null embeddings for unreadable files instead of failing." };
         var gpu = InferenceCommandSupport.GpuOption();
         var files = new Argument<string[]>("files") { Description = "Image files (PNG, JPEG, …).", Arity = ArgumentArity.ZeroOrMore };
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each embedding (default: raw encode_image features)." };
-        var activation = EmbeddingOutput.ActivationOption();
+        var activation = InferenceCommandSupport.ActivationOption();
         var command = new Command("embed-image", "Embed image files → one JSON line {file, embedding} per file; or preprocessed images (--pixels x.npy) → one JSON float array per image.")
         {
             model, pixels, normalize, activation, skip, gpu, files,
         };
-        command.SetAction(parse => EmbeddingOutput.Guard(() =>
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
             var pixelPath = parse.GetValue(pixels);
             var fileList = parse.GetValue(files) ?? [];
             if ((pixelPath is null) == (fileList.Length == 0))
                 throw new ArgumentException("Give either image FILES or --pixels x.npy (not both).");
-            if (pixelPath is null)
-            {
-                using var resolved = ClipModelFolder.Open(parse.GetValue(model)!, EmbeddingOutput.ParseActivation(parse.GetValue(activation)!));
-                return EmbedImageFilesCommand.Run(resolved.Path, fileList, parse.GetValue(normalize), parse.GetValue(skip), parse.GetValue(gpu), Console.Out);
-            }
-            if (!File.Exists(pixelPath))
+            if (pixelPath is not null && !File.Exists(pixelPath))
                 throw new FileNotFoundException($"--pixels file '{pixelPath}' does not exist.", pixelPath);
-            var array = Npy.ReadFloat32(pixelPath);
-            using var folder = ClipModelFolder.Open(parse.GetValue(model)!, EmbeddingOutput.ParseActivation(parse.GetValue(activation)!));
-            var r = folder.Info.ImageResolution;
+            var array = pixelPath is null ? null : Npy.ReadFloat32(pixelPath);
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu),
+                InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!));
+            if (array is null)
+                return EmbedImageFilesCommand.Run(clip, fileList, parse.GetValue(normalize), parse.GetValue(skip), Console.Out);
+            var r = clip.Resolution;
             if (array.Shape is not [_, 3, var h, var w] || h != r || w != r)
                 throw new InvalidDataException($"--pixels '{pixelPath}' has shape [{string.Join(", ", array.Shape)}]; this model needs [N, 3, {r}, {r}].");
-            using var encoder = new OnnxEncoder(Path.Combine(folder.Path, folder.Info.ImageModelFile), ClipOnnxExporter.ImageInputName, ClipOnnxExporter.ImageOutputName);
-            var n = array.Shape[0];
-            var per = 3 * r * r;
-            for (var start = 0; start < n; start += BatchSize)
+            foreach (var row in clip.EmbedImages(array.Data, array.Shape[0]))
             {
-                var count = Math.Min(BatchSize, n - start);
-                var chunk = array.Data.AsSpan(start * per, count * per).ToArray();
-                foreach (var row in encoder.Run(chunk, [count, 3, r, r]))
-                    EmbeddingOutput.WriteLine(Console.Out, row, parse.GetValue(normalize));
+                if (parse.GetValue(normalize))
+                    ClipModel.Normalize(row);
+                InferenceCommandSupport.WriteJsonArrayLine(Console.Out, row);
             }
             return 0;
         }));

@@ -7,9 +7,8 @@ namespace ClipCli.Commands;
 internal static class EmbedImageFilesCommand
 {
     /// <summary>Embeds <paramref name="files"/> and writes the JSON lines; returns the exit code.</summary>
-    public static int Run(string modelFolder, IReadOnlyList<string> files, bool normalize, bool skipBadFiles, int? gpu, TextWriter output)
+    public static int Run(Microsoft.ML.Clip.Models.ClipModel model, IReadOnlyList<string> files, bool normalize, bool skipBadFiles, TextWriter output)
     {
-        using var model = InferenceCommandSupport.Load(modelFolder, gpu);
         // One batch at a time keeps memory flat for long file lists.
         for (int start = 0; start < files.Count; start += model.BatchSize)
         {

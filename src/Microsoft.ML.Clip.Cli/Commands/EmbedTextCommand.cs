@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.Tokenization;
-using Microsoft.ML.Clip.TorchSharp.Export;
 
 namespace ClipCli.Commands;
 
@@ -14,23 +14,24 @@ internal static class EmbedTextCommand
 
     public static Command Create()
     {
-        var model = EmbeddingOutput.ModelOption();
+        var model = InferenceCommandSupport.ModelOption();
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each embedding (default: raw encode_text features)." };
-        var activation = EmbeddingOutput.ActivationOption();
+        var activation = InferenceCommandSupport.ActivationOption();
         var command = new Command("embed-text", "Embed texts: one JSON string per stdin line → one JSON float array per stdout line.") { model, normalize, activation };
-        command.SetAction(parse => EmbeddingOutput.Guard(() =>
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
-            using var folder = ClipModelFolder.Open(parse.GetValue(model)!, EmbeddingOutput.ParseActivation(parse.GetValue(activation)!));
-            using var encoder = new OnnxEncoder(Path.Combine(folder.Path, folder.Info.TextModelFile), ClipOnnxExporter.TextInputName, ClipOnnxExporter.TextOutputName);
-            var contextLength = folder.Info.Tokenizer.ContextLength;
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, gpu: null, InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!));
             var batch = new List<string>();
             var lineNumber = 0;
             void Flush()
             {
                 if (batch.Count == 0) return;
-                var ids = ClipTokenizer.Default.EncodeBatch(batch, contextLength, ClipTruncation.Truncate);
-                foreach (var row in encoder.Run(ids, [batch.Count, contextLength]))
-                    EmbeddingOutput.WriteLine(Console.Out, row, parse.GetValue(normalize));
+                foreach (var row in clip.EmbedTexts(batch, ClipTruncation.Truncate))
+                {
+                    if (parse.GetValue(normalize))
+                        ClipModel.Normalize(row);
+                    InferenceCommandSupport.WriteJsonArrayLine(Console.Out, row);
+                }
                 batch.Clear();
             }
             for (string? line; (line = Console.In.ReadLine()) != null;)

@@ -9,7 +9,7 @@ internal static class EvalRetrievalCommand
 {
     public static Command Create()
     {
-        var model = InferenceCommandSupport.ModelFolderOption();
+        var model = InferenceCommandSupport.ModelOption();
         var pairs = new Option<string>("--pairs")
         {
             Description = "TSV of image path<TAB>caption; an image may appear on several lines (several captions).",

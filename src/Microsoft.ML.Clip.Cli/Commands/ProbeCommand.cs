@@ -10,7 +10,7 @@ internal static class ProbeCommand
 {
     public static Command Create()
     {
-        var model = InferenceCommandSupport.ModelFolderOption();
+        var model = InferenceCommandSupport.ModelOption();
         model.Required = false; // --features resnet18 needs no CLIP model
         var train = new Option<string>("--train") { Description = "Training TSV: image path<TAB>label per line.", Required = true };
         var test = new Option<string>("--test") { Description = "Test TSV, same format.", Required = true };

@@ -41,7 +41,7 @@ internal static class TrainCommand
         {
             data, output, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, resume, checkpointEvery, crop, device,
         };
-        command.SetAction(parse => EmbeddingOutput.Guard(() =>
+        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
             var tsv = parse.GetValue(data)!;
             var outDir = parse.GetValue(output)!;

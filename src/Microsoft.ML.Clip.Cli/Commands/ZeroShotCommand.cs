@@ -12,7 +12,7 @@ internal static class ZeroShotCommand
 {
     public static Command Create()
     {
-        var model = InferenceCommandSupport.ModelFolderOption();
+        var model = InferenceCommandSupport.ModelOption();
         var classes = new Option<string?>("--classes") { Description = "Comma-separated class names." };
         var classesFile = new Option<string?>("--classes-file") { Description = "File with one class name per line." };
         var templatesFile = new Option<string?>("--templates-file")
@@ -24,10 +24,11 @@ internal static class ZeroShotCommand
         var modelScale = new Option<bool>("--model-scale") { Description = "Use the model's learned logit scale exp(logit_scale)." };
         var pixels = new Option<string?>("--pixels") { Description = "float32 .npy of preprocessed images [N, 3, R, R] instead of files." };
         var gpu = InferenceCommandSupport.GpuOption();
+        var activation = InferenceCommandSupport.ActivationOption();
         var files = new Argument<string[]>("files") { Description = "Image files.", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("zeroshot", "Zero-shot classification of images → one JSON line {file|index, label, scores} per image.")
         {
-            model, classes, classesFile, templatesFile, templates7, scale, modelScale, pixels, gpu, files,
+            model, classes, classesFile, templatesFile, templates7, scale, modelScale, pixels, gpu, activation, files,
         };
         command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
@@ -39,7 +40,7 @@ internal static class ZeroShotCommand
             if ((inputFiles.Length > 0) == (pixelFile != null))
                 throw new ArgumentException("Give either image FILES or --pixels x.npy (exactly one of them).");
 
-            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu), InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!));
             var s = parse.GetValue(modelScale) ? clip.LogitScale : parse.GetValue(scale) ?? 100f;
             var classifier = new ZeroShotClassifier(clip, names, prompts, s);
             float[][] embeddings;

@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
 using Onnx;
 using static TorchSharp.torch;

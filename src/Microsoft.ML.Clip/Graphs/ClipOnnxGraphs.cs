@@ -37,15 +37,15 @@ internal static class ClipOnnxGraphs
         g.Initializer.Add(Int64Tensor(Prefix + "image_shape", 1, 3, resolution, resolution));
         if (mean is null)
         {
-            prologue.Add(Node("Reshape", encoderInput, [inputName, Prefix + "image_shape"]));
+            prologue.Add(CreateNode("Reshape", encoderInput, [inputName, Prefix + "image_shape"]));
         }
         else
         {
             g.Initializer.Add(FloatTensor(Prefix + "mean", [1, 3, 1, 1], mean));
             g.Initializer.Add(FloatTensor(Prefix + "std", [1, 3, 1, 1], std!));
-            prologue.Add(Node("Reshape", Prefix + "image_chw", [inputName, Prefix + "image_shape"]));
-            prologue.Add(Node("Sub", Prefix + "image_centered", [Prefix + "image_chw", Prefix + "mean"]));
-            prologue.Add(Node("Div", encoderInput, [Prefix + "image_centered", Prefix + "std"]));
+            prologue.Add(CreateNode("Reshape", Prefix + "image_chw", [inputName, Prefix + "image_shape"]));
+            prologue.Add(CreateNode("Sub", Prefix + "image_centered", [Prefix + "image_chw", Prefix + "mean"]));
+            prologue.Add(CreateNode("Div", encoderInput, [Prefix + "image_centered", Prefix + "std"]));
         }
         ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, variableLength ? -1 : 3L * resolution * resolution), prologue);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
@@ -61,7 +61,7 @@ internal static class ClipOnnxGraphs
     {
         var model = ModelProto.Parser.ParseFrom(encoder);
         var g = model.Graph;
-        ReplaceInput(g, encoderInput, Value(inputName, DataType.Int64, 1, contextLength), [Node("Identity", encoderInput, [inputName])]);
+        ReplaceInput(g, encoderInput, Value(inputName, DataType.Int64, 1, contextLength), [CreateNode("Identity", encoderInput, [inputName])]);
         WidenFloat16Initializers(g);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
         return model.ToByteArray();
@@ -82,13 +82,13 @@ internal static class ClipOnnxGraphs
         g.Initializer.Add(FloatTensor(Prefix + "class_weights", [embedDim, classCount], classWeights));
         g.Initializer.Add(FloatTensor(Prefix + "scale", [], [scale]));
         g.Initializer.Add(Int64Tensor(Prefix + "flat", -1));
-        g.Node.Add(Node("LpNormalization", Prefix + "unit", [inputName], IntAttribute("axis", 1), IntAttribute("p", 2)));
-        g.Node.Add(Node("MatMul", Prefix + "cosine", [Prefix + "unit", Prefix + "class_weights"]));
-        g.Node.Add(Node("Mul", Prefix + "logits", [Prefix + "cosine", Prefix + "scale"]));
-        g.Node.Add(Node("Softmax", Prefix + "probs", [Prefix + "logits"], IntAttribute("axis", 1)));
-        g.Node.Add(Node("Reshape", outputName, [Prefix + "probs", Prefix + "flat"]));
+        g.Node.Add(CreateNode("LpNormalization", Prefix + "unit", [inputName], Int("axis", 1), Int("p", 2)));
+        g.Node.Add(CreateNode("MatMul", Prefix + "cosine", [Prefix + "unit", Prefix + "class_weights"]));
+        g.Node.Add(CreateNode("Mul", Prefix + "logits", [Prefix + "cosine", Prefix + "scale"]));
+        g.Node.Add(CreateNode("Softmax", Prefix + "probs", [Prefix + "logits"], Int("axis", 1)));
+        g.Node.Add(CreateNode("Reshape", outputName, [Prefix + "probs", Prefix + "flat"]));
         g.Output.Add(Value(outputName, DataType.Float, classCount));
-        return CreateModel(g, 17).ToByteArray();
+        return CreateModel(g).ToByteArray();
     }
 
     /// <summary>
@@ -140,11 +140,11 @@ internal static class ClipOnnxGraphs
         if (normalize)
         {
             // LpNormalization has the same definition in every opset (unlike ReduceL2 and Squeeze).
-            g.Node.Add(Node("LpNormalization", Prefix + "unit", [encoderOutput], IntAttribute("axis", 1), IntAttribute("p", 2)));
+            g.Node.Add(CreateNode("LpNormalization", Prefix + "unit", [encoderOutput], Int("axis", 1), Int("p", 2)));
             source = Prefix + "unit";
         }
         g.Initializer.Add(Int64Tensor(Prefix + "flat", -1));
-        g.Node.Add(Node("Reshape", outputName, [source, Prefix + "flat"]));
+        g.Node.Add(CreateNode("Reshape", outputName, [source, Prefix + "flat"]));
         g.Output.Add(Value(outputName, DataType.Float, embedDim));
     }
 }

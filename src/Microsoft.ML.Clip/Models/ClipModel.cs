@@ -137,15 +137,7 @@ public sealed partial class ClipModel : IDisposable
     {
         if (count < 0 || pixels.Length != (long)count * PixelCount)
             throw new ArgumentException($"Expected {count} x 3 x {Resolution} x {Resolution} = {(long)count * PixelCount} floats, got {pixels.Length}.", nameof(pixels));
-        var result = new float[count * EmbeddingSize];
-        var buffer = new float[Math.Min(BatchSize, count) * PixelCount];
-        for (int start = 0; start < count; start += BatchSize)
-        {
-            int n = Math.Min(BatchSize, count - start);
-            pixels.Slice(start * PixelCount, n * PixelCount).CopyTo(buffer);
-            RunImages(buffer, n, result.AsSpan(start * EmbeddingSize, n * EmbeddingSize));
-        }
-        return Split(result, count);
+        return Batched(pixels, count, PixelCount, RunImages);
     }
 
     /// <summary>Embeds token rows (<paramref name="inputIds"/>: [count, L] int64, as <c>clip.tokenize</c>).</summary>
@@ -154,13 +146,19 @@ public sealed partial class ClipModel : IDisposable
     {
         if (count < 0 || inputIds.Length != (long)count * ContextLength)
             throw new ArgumentException($"Expected {count} x {ContextLength} token ids, got {inputIds.Length}.", nameof(inputIds));
+        return Batched(inputIds, count, ContextLength, RunTokens);
+    }
+
+    /// <summary>Runs <paramref name="count"/> rows of <paramref name="rowLength"/> items through <paramref name="run"/>, <see cref="BatchSize"/> at a time.</summary>
+    private float[][] Batched<T>(ReadOnlySpan<T> rows, int count, int rowLength, Action<T[], int, Span<float>> run)
+    {
         var result = new float[count * EmbeddingSize];
-        var buffer = new long[Math.Min(BatchSize, count) * ContextLength];
+        var buffer = new T[Math.Min(BatchSize, count) * rowLength];
         for (int start = 0; start < count; start += BatchSize)
         {
             int n = Math.Min(BatchSize, count - start);
-            inputIds.Slice(start * ContextLength, n * ContextLength).CopyTo(buffer);
-            RunTokens(buffer, n, result.AsSpan(start * EmbeddingSize, n * EmbeddingSize));
+            rows.Slice(start * rowLength, n * rowLength).CopyTo(buffer);
+            run(buffer, n, result.AsSpan(start * EmbeddingSize, n * EmbeddingSize));
         }
         return Split(result, count);
     }

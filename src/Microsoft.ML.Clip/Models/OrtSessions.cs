@@ -89,7 +89,7 @@ internal static class OrtSessions
     {
         var g = new global::Onnx.GraphProto { Name = "probe" };
         g.Input.Add(Graphs.OnnxGraphBuilder.Value("x", global::Onnx.TensorProto.Types.DataType.Float, 1));
-        g.Node.Add(Graphs.OnnxGraphBuilder.Node("Identity", "y", ["x"]));
+        g.Node.Add(Graphs.OnnxGraphBuilder.CreateNode("Identity", "y", ["x"]));
         g.Output.Add(Graphs.OnnxGraphBuilder.Value("y", global::Onnx.TensorProto.Types.DataType.Float, 1));
         return g;
     }
