@@ -1,6 +1,7 @@
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.Transforms;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.Clip.Transforms.Mappings;
 using Xunit;
 
@@ -95,6 +96,23 @@ public class MLImageColumnTests
         var reloaded = new MLContext().Model.Load(clipZip, out _);
         AssertSame(before, Embeddings(reloaded.Transform(images)), 0f);
         ImageFileTests.AssertCosine(Embeddings(reloaded.Transform(images)), "vit");
+    }
+
+    [Fact]
+    public void SizedImageColumnFromResizeImagesWorksAndSaves()
+    {
+        var ml = new MLContext(seed: 1);
+        var (paths, _) = Data(ml);
+        var sized = ml.Transforms.LoadImages("Raw", imageFolder: null, inputColumnName: "Path")
+            .Append(ml.Transforms.ResizeImages("Image", imageWidth: 96, imageHeight: 80, inputColumnName: "Raw"))
+            .Fit(paths).Transform(paths);
+        Assert.Equal(new ImageDataViewType(80, 96), sized.Schema["Image"].Type);
+        var model = ml.Transforms.ClipImageEmbedding("Embedding", ModelFolders.For("vit"), "Image").Fit(sized);
+        var before = Embeddings(model.Transform(sized));
+        Assert.All(before, e => Assert.Equal(1.0, Math.Sqrt(e.Sum(v => (double)v * v)), 4));
+        var zip = Path.Combine(Fixtures.NewTempDir(), "sized.zip");
+        ml.Model.Save(model, sized.Schema, zip);
+        AssertSame(before, Embeddings(new MLContext().Model.Load(zip, out _).Transform(sized)), 0f);
     }
 
     [Fact]

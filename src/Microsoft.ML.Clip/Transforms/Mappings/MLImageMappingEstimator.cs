@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.Clip.Transforms.Mappings;
 
@@ -18,6 +19,10 @@ internal sealed class MLImageMappingEstimator(TransformsCatalog catalog, Action<
 {
     private IEstimator<ITransformer> For(DataViewType imageType)
     {
+        // ML.NET reads MLImage values only for image types registered with its type manager: the unsized one is
+        // (AnySizeImageTypeAttribute); a sized one (from ResizeImages) is registered here the way [ImageType(h, w)] does.
+        if (imageType is ImageDataViewType { Height: > 0, Width: > 0 } sized)
+            new ImageTypeAttribute(sized.Height, sized.Width).Register();
         var input = SchemaDefinition.Create(typeof(MLImageRow), SchemaDefinition.Direction.Read);
         input[ClipColumns.ImageIn].ColumnType = imageType;
         return catalog.CustomMapping(map, contract, input);
