@@ -131,6 +131,18 @@ public class MLImageColumnTests
     }
 
     [Fact]
+    public void MistypedImageColumnErrorListsTheImageType()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new { Image = 1 } }.Select(x => new EstimatorContractTests.WrongTypeRow { Image = x.Image }));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ClipImageEmbedding("Embedding", ModelFolders.For("vit"), "Image").Fit(data));
+        Assert.Equal("inputSchema", e.ParamName);
+        Assert.Contains("Schema mismatch for input column 'Image'", e.Message);
+        Assert.Contains("Image (MLImage", e.Message);
+        Assert.Contains("got Int32", e.Message);
+    }
+
+    [Fact]
     public void NullImageIsRejectedOrSkipped()
     {
         var ml = new MLContext(seed: 1);

@@ -21,8 +21,8 @@ public sealed class ImageBytesRow
 
 /// <summary>
 /// Row holding an ML.NET image of any size, the type <c>LoadImages</c> gives. <see cref="AnySizeImageTypeAttribute"/>
-/// declares the unsized <see cref="Microsoft.ML.Transforms.Image.ImageDataViewType"/>, which ML.NET rebuilds from this class when it reloads a
-/// saved model, so the declaration needs nothing from the data.
+/// declares the unsized <see cref="Microsoft.ML.Transforms.Image.ImageDataViewType"/>, which ML.NET rebuilds from
+/// this class when it reloads a saved model, so the declaration needs nothing from the data.
 /// </summary>
 public sealed class MLImageRow
 {
