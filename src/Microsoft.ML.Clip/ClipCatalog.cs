@@ -10,7 +10,7 @@ public static class ClipCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Output column, <c>Vector&lt;Single, D&gt;</c>.</param>
     /// <param name="model">A loaded model (its ONNX bytes are copied into the pipeline; it can be disposed after <c>Fit</c>).</param>
-    /// <param name="inputColumnName">Image path, encoded bytes or preprocessed pixels (ML.NET <c>Image</c> columns: use the bulk path); null: <paramref name="outputColumnName"/>.</param>
+    /// <param name="inputColumnName">Image path, encoded bytes, ML.NET <c>Image</c> (<c>MLImage</c>, e.g. from <c>LoadImages</c>) or preprocessed pixels; null: <paramref name="outputColumnName"/>.</param>
     /// <param name="normalize">L2-normalise (default) or keep the raw encoder output.</param>
     /// <param name="gpuDeviceId">CUDA device; null uses <c>MLContext.GpuDeviceId</c>.</param>
     /// <param name="fallbackToCpu">Run on the CPU when CUDA is not usable.</param>
@@ -26,7 +26,7 @@ public static class ClipCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="outputColumnName">Output column, <c>Vector&lt;Single, D&gt;</c>.</param>
     /// <param name="modelFolder">Folder with <c>clip_model.json</c> and the two encoders.</param>
-    /// <param name="inputColumnName">Image path, encoded bytes or preprocessed pixels (ML.NET <c>Image</c> columns: use the bulk path); null: <paramref name="outputColumnName"/>.</param>
+    /// <param name="inputColumnName">Image path, encoded bytes, ML.NET <c>Image</c> (<c>MLImage</c>, e.g. from <c>LoadImages</c>) or preprocessed pixels; null: <paramref name="outputColumnName"/>.</param>
     /// <param name="normalize">L2-normalise (default) or keep the raw encoder output.</param>
     /// <param name="gpuDeviceId">CUDA device; null uses <c>MLContext.GpuDeviceId</c>.</param>
     /// <param name="fallbackToCpu">Run on the CPU when CUDA is not usable.</param>
@@ -93,7 +93,7 @@ public static class ClipCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="model">A loaded model.</param>
     /// <param name="classNames">Class names, in score-slot order.</param>
-    /// <param name="inputColumnName">Image path, encoded bytes or preprocessed pixels (ML.NET <c>Image</c> columns: use the bulk path).</param>
+    /// <param name="inputColumnName">Image path, encoded bytes, ML.NET <c>Image</c> (<c>MLImage</c>, e.g. from <c>LoadImages</c>) or preprocessed pixels.</param>
     /// <param name="templates">Prompt templates with <c>{}</c>; null: <see cref="ZeroShot.ClipPromptTemplates.ImageNet80"/>.</param>
     public static ClipZeroShotEstimator ClipZeroShot(this TransformsCatalog catalog, ClipModel model, IReadOnlyList<string> classNames,
         string inputColumnName = ClipZeroShotOptions.Defaults.InputColumnName, IReadOnlyList<string>? templates = null)
@@ -103,7 +103,7 @@ public static class ClipCatalog
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="modelFolder">Folder with <c>clip_model.json</c> and the two encoders.</param>
     /// <param name="classNames">Class names, in score-slot order.</param>
-    /// <param name="inputColumnName">Image path, encoded bytes or preprocessed pixels (ML.NET <c>Image</c> columns: use the bulk path).</param>
+    /// <param name="inputColumnName">Image path, encoded bytes, ML.NET <c>Image</c> (<c>MLImage</c>, e.g. from <c>LoadImages</c>) or preprocessed pixels.</param>
     /// <param name="templates">Prompt templates with <c>{}</c>; null: the 80 ImageNet templates.</param>
     public static ClipZeroShotEstimator ClipZeroShot(this TransformsCatalog catalog, string modelFolder, IReadOnlyList<string> classNames,
         string inputColumnName = ClipZeroShotOptions.Defaults.InputColumnName, IReadOnlyList<string>? templates = null)

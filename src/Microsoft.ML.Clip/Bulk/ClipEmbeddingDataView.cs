@@ -37,7 +37,7 @@ public sealed class ClipEmbeddingDataView : IDataView
         _source = source;
         _model = model;
         _kind = images
-            ? ClipInputs.Image(source.Schema, inputColumnName, model.PixelCount, allowMLImage: true)
+            ? ClipInputs.Image(source.Schema, inputColumnName, model.PixelCount)
             : ClipInputs.Text(source.Schema, inputColumnName, model.ContextLength);
         _inputIndex = source.Schema[inputColumnName].Index;
         _normalize = normalize;

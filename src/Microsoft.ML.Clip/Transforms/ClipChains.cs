@@ -39,6 +39,7 @@ internal static class ClipChains
             chain = kind switch
             {
                 ClipInputKind.ImagePath => chain.Then(catalog.CustomMapping((Action<ImagePathRow, PixelsRow>)map, contract)),
+                ClipInputKind.Image => chain.Then(new MLImageMappingEstimator(catalog, (Action<MLImageRow, PixelsRow>)map, contract)),
                 _ => chain.Then(catalog.CustomMapping((Action<ImageBytesRow, PixelsRow>)map, contract)),
             };
             temporary.Add(ClipColumns.ImageIn);

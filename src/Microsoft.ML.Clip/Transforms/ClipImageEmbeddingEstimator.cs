@@ -27,7 +27,10 @@ public sealed class ClipImageEmbeddingOptions
 
     /// <summary>
     /// The input column: an image path (<c>String</c>), encoded image bytes (<c>Vector&lt;Byte&gt;</c>, a <c>byte[]</c>
-    /// field), or preprocessed pixels (<c>Vector&lt;Single, 3·R·R&gt;</c>).
+    /// field), an ML.NET image (<c>Image</c>, an <see cref="MLImage"/>, of any size: from <c>LoadImages</c>,
+    /// <c>ResizeImages</c> or a <see cref="Mappings.AnySizeImageTypeAttribute"/> field), or preprocessed pixels
+    /// (<c>Vector&lt;Single, 3·R·R&gt;</c>). Decoded images get the model's exact preprocessing, and the pipeline
+    /// saves and reloads with <c>mlContext.Model.Save</c> for every kind.
     /// Null means the output column's name.
     /// </summary>
     public string? InputColumnName;

@@ -26,9 +26,8 @@ internal enum ClipInputKind
 /// </summary>
 internal static class ClipInputs
 {
-    public static string ImageExpectation(int pixelCount, bool allowMLImage)
-        => $"String (image path), Vector<Byte> (encoded image), {(allowMLImage ? "Image, " : "")}or Vector<Single, {pixelCount}> (preprocessed pixels)"
-           + (allowMLImage ? "" : "; Image columns are read by the bulk path ClipModel.EmbedImages(IDataView, …) or give the path column instead");
+    public static string ImageExpectation(int pixelCount)
+        => $"String (image path), Vector<Byte> (encoded image), Image (MLImage, e.g. from LoadImages) or Vector<Single, {pixelCount}> (preprocessed pixels)";
 
     public static string TextExpectation(int contextLength) => $"String or Vector<Int64, {contextLength}> (token ids)";
 
@@ -39,19 +38,19 @@ internal static class ClipInputs
         => new("inputSchema", $"Schema mismatch for input column '{column}': expected {expected}, got {actual}");
 
     /// <summary>The kind of an image column in a fitted schema (vector sizes checked).</summary>
-    public static ClipInputKind Image(DataViewSchema schema, string column, int pixelCount, bool allowMLImage = false)
+    public static ClipInputKind Image(DataViewSchema schema, string column, int pixelCount)
     {
         var col = schema.GetColumnOrNull(column) ?? throw NotFound(column);
         var type = col.Type;
         ClipInputKind? kind = type switch
         {
             TextDataViewType => ClipInputKind.ImagePath,
-            ImageDataViewType when allowMLImage => ClipInputKind.Image,
+            ImageDataViewType => ClipInputKind.Image,
             VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(byte) => ClipInputKind.ImageBytes,
             VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(float) && v.Size == pixelCount => ClipInputKind.Pixels,
             _ => null,
         };
-        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount, allowMLImage), type.ToString() ?? "?");
+        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount), type.ToString() ?? "?");
     }
 
     /// <summary>The kind of an image column in a schema shape (vector sizes are not known there).</summary>
@@ -61,11 +60,12 @@ internal static class ClipInputs
         ClipInputKind? kind = col switch
         {
             { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: TextDataViewType } => ClipInputKind.ImagePath,
+            { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: ImageDataViewType } => ClipInputKind.Image,
             { Kind: not SchemaShape.Column.VectorKind.Scalar, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(byte) => ClipInputKind.ImageBytes,
             { Kind: SchemaShape.Column.VectorKind.Vector, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(float) => ClipInputKind.Pixels,
             _ => null,
         };
-        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount, allowMLImage: false), Describe(col));
+        return kind ?? throw Mismatch(column, ImageExpectation(pixelCount), Describe(col));
     }
 
     /// <summary>The kind of a text column in a fitted schema.</summary>

@@ -40,7 +40,7 @@ public sealed class ClipZeroShotOptions
     /// <summary>Prompt templates (<c>{}</c> = class name); null means <see cref="ClipPromptTemplates.ImageNet80"/>.</summary>
     public IReadOnlyList<string>? Templates;
 
-    /// <summary>The image column (path, bytes or preprocessed pixels). Default <see cref="Defaults.InputColumnName"/>.</summary>
+    /// <summary>The image column (path, bytes, ML.NET <c>Image</c> or preprocessed pixels). Default <see cref="Defaults.InputColumnName"/>.</summary>
     public string InputColumnName = Defaults.InputColumnName;
 
     /// <summary>Score column. Default <see cref="Defaults.ScoreColumnName"/>.</summary>

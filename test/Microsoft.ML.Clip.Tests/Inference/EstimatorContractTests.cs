@@ -43,13 +43,16 @@ public class EstimatorContractTests
         }
     }
 
-    public static IEnumerable<object[]> Estimators() => [["image"], ["text"], ["zeroshot"]];
+    public static IEnumerable<object[]> Estimators() => [["image"], ["text"], ["zeroshot"], ["mlimage"], ["zeroshot-mlimage"]];
 
     private static (IEstimator<ITransformer> Estimator, IDataView Data, string Column) Make(MLContext ml, string which) => which switch
     {
         "image" => (ml.Transforms.ClipImageEmbedding("Embedding", ModelFolders.For("vit"), "Image"), ml.Data.LoadFromEnumerable(PipelineData.Images()), "Image"),
         "text" => (ml.Transforms.ClipTextEmbedding("Embedding", ModelFolders.For("vit"), "Text"),
             ml.Data.LoadFromEnumerable(PipelineData.Captions().Select((t, i) => new TextRow { Text = t, Id = i })), "Text"),
+        "mlimage" => (ml.Transforms.ClipImageEmbedding("Embedding", ModelFolders.For("vit"), "Image"), MLImageColumnTests.Data(ml).Images, "Image"),
+        "zeroshot-mlimage" => (ml.Transforms.ClipZeroShot(ModelFolders.For("vit"), ModelFolders.ZeroShotClasses, "Image", ModelFolders.ZeroShotTemplates),
+            MLImageColumnTests.Data(ml).Images, "Image"),
         _ => (ml.Transforms.ClipZeroShot(ModelFolders.For("vit"), ModelFolders.ZeroShotClasses, "Image", ModelFolders.ZeroShotTemplates),
             ml.Data.LoadFromEnumerable(PipelineData.Images()), "Image"),
     };

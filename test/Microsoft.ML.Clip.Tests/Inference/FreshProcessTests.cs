@@ -31,6 +31,31 @@ public class FreshProcessTests
         Assert.True(ModelFolders.MaxAbsDiff(fresh.Data, ModelFolders.Case("rn.zeroshot_probs.npy").Data) <= 1e-4f);
     }
 
+    [Fact]
+    public void SavedImageColumnModelGivesEqualEmbeddingsInAFreshProcess()
+    {
+        var ml = new MLContext(seed: 1);
+        var (_, images) = MLImageColumnTests.Data(ml);
+        var folder = ModelFolders.Create("vit", swap: false);
+        var model = ml.Transforms.ClipImageEmbedding("Embedding", folder, "Image", normalize: false).Fit(images);
+        var dir = Fixtures.NewTempDir("clip-fresh-image");
+        var zip = Path.Combine(dir, "image.zip");
+        ml.Model.Save(model, images.Schema, zip);
+        var inProcess = model.Transform(images).GetColumn<float[]>("Embedding").SelectMany(s => s).ToArray();
+
+        Directory.Delete(folder, recursive: true);
+        var paths = Path.Combine(dir, "paths.txt");
+        File.WriteAllLines(paths, ImageFileTests.E2eImages());
+        var output = Path.Combine(dir, "embeddings.npy");
+        // The runner reads the images with LoadImages in its own MLContext: a fresh Image column type instance.
+        var result = RunRunner(zip, paths, output, "Embedding");
+        Assert.True(result.ExitCode == 0, result.Output);
+        var fresh = Npy.ReadFloat32(output);
+        Assert.Equal(new[] { 4, 64 }, fresh.Shape);
+        Assert.Equal(inProcess, fresh.Data);
+        ImageFileTests.AssertCosine(Enumerable.Range(0, 4).Select(i => fresh.Data.AsSpan(i * 64, 64).ToArray()).ToArray(), "vit");
+    }
+
     private static (int ExitCode, string Output) RunRunner(params string[] args)
     {
         var config = AppContext.BaseDirectory.Contains("/Debug/") ? "Debug" : "Release";

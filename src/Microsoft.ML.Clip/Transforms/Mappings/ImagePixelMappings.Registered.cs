@@ -3,9 +3,9 @@ using Microsoft.ML.Transforms;
 
 namespace Microsoft.ML.Clip.Transforms.Mappings;
 
-// The registered (savable) image-reading factories: one per input kind (path, bytes) x resize mode x resolution x
+// The registered (savable) image-reading factories: one per input kind (path, bytes, ML.NET image) x resize mode x resolution x
 // bad-row policy, because ML.NET reloads a CustomMapping by contract name and creates it without
-// arguments. Each line only binds parameters to one of the three bases in ImagePixelMappings.cs.
+// arguments. Each line only binds parameters to one of the bases in ImagePixelMappings.cs.
 #pragma warning disable CS1591 // The classes are documented by their contract names.
 
 [CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Path.Crop64.Throw.v1")] public sealed class PixelsPathCrop64Throw() : ClipPathPixelMapping(ClipResizeMode.ShortestSideCenterCrop, 64, false);
@@ -72,3 +72,35 @@ namespace Microsoft.ML.Clip.Transforms.Mappings;
 [CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Bytes.Squash448.Skip.v1")] public sealed class PixelsBytesSquash448Skip() : ClipBytesPixelMapping(ClipResizeMode.Squash, 448, true);
 [CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Bytes.Squash512.Throw.v1")] public sealed class PixelsBytesSquash512Throw() : ClipBytesPixelMapping(ClipResizeMode.Squash, 512, false);
 [CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Bytes.Squash512.Skip.v1")] public sealed class PixelsBytesSquash512Skip() : ClipBytesPixelMapping(ClipResizeMode.Squash, 512, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop64.Throw.v1")] public sealed class PixelsImageCrop64Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 64, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop64.Skip.v1")] public sealed class PixelsImageCrop64Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 64, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop224.Throw.v1")] public sealed class PixelsImageCrop224Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 224, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop224.Skip.v1")] public sealed class PixelsImageCrop224Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 224, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop256.Throw.v1")] public sealed class PixelsImageCrop256Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 256, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop256.Skip.v1")] public sealed class PixelsImageCrop256Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 256, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop288.Throw.v1")] public sealed class PixelsImageCrop288Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 288, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop288.Skip.v1")] public sealed class PixelsImageCrop288Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 288, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop336.Throw.v1")] public sealed class PixelsImageCrop336Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 336, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop336.Skip.v1")] public sealed class PixelsImageCrop336Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 336, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop384.Throw.v1")] public sealed class PixelsImageCrop384Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 384, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop384.Skip.v1")] public sealed class PixelsImageCrop384Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 384, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop448.Throw.v1")] public sealed class PixelsImageCrop448Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 448, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop448.Skip.v1")] public sealed class PixelsImageCrop448Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 448, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop512.Throw.v1")] public sealed class PixelsImageCrop512Throw() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 512, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Crop512.Skip.v1")] public sealed class PixelsImageCrop512Skip() : ClipMLImagePixelMapping(ClipResizeMode.ShortestSideCenterCrop, 512, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash64.Throw.v1")] public sealed class PixelsImageSquash64Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 64, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash64.Skip.v1")] public sealed class PixelsImageSquash64Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 64, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash224.Throw.v1")] public sealed class PixelsImageSquash224Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 224, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash224.Skip.v1")] public sealed class PixelsImageSquash224Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 224, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash256.Throw.v1")] public sealed class PixelsImageSquash256Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 256, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash256.Skip.v1")] public sealed class PixelsImageSquash256Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 256, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash288.Throw.v1")] public sealed class PixelsImageSquash288Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 288, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash288.Skip.v1")] public sealed class PixelsImageSquash288Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 288, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash336.Throw.v1")] public sealed class PixelsImageSquash336Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 336, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash336.Skip.v1")] public sealed class PixelsImageSquash336Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 336, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash384.Throw.v1")] public sealed class PixelsImageSquash384Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 384, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash384.Skip.v1")] public sealed class PixelsImageSquash384Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 384, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash448.Throw.v1")] public sealed class PixelsImageSquash448Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 448, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash448.Skip.v1")] public sealed class PixelsImageSquash448Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 448, true);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash512.Throw.v1")] public sealed class PixelsImageSquash512Throw() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 512, false);
+[CustomMappingFactoryAttribute("Microsoft.ML.Clip.Pixels.Image.Squash512.Skip.v1")] public sealed class PixelsImageSquash512Skip() : ClipMLImagePixelMapping(ClipResizeMode.Squash, 512, true);

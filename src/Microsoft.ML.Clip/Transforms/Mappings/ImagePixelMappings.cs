@@ -19,6 +19,17 @@ public sealed class ImageBytesRow
     [ColumnName(ClipColumns.ImageIn)] public byte[] Bytes = [];
 }
 
+/// <summary>
+/// Row holding an ML.NET image of any size, the type <c>LoadImages</c> gives. <see cref="AnySizeImageTypeAttribute"/>
+/// declares the unsized <see cref="Microsoft.ML.Transforms.Image.ImageDataViewType"/>, which ML.NET rebuilds from
+/// this class when it reloads a saved model, so the declaration needs nothing from the data.
+/// </summary>
+public sealed class MLImageRow
+{
+    /// <summary>The image; ML.NET disposes it when the cursor moves, so its pixels are copied at once.</summary>
+    [ColumnName(ClipColumns.ImageIn), AnySizeImageType] public MLImage? Image;
+}
+
 /// <summary>Row holding the resized, cropped RGB pixels scaled to [0, 1], CHW (normalisation happens in the ONNX graph).</summary>
 public sealed class PixelsRow
 {
@@ -29,7 +40,7 @@ public sealed class PixelsRow
 /// <summary>
 /// Base of the image-reading <c>CustomMapping</c> factories. A saved model can only name a parameterless
 /// factory, so the resize mode, resolution and bad-row policy are part of the contract name
-/// (<c>Microsoft.ML.Clip.Pixels.{Path|Bytes}.{Crop|Squash}{R}.{Throw|Skip}.v1</c>), one small class each.
+/// (<c>Microsoft.ML.Clip.Pixels.{Path|Bytes|Image}.{Crop|Squash}{R}.{Throw|Skip}.v1</c>), one small class each.
 /// </summary>
 public abstract class ClipPixelMappingBase<TSrc> : CustomMappingFactory<TSrc, PixelsRow>
     where TSrc : class, new()
@@ -88,6 +99,18 @@ public abstract class ClipBytesPixelMapping(ClipResizeMode mode, int resolution,
         => preprocessor.Preprocess(src.Bytes ?? [], destination, "image bytes");
 }
 
+/// <summary>Preprocesses ML.NET images (<see cref="MLImage"/>) exactly like decoded files.</summary>
+public abstract class ClipMLImagePixelMapping(ClipResizeMode mode, int resolution, bool skipBadRows)
+    : ClipPixelMappingBase<MLImageRow>(mode, resolution, skipBadRows)
+{
+    private protected override void Fill(ClipImagePreprocessor preprocessor, MLImageRow src, Span<float> destination)
+    {
+        // The getter that filled src disposes this image when the cursor moves: copy the pixels now.
+        var image = src.Image ?? throw new InvalidDataException("The image is missing (null MLImage).");
+        preprocessor.Preprocess(DecodedImage.FromMLImage(image), destination);
+    }
+}
+
 /// <summary>Finds the registered pixel mapping for a set of parameters.</summary>
 internal static class ClipPixelMappings
 {
@@ -117,6 +140,7 @@ internal static class ClipPixelMappings
         {
             ClipInputKind.ImagePath => new AdHocPath(mode, resolution, skipBadRows).GetMapping(),
             ClipInputKind.ImageBytes => new AdHocBytes(mode, resolution, skipBadRows).GetMapping(),
+            ClipInputKind.Image => new AdHocImage(mode, resolution, skipBadRows).GetMapping(),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an image file kind."),
         };
         return (null, map);
@@ -129,9 +153,11 @@ internal static class ClipPixelMappings
     {
         ClipInputKind.ImagePath => "Path",
         ClipInputKind.ImageBytes => "Bytes",
+        ClipInputKind.Image => "Image",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Not an image file kind."),
     };
 
     private sealed class AdHocPath(ClipResizeMode m, int r, bool s) : ClipPathPixelMapping(m, r, s);
     private sealed class AdHocBytes(ClipResizeMode m, int r, bool s) : ClipBytesPixelMapping(m, r, s);
+    private sealed class AdHocImage(ClipResizeMode m, int r, bool s) : ClipMLImagePixelMapping(m, r, s);
 }
