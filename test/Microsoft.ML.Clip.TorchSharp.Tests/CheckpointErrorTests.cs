@@ -10,7 +10,7 @@ public class CheckpointErrorTests
 {
     private static Dictionary<string, Tensor> VitWeights() => ClipCheckpoint.ReadStateDict(ReferenceData.Checkpoint("vit"));
 
-    private static ClipModel VitModel(Dictionary<string, Tensor> weights) => new(ClipConfigInference.FromStateDict(weights));
+    private static ClipTorchModel VitModel(Dictionary<string, Tensor> weights) => new(ClipConfigInference.FromStateDict(weights));
 
     [Fact]
     public void MissingFileNamesThePath()
@@ -26,7 +26,7 @@ public class CheckpointErrorTests
         var path = Path.Combine(Fixtures.NewTempDir(), "cut.pt");
         var bytes = File.ReadAllBytes(ReferenceData.Checkpoint("vit"));
         File.WriteAllBytes(path, bytes[..(bytes.Length * 2 / 3)]);
-        var e = Assert.Throws<InvalidDataException>(() => ClipModel.FromCheckpoint(path));
+        var e = Assert.Throws<InvalidDataException>(() => ClipTorchModel.FromCheckpoint(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("truncated", e.Message);
     }
@@ -116,7 +116,7 @@ public class CheckpointErrorTests
         weights["ln_final.bias"] = zeros(65);
         var path = Path.Combine(Fixtures.NewTempDir(), "reshaped.pt");
         TorchSaveWriter.Write(path, weights.Select(kv => new KeyValuePair<string, object>(kv.Key, kv.Value)));
-        var e = Assert.Throws<StateDictMismatchException>(() => ClipModel.FromCheckpoint(path));
+        var e = Assert.Throws<StateDictMismatchException>(() => ClipTorchModel.FromCheckpoint(path));
         Assert.Contains(path, e.Message);
         Assert.Contains("ln_final.bias: expected [64], got [65]", e.Message);
     }

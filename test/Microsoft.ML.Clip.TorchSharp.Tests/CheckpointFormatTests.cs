@@ -24,8 +24,8 @@ public class CheckpointFormatTests(ITestOutputHelper output)
             Item("state_dict", weights.Select(kv => Item("module." + kv.Key, kv.Value)).ToList()),
             Item("optimizer", new List<KeyValuePair<string, object>> { Item("lr", 0.001) }),
         ]);
-        using var model = ClipModel.FromCheckpoint(path);
-        ClipModelReferenceTests.AssertMatchesReference(model, "rn", output);
+        using var model = ClipTorchModel.FromCheckpoint(path);
+        ClipTorchModelReferenceTests.AssertMatchesReference(model, "rn", output);
     }
 
     [Fact]
@@ -34,8 +34,8 @@ public class CheckpointFormatTests(ITestOutputHelper output)
         var weights = ClipCheckpoint.ReadStateDict(ReferenceData.Checkpoint("vit"));
         var path = Path.Combine(Fixtures.NewTempDir(), "wrapped.pt");
         TorchSaveWriter.Write(path, [Item("model", weights.Select(kv => Item(kv.Key, kv.Value)).ToList()), Item("step", 10L)]);
-        using var model = ClipModel.FromCheckpoint(path);
-        ClipModelReferenceTests.AssertMatchesReference(model, "vit", output);
+        using var model = ClipTorchModel.FromCheckpoint(path);
+        ClipTorchModelReferenceTests.AssertMatchesReference(model, "vit", output);
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public class CheckpointFormatTests(ITestOutputHelper output)
         var path = Path.Combine(Fixtures.NewTempDir(), "bf16.pt");
         TorchSaveWriter.Write(path, weights.Select(kv => Item(kv.Key, kv.Value.is_floating_point() ? kv.Value.to(ScalarType.BFloat16) : kv.Value)));
 
-        using var model = ClipModel.FromCheckpoint(path);
+        using var model = ClipTorchModel.FromCheckpoint(path);
         var loaded = model.state_dict()["visual.proj"];
         Assert.Equal(ScalarType.Float32, loaded.dtype);
         Assert.True(loaded.eq(weights["visual.proj"].to(ScalarType.BFloat16).to(ScalarType.Float32)).all().item<bool>());
@@ -59,10 +59,10 @@ public class CheckpointFormatTests(ITestOutputHelper output)
         Assert.Contains(weights.Keys, k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal));
         foreach (var key in weights.Keys.Where(k => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal)).ToList())
             weights.Remove(key);
-        using var model = new ClipModel(ClipConfigInference.FromStateDict(weights));
+        using var model = new ClipTorchModel(ClipConfigInference.FromStateDict(weights));
         model.LoadStateDict(weights);
         model.eval();
-        ClipModelReferenceTests.AssertMatchesReference(model, "rn", output);
+        ClipTorchModelReferenceTests.AssertMatchesReference(model, "rn", output);
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public class CheckpointFormatTests(ITestOutputHelper output)
             ContextLength = 8, VocabSize = 100, TransformerWidth = 64, TransformerHeads = 2, TransformerLayers = 1,
             Activation = ClipActivation.Gelu,
         };
-        using var model = new ClipModel(config);
+        using var model = new ClipTorchModel(config);
         model.eval();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
@@ -88,7 +88,7 @@ public class CheckpointFormatTests(ITestOutputHelper output)
     [Fact]
     public void BadInputShapesAreNamed()
     {
-        using var model = ClipModel.FromCheckpoint(ReferenceData.Checkpoint("vit"));
+        using var model = ClipTorchModel.FromCheckpoint(ReferenceData.Checkpoint("vit"));
         using var scope = NewDisposeScope();
         var e = Assert.Throws<ArgumentException>(() => model.EncodeImage(zeros(1, 3, 32, 32)));
         Assert.Equal("images", e.ParamName);

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Clip.TorchSharp.Tests;
 
 /// <summary>
-/// The exported graphs against the TorchSharp <see cref="ClipModel"/> on the same weights: covers the exact
+/// The exported graphs against the TorchSharp <see cref="ClipTorchModel"/> on the same weights: covers the exact
 /// GELU (erf) activation, for which no reference output exists, and export from a module's own state dict
 /// (the path a trained model takes).
 /// </summary>
@@ -24,7 +24,7 @@ public class ExportOfTorchSharpModelTests(ITestOutputHelper output)
         try
         {
             using var weights = ClipWeights.Load(Fixtures.Reference("models", $"{model}.openai.pt"), activation);
-            using var module = new ClipModel(weights.Config);
+            using var module = new ClipTorchModel(weights.Config);
             module.LoadStateDict(weights.StateDict);
             module.eval();
             float[] image, text;

@@ -63,7 +63,7 @@ public class PickleSecurityTests
         var path = Path.Combine(dir, "evil.pt");
         TorchSaveWriter.WriteArchive(path, "evil", CallingPickle("posix", "system", $"touch {marker}"), []);
 
-        var e = Assert.Throws<UnsafePickleException>(() => ClipModel.FromCheckpoint(path));
+        var e = Assert.Throws<UnsafePickleException>(() => ClipTorchModel.FromCheckpoint(path));
         Assert.Contains("posix.system", e.Message);
         Assert.Contains(path, e.Message);
         Assert.False(File.Exists(marker));

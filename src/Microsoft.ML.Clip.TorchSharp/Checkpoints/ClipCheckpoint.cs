@@ -8,7 +8,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Checkpoints;
 /// them. Reads PyTorch files: <c>torch.save</c> zip archives (an OpenAI-named state dict, open_clip's
 /// <c>{"state_dict": …}</c> / <c>{"model": …}</c> checkpoints, DDP <c>module.</c> prefixes) and OpenAI's
 /// released TorchScript archives. Pickles are read by a restricted reader that never runs code.
-/// Tensors keep the file's dtype (often float16); <see cref="ClipModel.LoadStateDict"/> converts.
+/// Tensors keep the file's dtype (often float16); <see cref="ClipTorchModel.LoadStateDict"/> converts.
 /// </summary>
 public sealed class ClipCheckpoint : IDisposable
 {

@@ -3,7 +3,7 @@ using System.Text;
 namespace Microsoft.ML.Clip.TorchSharp.Modeling;
 
 /// <summary>
-/// Thrown by <see cref="ClipModel.LoadStateDict"/> when the weights do not fit the model: it lists the
+/// Thrown by <see cref="ClipTorchModel.LoadStateDict"/> when the weights do not fit the model: it lists the
 /// missing and unexpected names and the tensors whose shape or kind differs.
 /// </summary>
 public sealed class StateDictMismatchException : ArgumentException

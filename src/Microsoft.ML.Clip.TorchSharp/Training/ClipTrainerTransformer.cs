@@ -7,7 +7,6 @@ using Microsoft.ML.Clip.TorchSharp.Modeling;
 using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
-using ClipModel = Microsoft.ML.Clip.TorchSharp.Modeling.ClipModel;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
@@ -24,11 +23,11 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 public sealed class ClipTrainerTransformer : ITransformer, IDisposable
 {
     private const string ModelKind = "model";
-    private readonly ClipModel _model;
+    private readonly ClipTorchModel _model;
     private readonly Func<IReadOnlyList<string>, int, long[]> _tokenize;
     private readonly object _sync = new();
 
-    internal ClipTrainerTransformer(ClipModel model, float? logitBias, ClipLossKind loss, string imageColumnName, string textColumnName,
+    internal ClipTrainerTransformer(ClipTorchModel model, float? logitBias, ClipLossKind loss, string imageColumnName, string textColumnName,
         string imageEmbeddingColumnName, string textEmbeddingColumnName, Func<IReadOnlyList<string>, int, long[]>? tokenize)
     {
         _model = model;
@@ -71,7 +70,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
     public ClipImagePreprocessor Preprocessor { get; }
 
     /// <summary>The TorchSharp model (on the device it was trained on, in eval mode).</summary>
-    public ClipModel Model => _model;
+    public ClipTorchModel Model => _model;
 
     /// <inheritdoc/>
     public bool IsRowToRowMapper => false;
@@ -212,7 +211,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         {
             if ((string?)header["kind"] != ModelKind)
                 throw new InvalidDataException($"{source} is a {(string?)header["kind"]}, not a trained model (resume a checkpoint with ClipTrainerOptions.ResumeFrom).");
-            var model = new ClipModel(ClipConfigJson.Parse((string)header["config"]!, source));
+            var model = new ClipTorchModel(ClipConfigJson.Parse((string)header["config"]!, source));
             try
             {
                 model.LoadStateDict(tensors, source);

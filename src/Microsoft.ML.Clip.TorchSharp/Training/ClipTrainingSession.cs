@@ -24,7 +24,7 @@ internal sealed class ClipTrainingSession : IDisposable
     private readonly Device _device;
     private string? _lastCheckpoint;
 
-    private ClipTrainingSession(ClipTrainerOptions options, ClipModel model, Parameter? bias, Device device, Action<string>? log)
+    private ClipTrainingSession(ClipTrainerOptions options, ClipTorchModel model, Parameter? bias, Device device, Action<string>? log)
     {
         _options = options;
         _log = log;
@@ -37,7 +37,7 @@ internal sealed class ClipTrainingSession : IDisposable
         _optimizer = new ClipAdamW(named, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
     }
 
-    public ClipModel Model { get; }
+    public ClipTorchModel Model { get; }
 
     /// <summary>The sigmoid loss's learnable bias; null for InfoNCE.</summary>
     public Parameter? Bias { get; }
@@ -85,11 +85,11 @@ internal sealed class ClipTrainingSession : IDisposable
         {
             // Seed the initialisation here, not in the model's constructor (which inference also uses).
             random.manual_seed(options.Seed);
-            ClipModel model;
+            ClipTorchModel model;
             if (resumeHeader is not null)
-                model = new ClipModel(ClipConfigJson.Parse((string)resumeHeader["config"]!, resumePath!));
+                model = new ClipTorchModel(ClipConfigJson.Parse((string)resumeHeader["config"]!, resumePath!));
             else
-                model = options.InitialCheckpoint is { } init ? LoadInitialModel(init) : new ClipModel(options.Config ?? ClipModelPresets.Get(options.Preset));
+                model = options.InitialCheckpoint is { } init ? LoadInitialModel(init) : new ClipTorchModel(options.Config ?? ClipModelPresets.Get(options.Preset));
 
             var device = ResolveDevice(options.Device);
             Parameter? bias = null;
@@ -219,7 +219,7 @@ internal sealed class ClipTrainingSession : IDisposable
     }
 
     /// <summary>The model's state dict plus the sigmoid bias (named <c>logit_bias</c>).</summary>
-    internal static IEnumerable<(string Name, Tensor Tensor)> ModelTensors(ClipModel model, Tensor? bias)
+    internal static IEnumerable<(string Name, Tensor Tensor)> ModelTensors(ClipTorchModel model, Tensor? bias)
     {
         foreach (var (name, value) in model.state_dict()) yield return (name, value);
         if (bias is not null) yield return ("logit_bias", bias);
@@ -294,7 +294,7 @@ internal sealed class ClipTrainingSession : IDisposable
             _log(progress.ToString());
     }
 
-    private static ClipModel LoadInitialModel(string path)
+    private static ClipTorchModel LoadInitialModel(string path)
     {
         if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Initial checkpoint '{path}' does not exist.", path);
         if (File.Exists(path) && ClipPackageFile.IsPackageFile(path))
@@ -304,7 +304,7 @@ internal sealed class ClipTrainingSession : IDisposable
             using (var stream = File.OpenRead(path)) (header, tensors) = ClipPackageFile.Read(stream, path);
             try
             {
-                var model = new ClipModel(ClipConfigJson.Parse((string)header["config"]!, path));
+                var model = new ClipTorchModel(ClipConfigJson.Parse((string)header["config"]!, path));
                 // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
                 var prefix = (string?)header["kind"] == "checkpoint" ? "model." : "";
                 model.LoadStateDict(tensors
@@ -319,7 +319,7 @@ internal sealed class ClipTrainingSession : IDisposable
         }
         // OpenAI .pt, OpenCLIP/Hugging Face safetensors: whatever the import code reads.
         using var imported = ClipWeights.Load(path);
-        var pretrained = new ClipModel(imported.Config);
+        var pretrained = new ClipTorchModel(imported.Config);
         try
         {
             pretrained.LoadStateDict(imported.StateDict, path);
@@ -332,7 +332,7 @@ internal sealed class ClipTrainingSession : IDisposable
         }
     }
 
-    private static void Lock(ClipModel model, ClipTrainerOptions options)
+    private static void Lock(ClipTorchModel model, ClipTrainerOptions options)
     {
         foreach (var (name, parameter) in model.named_parameters())
         {

@@ -23,7 +23,7 @@ internal static class GradientCache
     /// <param name="chunkSize">Rows per chunk; at least B means the plain step.</param>
     /// <param name="trainImage">Whether the image tower has trainable parameters.</param>
     /// <param name="trainText">Whether the text tower has trainable parameters.</param>
-    public static float Backward(ClipModel model, Tensor images, Tensor tokens, ClipLossKind kind, Parameter? bias, int chunkSize,
+    public static float Backward(ClipTorchModel model, Tensor images, Tensor tokens, ClipLossKind kind, Parameter? bias, int chunkSize,
         bool trainImage, bool trainText)
     {
         var batch = images.shape[0];

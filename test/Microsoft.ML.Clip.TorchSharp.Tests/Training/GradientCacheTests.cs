@@ -16,7 +16,7 @@ public class GradientCacheTests
         return (images, tokens);
     }
 
-    private static Dictionary<string, float[]> Gradients(ClipModel model, Parameter? bias, ClipLossKind kind, int chunk, bool trainImage, out float loss)
+    private static Dictionary<string, float[]> Gradients(ClipTorchModel model, Parameter? bias, ClipLossKind kind, int chunk, bool trainImage, out float loss)
     {
         foreach (var p in model.parameters()) p.grad?.zero_();
         bias?.grad?.zero_();
@@ -35,7 +35,7 @@ public class GradientCacheTests
     public void Chunked_gradients_equal_the_full_batch_within_1e_5(ClipLossKind kind, int chunk)
     {
         random.manual_seed(11);
-        using var model = new ClipModel(ShapesDataset.SmallConfig);
+        using var model = new ClipTorchModel(ShapesDataset.SmallConfig);
         using var bias = kind == ClipLossKind.Sigmoid ? new Parameter(tensor(-10f)) : null;
         var plain = Gradients(model, bias, kind, chunk: 0, trainImage: true, out var plainLoss);
         var cached = Gradients(model, bias, kind, chunk, trainImage: true, out var cachedLoss);
@@ -62,7 +62,7 @@ public class GradientCacheTests
     public void A_locked_tower_gets_no_gradient_in_either_path()
     {
         random.manual_seed(12);
-        using var model = new ClipModel(ShapesDataset.SmallConfig);
+        using var model = new ClipTorchModel(ShapesDataset.SmallConfig);
         foreach (var (name, p) in model.named_parameters())
             if (name.StartsWith("visual.", StringComparison.Ordinal)) p.requires_grad = false;
         foreach (var chunk in new[] { 0, 5 })

@@ -49,7 +49,7 @@ public class OptimizerAndScheduleTests
     [Fact]
     public void No_weight_decay_on_biases_norms_embeddings_and_temperature()
     {
-        using var model = new ClipModel(ShapesDataset.SmallConfig);
+        using var model = new ClipTorchModel(ShapesDataset.SmallConfig);
         using var optimizer = new ClipAdamW(model.named_parameters().Select(p => (p.name, p.parameter)), 0.9, 0.98, 1e-6, 0.2);
         var groups = optimizer.Groups.ToDictionary(g => g.Name, g => g.Decay);
         Assert.False(groups["logit_scale"]);

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Clip.TorchSharp.Modeling;
 
-public sealed partial class ClipModel
+public sealed partial class ClipTorchModel
 {
     /// <summary>
     /// Copies <paramref name="stateDict"/> (OpenAI names, any floating dtype, e.g. float16) into this model's

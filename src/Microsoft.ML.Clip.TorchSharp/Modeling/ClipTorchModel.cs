@@ -15,7 +15,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Modeling;
 /// token has the largest id in each row (CLIP's tokenizer guarantees it). Built on the CPU; call
 /// <c>to(device)</c> after loading weights, and <c>eval()</c> for inference (BatchNorm running statistics).
 /// </remarks>
-public sealed partial class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPerImage, Tensor LogitsPerText)>
+public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor LogitsPerImage, Tensor LogitsPerText)>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly Module<Tensor, Tensor> visual;
@@ -29,7 +29,7 @@ public sealed partial class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPer
 
     /// <summary>Creates a randomly initialised model (the reference initialisation) for <paramref name="config"/>.</summary>
     /// <exception cref="ArgumentException">The configuration is impossible (see <see cref="ClipConfig.Validate"/>).</exception>
-    public ClipModel(ClipConfig config) : base("CLIP")
+    public ClipTorchModel(ClipConfig config) : base("CLIP")
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
@@ -57,10 +57,10 @@ public sealed partial class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPer
     /// returns the model in eval mode on the CPU.
     /// </summary>
     /// <inheritdoc cref="ClipWeights.Load" path="/param"/>
-    public static ClipModel FromCheckpoint(string path, ClipActivation activation = ClipActivation.QuickGelu)
+    public static ClipTorchModel FromCheckpoint(string path, ClipActivation activation = ClipActivation.QuickGelu)
     {
         using var weights = ClipWeights.Load(path, activation);
-        var model = new ClipModel(weights.Config);
+        var model = new ClipTorchModel(weights.Config);
         try
         {
             model.LoadStateDict(weights.StateDict, path);

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Clip.TorchSharp.Tests;
 
 /// <summary>The TorchSharp CLIP against the outputs of the official openai/CLIP code (fixture README tolerances).</summary>
-public class ClipModelReferenceTests(ITestOutputHelper output)
+public class ClipTorchModelReferenceTests(ITestOutputHelper output)
 {
     // Fixture README: raw features 1e-5; logits 1e-6 · exp(logit_scale) (+ 1e-5 slack as the task allows).
     private const double FeatureTolerance = 1e-5;
@@ -18,18 +18,18 @@ public class ClipModelReferenceTests(ITestOutputHelper output)
     [InlineData("rn")]
     public void OpenAiCheckpointReproducesReferenceOutputs(string name)
     {
-        using var model = ClipModel.FromCheckpoint(ReferenceData.Checkpoint(name));
+        using var model = ClipTorchModel.FromCheckpoint(ReferenceData.Checkpoint(name));
         AssertMatchesReference(model, name, output);
     }
 
     [Fact]
     public void HuggingFaceSafetensorsCheckpointReproducesReferenceOutputs()
     {
-        using var model = ClipModel.FromCheckpoint(Fixtures.Reference("models", "vit.hf.safetensors"));
+        using var model = ClipTorchModel.FromCheckpoint(Fixtures.Reference("models", "vit.hf.safetensors"));
         AssertMatchesReference(model, "vit", output);
     }
 
-    internal static void AssertMatchesReference(ClipModel model, string name, ITestOutputHelper output)
+    internal static void AssertMatchesReference(ClipTorchModel model, string name, ITestOutputHelper output)
     {
         Assert.False(model.training);
         using var scope = NewDisposeScope();
@@ -88,7 +88,7 @@ public class ClipModelReferenceTests(ITestOutputHelper output)
     public void StateDictNamesAndParameterCountMatchReference(string name)
     {
         using var checkpoint = ClipCheckpoint.Load(ReferenceData.Checkpoint(name));
-        using var model = new ClipModel(checkpoint.Config);
+        using var model = new ClipTorchModel(checkpoint.Config);
         var modelKeys = model.state_dict().Keys.ToHashSet();
         Assert.Equal(checkpoint.StateDict.Keys.OrderBy(k => k, StringComparer.Ordinal), modelKeys.OrderBy(k => k, StringComparer.Ordinal));
         using var json = JsonDocument.Parse(File.ReadAllText(Fixtures.Reference("models", "models.json")));
