@@ -76,6 +76,7 @@ internal sealed class ClipAdamW : IDisposable
     /// <summary>Clears every parameter's gradient.</summary>
     public void ZeroGrad()
     {
+        using var scope = NewDisposeScope(); // the grad wrappers made here are released with it
         foreach (var entry in _entries)
         {
             var grad = entry.Parameter.grad;

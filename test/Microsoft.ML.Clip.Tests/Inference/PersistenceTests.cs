@@ -16,6 +16,10 @@ public class PersistenceTests
             .Append(ml.Transforms.ClipImageEmbedding("Embedding", ModelFolders.For("vit"), "Image"));
         var model = pipeline.Fit(data);
         var before = model.Transform(data);
+        // PredictionEngine over the freshly fitted model (ClipTransformer inside the chain) as well.
+        var firstEngine = ml.Model.CreatePredictionEngine<PixelRow, ZeroShotPrediction>(model);
+        Assert.True(ModelFolders.MaxAbsDiff(firstEngine.Predict(PipelineData.Images("cat")[2]).Score,
+            ModelFolders.Row(ModelFolders.Case("vit.zeroshot_probs.npy"), 2)) <= 1e-4f);
         var path = Path.Combine(Fixtures.NewTempDir(), "zeroshot.zip");
         ml.Model.Save(model, data.Schema, path);
 
