@@ -17,6 +17,7 @@ if [ -n "$quick" ]; then bash build/fetch-data.sh --quick; else bash build/fetch
 stamp "data fetched"
 
 out=${CLIP_OUT:-out/$([ -n "$quick" ] && echo quick || echo main)}
+rm -rf "$out/data/eval"   # sets of an earlier run with other sizes must not linger
 clip() { dotnet src/Microsoft.ML.Clip.Cli/bin/Release/net10.0/clip.dll "$@"; }
 clip_data() { dotnet src/Microsoft.ML.Clip.Datasets.Tool/bin/Release/net10.0/clip-data.dll "$@"; }
 
@@ -32,11 +33,13 @@ stamp "data prepared"
 # 2. Pre-train the tiny CLIP (64 px ViT, 4+4 blocks); clip train exports image.onnx/text.onnx/clip_model.json.
 if [ -n "$quick" ]; then epochs=${EPOCHS:-1}; batch=${BATCH:-32}; else epochs=${EPOCHS:-1}; batch=${BATCH:-64}; fi
 clip train --data "$out/data/train/pairs.tsv" --out "$out/model" --config tiny \
-  --epochs "$epochs" --batch "$batch" --lr 1e-3 --warmup 20 --device cpu | awk 'NR % 10 == 1 || /wrote/'
+  --epochs "$epochs" --batch "$batch" --lr 1e-3 --warmup 20 --device cpu | awk 'NR % 10 == 1 || /wrote/ { print; fflush() }'
 stamp "trained"
 
 # 3. The comparison through the ONNX model (inference components), one process for all sets.
 sets=()
-for s in openmoji-subgroups openmoji-names fashion-mnist mnist; do sets+=(--data "$out/data/eval/$s"); done
+for s in openmoji-subgroups openmoji-names fashion-mnist mnist; do
+  if [ -d "$out/data/eval/$s" ]; then sets+=(--data "$out/data/eval/$s"); fi
+done
 clip compare --model "$out/model" "${sets[@]}" --out "$out/report" --shots 1,2,4,8,16 --seeds 3 --l2-steps 7
 stamp "compared; report: $out/report/report.md"

@@ -67,10 +67,16 @@ internal sealed class MainJobPreparation(string dataDirectory, string outDirecto
     private void WriteNames(List<ImageCaptionPair> openMoji, List<ImageCaptionPair> trainingEmoji)
     {
         var random = new Random(seed + 1);
-        var byName = trainingEmoji.GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.ToList());
+        // A probe needs two rows per class (one may go to its validation split): names seen in two styles or more.
+        var byName = trainingEmoji.GroupBy(p => p.Name).Where(g => g.Count() >= 2).ToDictionary(g => g.Key, g => g.ToList());
         var candidates = openMoji.Where(p => p.Name.Length > 0 && byName.ContainsKey(p.Name))
             .GroupBy(p => p.Name).Select(g => g.First()).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
         var chosen = Shuffle(candidates, random).Take(sizes.NameClasses).OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+        if (chosen.Count < 2)
+        {
+            log("eval/openmoji-names: skipped, fewer than two names have images in two training styles (the quick fetch has one style)");
+            return;
+        }
         var train = chosen.SelectMany(p => byName[p.Name].Select(t => (t.ImagePath, p.Name))).ToList();
         var test = chosen.Select(p => (p.ImagePath, p.Name)).ToList();
         LabeledTsv.WriteSet(Path.Combine(outDirectory, "eval", "openmoji-names"), train, test, EmojiTemplates);
