@@ -34,11 +34,12 @@ internal static class TrainCommand
         var lockText = new Option<bool>("--lock-text") { Description = "Freeze the text tower." };
         var resume = new Option<string?>("--resume") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
+        var crop = new Option<double>("--random-crop") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default: CUDA when available)." };
 
         var command = new Command("train", "Train (or fine-tune) a CLIP model contrastively on image-caption pairs.")
         {
-            data, output, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, resume, checkpointEvery, device,
+            data, output, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, resume, checkpointEvery, crop, device,
         };
         command.SetAction(parse => EmbeddingOutput.Guard(() =>
         {
@@ -66,6 +67,7 @@ internal static class TrainCommand
                     ResumeFrom = parse.GetValue(resume),
                     CheckpointDirectory = outDir,
                     CheckpointEverySteps = parse.GetValue(checkpointEvery),
+                    RandomResizedCropMinScale = parse.GetValue(crop),
                     Device = parse.GetValue(device),
                     Progress = new LineProgress(),
                     CancellationToken = cancel.Token,

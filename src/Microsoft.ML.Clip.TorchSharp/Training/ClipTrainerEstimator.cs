@@ -61,7 +61,8 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         var config = session.Model.Config;
         var preprocessor = new ClipImagePreprocessor(ClipPreprocessSettings.OpenAI(config.ImageResolution));
         var source = new DataViewBatchSource(input, ImageColumnName, TextColumnName, preprocessor,
-            _options.Tokenize ?? ClipTrainingSession.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed);
+            _options.Tokenize ?? ClipTrainingSession.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
+            _options.RandomResizedCropMinScale);
         session.Run(source);
         return session.ToTransformer(ImageColumnName, TextColumnName);
     }

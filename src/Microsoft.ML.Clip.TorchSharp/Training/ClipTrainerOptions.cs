@@ -96,6 +96,12 @@ public sealed class ClipTrainerOptions
     /// <summary>Seed of the initialisation and of the data order (each epoch's shuffle derives from it).</summary>
     public int Seed = Defaults.Seed;
 
+    /// <summary>
+    /// Random resized crop augmentation: the smallest crop area as a fraction of the image (e.g. 0.9, as open_clip's
+    /// default scale (0.9, 1)); 0 disables it and uses the inference preprocessing unchanged.
+    /// </summary>
+    public double RandomResizedCropMinScale;
+
     /// <summary>Rows held by the streaming shuffle buffer (the data view is never loaded whole).</summary>
     public int ShuffleBufferSize = Defaults.ShuffleBufferSize;
 

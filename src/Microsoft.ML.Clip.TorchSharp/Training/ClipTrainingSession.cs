@@ -364,6 +364,7 @@ internal sealed class ClipTrainingSession : IDisposable
         Check(o.WarmupSteps >= 0, nameof(o.WarmupSteps), o.WarmupSteps, "must not be negative");
         Check(o.WeightDecay >= 0, nameof(o.WeightDecay), o.WeightDecay, "must not be negative");
         Check(o.MaxGradientNorm >= 0, nameof(o.MaxGradientNorm), o.MaxGradientNorm, "must not be negative (0 disables clipping)");
+        Check(o.RandomResizedCropMinScale is >= 0 and <= 1, nameof(o.RandomResizedCropMinScale), o.RandomResizedCropMinScale, "must be in [0, 1] (0 disables the crop)");
         Check(o.ShuffleBufferSize > 0, nameof(o.ShuffleBufferSize), o.ShuffleBufferSize, "must be positive");
         Check(o.CheckpointEverySteps >= 0, nameof(o.CheckpointEverySteps), o.CheckpointEverySteps, "must not be negative");
         if (o.LockImageTower && o.LockTextTower)

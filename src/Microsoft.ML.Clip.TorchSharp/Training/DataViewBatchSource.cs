@@ -21,10 +21,12 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     private readonly int _contextLength;
     private readonly int _shuffleBufferSize;
     private readonly int _seed;
+    private readonly RandomResizedCrop? _crop;
 
     public DataViewBatchSource(IDataView data, string imageColumn, string textColumn, ClipImagePreprocessor preprocessor,
-        Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed)
+        Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed, double randomCropMinScale = 0)
     {
+        _crop = randomCropMinScale > 0 ? new RandomResizedCrop(preprocessor.Settings, randomCropMinScale) : null;
         _data = data;
         _imageColumn = ClipImageColumn.Find(data.Schema, imageColumn);
         _textColumn = ClipImageColumn.FindText(data.Schema, textColumn);
@@ -52,7 +54,7 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             if (emitted++ < toSkip) continue;
             pending.Add(pair);
             if (pending.Count < batchSize) continue;
-            yield return Assemble(pending);
+            yield return Assemble(pending, epoch, batches);
             pending.Clear();
             batches++;
         }
@@ -91,8 +93,10 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         }
     }
 
-    private ClipTrainingBatch Assemble(List<RawPair> pairs)
+    private ClipTrainingBatch Assemble(List<RawPair> pairs, int epoch, long batchIndex)
     {
+        // The augmentation's randomness derives from (seed, epoch, batch), so a resumed run crops identically.
+        var random = _crop is null ? null : new Random(unchecked((_seed * 1_000_003 + epoch) * 7_919 + (int)batchIndex));
         var length = _preprocessor.OutputLength;
         var pixels = new float[pairs.Count * length];
         for (var i = 0; i < pairs.Count; i++)
@@ -100,7 +104,9 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             var row = pairs[i].Row;
             try
             {
-                ClipImageColumn.Preprocess(_preprocessor, pairs[i].Image, pixels.AsSpan(i * length, length), $"column '{_imageColumn.Name}', row {row}");
+                var name = $"column '{_imageColumn.Name}', row {row}";
+                if (_crop is null) ClipImageColumn.Preprocess(_preprocessor, pairs[i].Image, pixels.AsSpan(i * length, length), name);
+                else _crop.Preprocess(pairs[i].Image, pixels.AsSpan(i * length, length), random!, name);
             }
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
             {

@@ -28,7 +28,7 @@ public class ClipTrainerTests
         var progress = new Recorder();
         var options = ShapesDataset.FastOptions(batchSize: 12, epochs: 2);
         options.Progress = progress;
-        options.LearningRate = 3e-3;
+        options.LearningRate = 1e-3;
         options.WarmupSteps = 4;
         var estimator = ml.Transforms.ClipTrainer("Image", "Caption", options);
         using var model = estimator.Fit(Data(ml, 288, seed: 100));
@@ -39,7 +39,7 @@ public class ClipTrainerTests
         Assert.True(last < 0.6 * first, $"loss {first:F3} → {last:F3}");
 
         // Image → text retrieval on held-out renderings among the 12 captions (chance: 1/12, and 1/4 for the colour).
-        // In this budget (48 steps) the tiny model learns the colours; telling the shapes apart takes longer.
+        // In this budget (48 steps) the small model learns every colour and most shapes (≈ 61% top-1 measured).
         var held = ShapesDataset.Generate(36, seed: 999);
         var captionEmbeddings = model.EmbedTexts(ShapesDataset.Captions);
         var dim = model.Config.EmbedDim;
@@ -54,7 +54,7 @@ public class ClipTrainerTests
         }
         var accuracy = correct / (double)held.Count;
         var colourAccuracy = correctColour / (double)held.Count;
-        Assert.True(accuracy >= 0.25, $"held-out image→text top-1 {accuracy:P0} (chance 8%)");
+        Assert.True(accuracy >= 0.4, $"held-out image→text top-1 {accuracy:P0} (chance 8%)");
         Assert.True(colourAccuracy >= 0.9, $"held-out colour retrieval {colourAccuracy:P0} (chance 25%)");
     }
 
