@@ -167,6 +167,11 @@ public sealed class ClipEmbeddingDataView : IDataView
         private readonly float[] _pixels = [];
         private readonly long[] _ids = [];
         private readonly long[] _positions;
+        // Reused across rows so the getters can recycle their buffers (no allocation per row).
+        private VBuffer<float> _floats;
+        private VBuffer<byte> _bytes;
+        private VBuffer<long> _longs;
+        private ReadOnlyMemory<char> _text;
 
         public BatchReader(ClipEmbeddingDataView parent, DataViewRowCursor cursor)
         {
@@ -231,23 +236,20 @@ public sealed class ClipEmbeddingDataView : IDataView
             {
                 case ClipInputKind.Pixels:
                 {
-                    VBuffer<float> v = default;
-                    ((ValueGetter<VBuffer<float>>)_getter)(ref v);
-                    v.CopyTo(_pixels.AsSpan(j * model.PixelCount, model.PixelCount));
+                    ((ValueGetter<VBuffer<float>>)_getter)(ref _floats);
+                    _floats.CopyTo(_pixels.AsSpan(j * model.PixelCount, model.PixelCount));
                     break;
                 }
                 case ClipInputKind.ImagePath:
                 {
-                    ReadOnlyMemory<char> s = default;
-                    ((ValueGetter<ReadOnlyMemory<char>>)_getter)(ref s);
-                    _items[j] = s.ToString();
+                    ((ValueGetter<ReadOnlyMemory<char>>)_getter)(ref _text);
+                    _items[j] = _text.ToString();
                     break;
                 }
                 case ClipInputKind.ImageBytes:
                 {
-                    VBuffer<byte> v = default;
-                    ((ValueGetter<VBuffer<byte>>)_getter)(ref v);
-                    _items[j] = v.DenseValues().ToArray();
+                    ((ValueGetter<VBuffer<byte>>)_getter)(ref _bytes);
+                    _items[j] = _bytes.DenseValues().ToArray();
                     break;
                 }
                 case ClipInputKind.Image:
@@ -261,9 +263,8 @@ public sealed class ClipEmbeddingDataView : IDataView
                 }
                 case ClipInputKind.Text:
                 {
-                    ReadOnlyMemory<char> s = default;
-                    ((ValueGetter<ReadOnlyMemory<char>>)_getter)(ref s);
-                    var text = s.ToString();
+                    ((ValueGetter<ReadOnlyMemory<char>>)_getter)(ref _text);
+                    var text = _text.ToString();
                     try
                     {
                         ClipTokenizer.Default.EncodeToContext(text, _ids.AsSpan(j * model.ContextLength, model.ContextLength), _parent._truncation);
@@ -276,9 +277,8 @@ public sealed class ClipEmbeddingDataView : IDataView
                 }
                 default:
                 {
-                    VBuffer<long> v = default;
-                    ((ValueGetter<VBuffer<long>>)_getter)(ref v);
-                    v.CopyTo(_ids.AsSpan(j * model.ContextLength, model.ContextLength));
+                    ((ValueGetter<VBuffer<long>>)_getter)(ref _longs);
+                    _longs.CopyTo(_ids.AsSpan(j * model.ContextLength, model.ContextLength));
                     break;
                 }
             }

@@ -28,7 +28,7 @@ public abstract class ClipEstimatorBase : IEstimator<ClipTransformer>
         Source = source;
         Environment = ClipEnvironment.Of(catalog);
         Log = ClipEnvironment.Logger(Environment, component);
-        _info = new Lazy<ClipModelInfo>(() => Source.Use(m => m.Info));
+        _info = new Lazy<ClipModelInfo>(Source.Info);
     }
 
     private protected TransformsCatalog Catalog { get; }

@@ -21,6 +21,10 @@ internal sealed class ClipModelSource
         _options = options;
     }
 
+    /// <summary>The model description; for a folder, read from its JSON without creating sessions.</summary>
+    public ClipModelInfo Info()
+        => _model?.Info ?? ClipModelInfo.Load(Path.Combine(_folder!, ClipModelInfo.FileName));
+
     public T Use<T>(Func<ClipModel, T> action)
     {
         if (_model != null)
