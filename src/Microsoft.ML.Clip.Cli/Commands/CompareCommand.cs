@@ -27,7 +27,7 @@ internal static class CompareCommand
         var fewShotL2 = new Option<float>("--few-shot-l2") { Description = "Fixed λ of the few-shot probes (too few rows to sweep).", DefaultValueFactory = _ => ClipFewShotOptions.Defaults.L2Regularization };
         var resnet = new Option<bool>("--resnet18") { Description = "Also probe ResNet-18 (supervised ImageNet) features, the paper's baseline.", DefaultValueFactory = _ => true };
         var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
-        var templates = new Option<string>("--templates") { Description = "Zero-shot prompts: imagenet80 (the paper's ensemble) or single ('a photo of a {}.').", DefaultValueFactory = _ => "imagenet80" };
+        var templates = new Option<string>("--templates") { Description = "Zero-shot prompts: imagenet80 (the paper's ensemble) or single ('a photo of a {}.'); a templates.txt beside a set's data overrides it for that set.", DefaultValueFactory = _ => "imagenet80" };
         templates.AcceptOnlyFromAmong("imagenet80", "single");
         var testFraction = new Option<double>("--test-fraction") { Description = "Share of each class used as test set for class-folder data.", DefaultValueFactory = _ => 0.3 };
         var validation = new Option<double>("--validation-fraction") { Description = "Share of each class held out to choose λ.", DefaultValueFactory = _ => ClipLinearProbeOptions.Defaults.ValidationFraction };
@@ -58,7 +58,7 @@ internal static class CompareCommand
             var results = new List<DatasetComparison>();
             var details = new StringBuilder();
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
-            foreach (var (name, trainSet, testSet) in sets)
+            foreach (var (name, trainSet, testSet, ownTemplates) in sets)
             {
                 EvaluationCli.Info($"== {name}: {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");
                 var classes = trainSet.ClassNames();
@@ -68,7 +68,8 @@ internal static class CompareCommand
                 var testClip = new LabeledFeatures(ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info), testLabels, classes);
 
                 // Zero-shot: class names as prompts read them (folder names often use '_' for spaces).
-                var zeroShot = new ZeroShotClassifier(clip, classes.Select(c => c.Replace('_', ' ')).ToArray(), promptTemplates);
+                var setTemplates = ownTemplates ?? promptTemplates;
+                var zeroShot = new ZeroShotClassifier(clip, classes.Select(c => c.Replace('_', ' ')).ToArray(), setTemplates);
                 var zsScores = testClip.Features.Select(f => zeroShot.Probabilities(f)).ToArray();
                 var zsTop1 = ClipEvaluation.TopKAccuracy(zsScores, testLabels, 1);
                 double? zsTop5 = classes.Length > 5 ? ClipEvaluation.TopKAccuracy(zsScores, testLabels, 5) : null;
@@ -76,6 +77,7 @@ internal static class CompareCommand
                 var (clipProbe, clipTop1, _) = runner.Run($"{name}: linear probe CLIP", trainClip, testClip);
                 details.AppendLine($"## {name}").AppendLine()
                     .AppendLine($"![{name}]({PlotFileName(name)})").AppendLine()
+                    .AppendLine(ownTemplates is null ? $"Zero-shot prompts: {setTemplates.Count} templates." : $"Zero-shot prompts ({ComparisonDataSource.TemplatesFileName}): {string.Join(", ", setTemplates.Select(t => $"`{t}`"))}.").AppendLine()
                     .AppendLine("Linear probe on CLIP features, λ sweep:").AppendLine()
                     .Append(Report.SweepToMarkdown(clipProbe.Sweep, clipProbe.L2Regularization)).AppendLine();
 
@@ -119,7 +121,7 @@ internal static class CompareCommand
             var table = Report.ToMarkdown(results);
             var report = new StringBuilder()
                 .AppendLine("# CLIP: zero-shot vs linear probe vs few-shot").AppendLine()
-                .AppendLine($"Model: `{clip.Folder}` ({clip.Info.Source ?? clip.Info.VisionKind}, D={clip.EmbeddingSize}). Zero-shot prompts: {promptTemplates.Count} templates. "
+                .AppendLine($"Model: `{clip.Folder}` ({clip.Info.Source ?? clip.Info.VisionKind}, D={clip.EmbeddingSize}). Zero-shot prompts: {promptTemplates.Count} templates unless a set has its own. "
                     + $"Linear probe: L-BFGS logistic regression, λ from {grid.Length} log-spaced values on a {parse.GetValue(validation):P0} validation split, refitted on all training rows. "
                     + $"Few-shot: k examples per class, {parse.GetValue(seeds)} draws, fixed λ = {parse.GetValue(fewShotL2)}; mean ± std over draws.").AppendLine()
                 .Append(table).AppendLine()

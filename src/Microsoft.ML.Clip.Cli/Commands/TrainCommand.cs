@@ -17,7 +17,7 @@ internal static class TrainCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "TSV file: image path (relative to the TSV) <TAB> caption, one pair per line ('#' starts a comment).", Required = true };
+        var data = new Option<string>("--data") { Description = "TSV file: image path (relative to the TSV) <TAB> caption, one pair per line ('#' starts a comment; an 'image<TAB>caption' header is skipped).", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder (created when missing).", Required = true };
         var config = new Option<string>("--config") { Description = "Model preset: tiny, small or base (ViT-B/32).", DefaultValueFactory = _ => "tiny" };
         config.AcceptOnlyFromAmong([.. ClipModelPresets.Names]);
@@ -118,6 +118,8 @@ internal static class TrainCommand
         {
             lineNumber++;
             if (line.Length == 0 || line.StartsWith('#')) continue;
+            // The header PairsTsv.Write (the data sets library) puts first.
+            if (pairs.Count == 0 && line == "image\tcaption") continue;
             var tab = line.IndexOf('\t');
             if (tab <= 0 || tab == line.Length - 1)
                 throw new InvalidDataException($"{tsv} line {lineNumber}: expected 'image path<TAB>caption'.");
