@@ -249,7 +249,8 @@ public sealed class ClipEmbeddingDataView : IDataView
                 case ClipInputKind.ImageBytes:
                 {
                     ((ValueGetter<VBuffer<byte>>)_getter)(ref _bytes);
-                    _items[j] = _bytes.DenseValues().ToArray();
+                    // A dense buffer (the usual case) is copied in one block, not byte by byte through an iterator.
+                    _items[j] = _bytes.IsDense ? _bytes.GetValues().ToArray() : _bytes.DenseValues().ToArray();
                     break;
                 }
                 case ClipInputKind.Image:
