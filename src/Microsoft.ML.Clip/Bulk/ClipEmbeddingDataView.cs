@@ -297,6 +297,13 @@ public sealed class ClipEmbeddingDataView : IDataView
             Parallel.For(0, n, j =>
             {
                 var destination = _pixels.AsSpan(j * model.PixelCount, model.PixelCount);
+                if (_items[j] is Exception failed)
+                {
+                    // Read already caught this one: keep it as is (rethrowing would lose its stack trace).
+                    errors[j] = failed;
+                    destination.Clear();
+                    return;
+                }
                 try
                 {
                     switch (_items[j])
@@ -312,8 +319,6 @@ public sealed class ClipEmbeddingDataView : IDataView
                         case DecodedImage image:
                             preprocessor.Preprocess(image, destination);
                             break;
-                        case Exception e:
-                            throw e;
                     }
                 }
                 catch (Exception e) when (ClipModel.IsBadInput(e))
