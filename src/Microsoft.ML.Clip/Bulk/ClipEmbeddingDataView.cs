@@ -272,7 +272,7 @@ public sealed class ClipEmbeddingDataView : IDataView
                     }
                     catch (ArgumentException e)
                     {
-                        throw new InvalidDataException($"Row {_cursor.Position}: {e.Message}", e);
+                        throw new InvalidDataException($"Row {_cursor.Position} of column '{_cursor.Schema[_parent._inputIndex].Name}': {e.Message}", e);
                     }
                     break;
                 }
