@@ -150,6 +150,8 @@ public sealed class ClipEmbeddingDataView : IDataView
             {
                 if (_skipped > 0)
                     _parent._log?.Invoke($"Skipped {_skipped} of {_rows} rows whose image could not be read (their embeddings are NaN).");
+                if (_reader?.Truncated > 0)
+                    _parent._log?.Invoke($"{_reader.Truncated} of {_rows} texts were longer than {_parent._model.ContextLength} tokens and were truncated.");
                 _main.Dispose();
                 _ahead?.Dispose();
             }
@@ -172,6 +174,9 @@ public sealed class ClipEmbeddingDataView : IDataView
         private VBuffer<byte> _bytes;
         private VBuffer<long> _longs;
         private ReadOnlyMemory<char> _text;
+
+        /// <summary>Texts cut to the context so far (as <see cref="ClipModel.EmbedTexts(IReadOnlyList{string}, ClipTruncation)"/>, logged at the end).</summary>
+        public long Truncated { get; private set; }
 
         public BatchReader(ClipEmbeddingDataView parent, DataViewRowCursor cursor)
         {
@@ -268,7 +273,8 @@ public sealed class ClipEmbeddingDataView : IDataView
                     var text = _text.ToString();
                     try
                     {
-                        ClipTokenizer.Default.EncodeToContext(text, _ids.AsSpan(j * model.ContextLength, model.ContextLength), _parent._truncation);
+                        if (ClipTokenizer.Default.EncodeToContext(text, _ids.AsSpan(j * model.ContextLength, model.ContextLength), _parent._truncation))
+                            Truncated++;
                     }
                     catch (ArgumentException e)
                     {

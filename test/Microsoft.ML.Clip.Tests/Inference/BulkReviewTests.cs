@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Data;
 using Xunit;
 
@@ -32,5 +33,17 @@ public class BulkReviewTests
             model.EmbedTexts(data, "Text", truncation: Microsoft.ML.Clip.Tokenization.ClipTruncation.Throw).GetColumn<float[]>("Embedding").ToArray());
         Assert.Contains("Row 1", e.Message);
         Assert.Contains("'Text'", e.Message);
+    }
+
+    [Fact]
+    public void BulkTextLogsTheTruncatedCount()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = new[] { new TextRow { Text = "a photo of a dog" }, new TextRow { Text = string.Join(' ', Enumerable.Repeat("dog", 100)) } };
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var log = new List<string>();
+        using var model = ClipModel.Load(ModelFolders.For("rn"), new ClipModelOptions { Log = log.Add, IntraOpNumThreads = 1 });
+        Assert.Equal(2, model.EmbedTexts(data, "Text").GetColumn<float[]>("Embedding").Count());
+        Assert.Contains(log, m => m.Contains("1 of 2 texts") && m.Contains("truncated"));
     }
 }
