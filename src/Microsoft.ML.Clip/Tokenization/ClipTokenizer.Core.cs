@@ -126,6 +126,21 @@ public sealed partial class ClipTokenizer
         return truncated;
     }
 
+    /// <summary>The [texts.Count, contextLength] matrix behind <see cref="EncodeBatch"/> and <see cref="EncodeBatchInt32"/>.</summary>
+    private T[] EncodeMatrix<T>(IReadOnlyList<string> texts, int contextLength, ClipTruncation truncation)
+        where T : struct, IBinaryInteger<T>
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        CheckContextLength(contextLength);
+        var matrix = new T[checked(texts.Count * contextLength)];
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var text = texts[i] ?? throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null.");
+            WriteRow(text, EncodeToScratch(text), matrix.AsSpan(i * contextLength, contextLength), truncation, $"texts[{i}]");
+        }
+        return matrix;
+    }
+
     private static string Shorten(string text)
         => text.Length <= MaxTextInMessage ? text : string.Concat(text.AsSpan(0, MaxTextInMessage - 1), "…");
 

@@ -87,17 +87,7 @@ public sealed partial class ClipTokenizer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="contextLength"/> is less than 1.</exception>
     /// <exception cref="ArgumentException">A text does not fit and <paramref name="truncation"/> is <see cref="ClipTruncation.Throw"/>.</exception>
     public long[] EncodeBatch(IReadOnlyList<string> texts, int contextLength = DefaultContextLength, ClipTruncation truncation = ClipTruncation.Throw)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        CheckContextLength(contextLength);
-        var matrix = new long[checked(texts.Count * contextLength)];
-        for (var i = 0; i < texts.Count; i++)
-        {
-            var text = texts[i] ?? throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null.");
-            WriteRow(text, EncodeToScratch(text), matrix.AsSpan(i * contextLength, contextLength), truncation, $"texts[{i}]");
-        }
-        return matrix;
-    }
+        => EncodeMatrix<long>(texts, contextLength, truncation);
 
     /// <summary>
     /// Row-major [texts.Count, contextLength] int32 matrix: <see cref="EncodeBatch"/> for models whose
@@ -107,17 +97,7 @@ public sealed partial class ClipTokenizer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="contextLength"/> is less than 1.</exception>
     /// <exception cref="ArgumentException">A text does not fit and <paramref name="truncation"/> is <see cref="ClipTruncation.Throw"/>.</exception>
     public int[] EncodeBatchInt32(IReadOnlyList<string> texts, int contextLength = DefaultContextLength, ClipTruncation truncation = ClipTruncation.Throw)
-    {
-        ArgumentNullException.ThrowIfNull(texts);
-        CheckContextLength(contextLength);
-        var matrix = new int[checked(texts.Count * contextLength)];
-        for (var i = 0; i < texts.Count; i++)
-        {
-            var text = texts[i] ?? throw new ArgumentNullException(nameof(texts), $"texts[{i}] is null.");
-            WriteRow(text, EncodeToScratch(text), matrix.AsSpan(i * contextLength, contextLength), truncation, $"texts[{i}]");
-        }
-        return matrix;
-    }
+        => EncodeMatrix<int>(texts, contextLength, truncation);
 
     /// <summary>Text of <paramref name="ids"/> (special tokens and padding zeros after the end token are dropped).</summary>
     /// <remarks>As the reference, each <c>&lt;/w&gt;</c> becomes a space, so a decoded text usually ends with one.</remarks>
