@@ -68,7 +68,7 @@ public abstract class ClipPixelMappingBase<TSrc> : CustomMappingFactory<TSrc, Pi
             {
                 Fill(preprocessor, src, dst.Pixels);
             }
-            catch (Exception e) when (skip && e is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException)
+            catch (Exception e) when (skip && Models.ClipModel.IsBadInput(e))
             {
                 // The row's embedding becomes NaN: visible, and dropped by ML.NET's missing-value filters.
                 dst.Pixels.AsSpan().Fill(float.NaN);
