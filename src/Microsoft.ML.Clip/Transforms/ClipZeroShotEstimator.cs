@@ -127,15 +127,19 @@ public sealed class ClipZeroShotEstimator : ClipEstimatorBase
             throw new ArgumentOutOfRangeException("inputSchema", $"Input column '{clash}' has the name of a class; rename the column.");
     }
 
-    private float[] Weights()
+    /// <summary>The class weights, computed once with <paramref name="loaded"/> when given (inside <see cref="Build"/>,
+    /// so a folder source is not loaded a second time), else with a model from the source.</summary>
+    private float[] Weights(ClipModel? loaded = null)
     {
         lock (_classes)
-            return _weights ??= Source.Use(model => ZeroShotClassifier.ComputeClassWeights(model, _classes, _templates, Log));
+            return _weights ??= loaded is not null ? Compute(loaded) : Source.Use(Compute);
+
+        float[] Compute(ClipModel model) => ZeroShotClassifier.ComputeClassWeights(model, _classes, _templates, Log);
     }
 
     private protected override EstimatorChain<ITransformer> Build(ClipModel model, ClipInputKind kind)
     {
-        var weights = Weights();
+        var weights = Weights(model);
         var scale = _options.UseModelLogitScale ? model.LogitScale : _options.Scale;
         var temporary = new List<string>();
         var gpu = ResolveGpu(_options.GpuDeviceId, _options.FallbackToCpu);
