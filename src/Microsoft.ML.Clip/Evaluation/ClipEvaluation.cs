@@ -13,12 +13,18 @@ namespace Microsoft.ML.Clip.Evaluation;
 /// </remarks>
 public static class ClipEvaluation
 {
-    /// <summary>0-based rank of <paramref name="target"/> among <paramref name="scores"/> (see remarks on ties).</summary>
+    /// <summary>
+    /// 0-based rank of <paramref name="target"/> among <paramref name="scores"/> (see remarks on ties). A NaN target
+    /// score (a skipped bad row) ranks last, <c>scores.Length</c>, so it never counts as a hit.
+    /// </summary>
     public static int Rank(ReadOnlySpan<float> scores, int target)
     {
         if ((uint)target >= (uint)scores.Length)
             throw new ArgumentOutOfRangeException(nameof(target), target, $"Not an index of the {scores.Length} scores.");
         float s = scores[target];
+        // Every comparison with NaN is false, which would rank a NaN score first.
+        if (float.IsNaN(s))
+            return scores.Length;
         int rank = 0;
         for (int j = 0; j < scores.Length; j++)
             if (scores[j] > s || (j < target && scores[j] == s))

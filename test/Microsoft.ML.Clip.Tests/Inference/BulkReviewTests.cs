@@ -47,3 +47,17 @@ public class BulkReviewTests
         Assert.Contains(log, m => m.Contains("1 of 2 texts") && m.Contains("truncated"));
     }
 }
+
+/// <summary>Checks of <see cref="Microsoft.ML.Clip.Evaluation.ClipEvaluation"/> found in review.</summary>
+public class EvaluationReviewTests
+{
+    [Fact]
+    public void NaNScoreRowIsNeverAHit()
+    {
+        // A bad image skipped by SkipBadRows scores NaN in every slot; it must count as a miss, not a top-1 hit.
+        float[][] scores = [[0.1f, 0.9f], [float.NaN, float.NaN]];
+        Assert.Equal(2, Microsoft.ML.Clip.Evaluation.ClipEvaluation.Rank(scores[1], 1));
+        Assert.Equal(0.5, Microsoft.ML.Clip.Evaluation.ClipEvaluation.TopKAccuracy(scores, [1, 0], 1));
+        Assert.Equal(0.5, Microsoft.ML.Clip.Evaluation.ClipEvaluation.TopKAccuracy(scores, [1, 0], 2));
+    }
+}
