@@ -222,7 +222,16 @@ public sealed class ClipEmbeddingDataView : IDataView
             }
             else
             {
-                var bad = Preprocess(n);
+                List<int> bad;
+                try
+                {
+                    bad = Preprocess(n);
+                }
+                finally
+                {
+                    // Drop the batch's decoded images and encoded bytes now rather than holding them until the next batch.
+                    Array.Clear(_items, 0, n);
+                }
                 model.RunImages(_pixels, n, output);
                 foreach (var j in bad)
                     output.Slice(j * d, d).Fill(float.NaN);
