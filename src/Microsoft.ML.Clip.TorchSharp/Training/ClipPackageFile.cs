@@ -98,7 +98,9 @@ internal static class ClipPackageFile
                 if (rank is < 0 or > 8) throw new InvalidDataException($"{source}: tensor '{name}' has rank {rank}.");
                 var shape = new long[rank];
                 for (var d = 0; d < rank; d++) shape[d] = reader.ReadInt64();
-                var elements = shape.Aggregate(1L, (a, b) => a * b);
+                if (shape.Any(d => d < 0))
+                    throw new InvalidDataException($"{source}: tensor '{name}' has a negative dimension in shape [{string.Join(", ", shape)}].");
+                var elements = shape.Aggregate(1L, (a, b) => b == 0 || a <= long.MaxValue / b ? a * b : long.MaxValue);
                 tensors[name] = code switch
                 {
                     Float32Code => tensor(ReadArray<float>(reader, elements, name, source), shape).DetachFromDisposeScope(),
@@ -128,8 +130,14 @@ internal static class ClipPackageFile
 
     private static T[] ReadArray<T>(BinaryReader reader, long elements, string name, string source) where T : unmanaged
     {
-        var bytes = checked(elements * Marshal.SizeOf<T>());
-        var data = reader.ReadBytes(checked((int)bytes));
+        // The size comes from the file: check it against what is left before allocating, so a corrupt shape
+        // cannot ask for gigabytes (BinaryReader.ReadBytes allocates the full count up front).
+        var size = Marshal.SizeOf<T>();
+        var bytes = elements > long.MaxValue / size ? long.MaxValue : elements * size;
+        var stream = reader.BaseStream;
+        if (bytes > Array.MaxLength || (stream.CanSeek && bytes > stream.Length - stream.Position))
+            throw new InvalidDataException($"{source}: tensor '{name}' declares {elements} elements ({bytes} bytes), more than the file holds (truncated or corrupt).");
+        var data = reader.ReadBytes((int)bytes);
         if (data.Length != bytes) throw new EndOfStreamException($"tensor '{name}' ends early");
         return MemoryMarshal.Cast<byte, T>(data).ToArray();
     }
