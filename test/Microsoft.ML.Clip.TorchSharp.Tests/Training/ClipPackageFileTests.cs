@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Training;
 using static TorchSharp.torch;
 
@@ -23,6 +24,23 @@ public class ClipPackageFileTests
         using var w = tensors["w"];
         Assert.Equal([2L, 3L], w.shape);
         Assert.All(w.data<float>().ToArray(), v => Assert.Equal(1f, v));
+    }
+
+    [Fact]
+    public void A_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary()
+    {
+        var path = Path.Combine(Fixtures.NewTempDir(), "model.clip");
+        File.WriteAllText(path, "old");
+        Assert.Throws<IOException>(() => ClipPackageFile.WriteFileAtomically(path, stream =>
+        {
+            stream.WriteByte(1);
+            throw new IOException("disk full");
+        }));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.False(File.Exists(path + ".tmp"));
+
+        ClipPackageFile.WriteFileAtomically(path, stream => stream.Write("new"u8));
+        Assert.Equal("new", File.ReadAllText(path));
     }
 
     [Theory]
