@@ -5,7 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# Root steps run directly as root, else through sudo; without either, stop with a message naming the step.
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else log "ERROR: '$*' needs root: rerun as root or install sudo"; exit 1
+  fi
+}
 
 # TorchSharp 0.107's native library (libtorch 2.10) needs libstdc++ with GLIBCXX_3.4.32 (GCC 13+).
 # Debian 12 ships GCC 12's (3.4.30): take libstdc++6 from Debian 13 (trixie). GCC 14's runtime
@@ -45,11 +51,11 @@ Pin: release n=trixie
 Pin-Priority: 500
 PIN
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq -t trixie libstdc++6 libgcc-s1 gcc-14-base
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 libgcc-s1 gcc-14-base
   else
     log "installing a newer libstdc++6 from this distribution"
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq libstdc++6
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libstdc++6
   fi
   grep -qa 'GLIBCXX_3\.4\.32' "$lib" || { log "ERROR: libstdc++ still lacks GLIBCXX_3.4.32"; exit 1; }
 }

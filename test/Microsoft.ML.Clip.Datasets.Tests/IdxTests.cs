@@ -114,6 +114,17 @@ public class IdxTests
     }
 
     [Fact]
+    public void RecordSizeBeyondOneArrayIsRejectedWithTheFile()
+    {
+        using var folder = new TempFolder();
+        // 65536 x 65536 overflows an int product to 0, which used to pass the length check.
+        var path = folder.Write("huge", SyntheticData.Idx([1, 65536, 65536], []));
+        var e = Assert.Throws<InvalidDataException>(() => IdxFile.Open(path, 3));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("65536 x 65536", e.Message);
+    }
+
+    [Fact]
     public void CountMismatchAndLabelOutOfRangeNameTheFiles()
     {
         using var folder = new TempFolder();

@@ -49,6 +49,28 @@ public class CheckpointErrorTests
         Assert.Contains("good/data/0", e.Message);
     }
 
+    [Fact]
+    public void ArchiveWithNegativeStorageCountNamesTheEntry()
+    {
+        var dir = Fixtures.NewTempDir();
+        var good = Path.Combine(dir, "good.pt");
+        TorchSaveWriter.Write(good, [new("w", (object)ones(4, 4))], stem: "good");
+        // Same archive with the pickled element count of storage 0 (BININT 16 after "cpu") set to -1.
+        var bad = Path.Combine(dir, "bad.pt");
+        using (var source = System.IO.Compression.ZipFile.OpenRead(good))
+        {
+            var pickle = ReadAll(source.GetEntry("good/data.pkl")!);
+            var at = pickle.AsSpan().IndexOf("cpu"u8) + 3;
+            Assert.Equal((byte)'J', pickle[at]);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(pickle.AsSpan(at + 1, 4), -1);
+            TorchSaveWriter.WriteArchive(bad, "good", pickle, [ReadAll(source.GetEntry("good/data/0")!)]);
+        }
+        var e = Assert.Throws<InvalidDataException>(() => ClipCheckpoint.ReadStateDict(bad));
+        Assert.Contains(bad, e.Message);
+        Assert.Contains("good/data/0", e.Message);
+        Assert.Contains("-1 elements", e.Message);
+    }
+
     private static byte[] ReadAll(System.IO.Compression.ZipArchiveEntry entry)
     {
         using var s = entry.Open();

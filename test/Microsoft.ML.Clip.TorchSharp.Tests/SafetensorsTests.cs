@@ -128,6 +128,7 @@ public class SafetensorsTests : IDisposable
     [InlineData("{\"w\":{\"dtype\":\"Q4\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unsupported dtype 'Q4'")]
     [InlineData("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,8]}}", 8, "missing array 'shape'")]
     [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, "negative dimension")]
+    [InlineData("{\"w\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}", 8, "more bytes than a file")]
     public void InvalidEntriesNameFileAndTensor(string header, int dataBytes, string expected)
     {
         var path = WriteRaw(header, dataBytes);

@@ -28,7 +28,7 @@ public sealed class IdxFile
     public int Count => Dimensions[0];
 
     /// <summary>Bytes per record (the product of the other dimensions; 1 for labels).</summary>
-    public int RecordSize => Dimensions.Skip(1).Aggregate(1, (a, b) => a * b);
+    public int RecordSize => Dimensions.Skip(1).Aggregate(1, (a, b) => a * b); // checked in ReadHeader: cannot overflow
 
     /// <summary>Reads and checks the header of <paramref name="path"/>; <paramref name="expectedRank"/> is the
     /// number of dimensions the caller needs (1 for labels, 3 for images).</summary>
@@ -104,6 +104,16 @@ public sealed class IdxFile
             if (value <= 0)
                 throw new InvalidDataException($"IDX file '{path}' has a non-positive dimension {i}: {value}.");
             dimensions[i] = value;
+        }
+        // The dimensions are untrusted: a product past the largest array would overflow RecordSize (to 0 for
+        // 65536 x 65536, which would pass the length check and read empty records) or ask for a huge buffer.
+        long recordSize = 1;
+        for (var i = 1; i < expectedRank; i++)
+        {
+            recordSize *= dimensions[i];
+            if (recordSize > Array.MaxLength)
+                throw new InvalidDataException(
+                    $"IDX file '{path}' announces records of {string.Join(" x ", dimensions.Skip(1))} bytes, more than one array can hold (corrupt header?).");
         }
         return new IdxFile(path, dimensions);
     }

@@ -151,10 +151,17 @@ public static class SafetensorsReader
             throw new InvalidDataException($"{Where()}: data_offsets [{begin}, {end}] are not an increasing pair.");
         if (end > dataLength)
             throw new InvalidDataException($"{Where()}: data_offsets [{begin}, {end}] lie outside the {dataLength}-byte data section (file truncated or offsets out of range).");
-        long count = 1;
-        foreach (var d in shape)
-            count = checked(count * d);
-        var expected = checked(count * itemSize);
+        long expected;
+        try
+        {
+            expected = itemSize;
+            foreach (var d in shape)
+                expected = checked(expected * d);
+        }
+        catch (OverflowException)
+        {
+            throw new InvalidDataException($"{Where()}: shape [{string.Join(", ", shape)}] has more bytes than a file can hold.");
+        }
         if (end - begin != expected)
             throw new InvalidDataException($"{Where()}: data_offsets [{begin}, {end}] cover {end - begin} bytes, but {dtype} [{string.Join(", ", shape)}] needs {expected}.");
         return new SafetensorsEntry(name, dtype, scalarType, shape, begin, end);

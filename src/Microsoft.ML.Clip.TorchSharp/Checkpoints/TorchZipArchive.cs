@@ -66,10 +66,14 @@ internal static class TorchZipArchive
         var name = $"{stem}data/{key}";
         var entry = zip.GetEntry(name)
             ?? throw new InvalidDataException($"'{path}' has no entry '{name}' for a tensor storage: the archive is truncated or corrupt.");
+        // The element count comes from the pickle and the entry length from the zip directory: both are checked
+        // before anything is allocated, so a corrupt count cannot ask libtorch or the GC for a huge buffer.
+        if (count < 0)
+            throw new InvalidDataException($"'{path}': storage '{name}' declares {count} elements; the archive is corrupt.");
+        var needed = count > long.MaxValue / ElementSize(dtype) ? long.MaxValue : count * ElementSize(dtype);
+        if (entry.Length < needed)
+            throw new InvalidDataException($"'{path}': storage '{name}' holds {entry.Length} bytes, {needed} needed for {count} {dtype} elements; the archive is truncated or corrupt.");
         var bytes = ReadEntry(entry, path);
-        var needed = count * ElementSize(dtype);
-        if (bytes.LongLength < needed)
-            throw new InvalidDataException($"'{path}': storage '{name}' holds {bytes.LongLength} bytes, {needed} needed for {count} {dtype} elements; the archive is truncated or corrupt.");
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("PyTorch archives store little-endian data; this machine is big-endian.");
         var tensor = empty(count, dtype);
@@ -79,6 +83,8 @@ internal static class TorchZipArchive
 
     private static byte[] ReadEntry(ZipArchiveEntry entry, string path)
     {
+        if (entry.Length > Array.MaxLength)
+            throw new InvalidDataException($"'{path}': entry '{entry.FullName}' declares {entry.Length} bytes; entries over 2 GB are not supported (or the archive is corrupt).");
         try
         {
             using var stream = entry.Open();

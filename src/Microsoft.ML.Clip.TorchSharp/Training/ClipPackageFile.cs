@@ -49,6 +49,27 @@ internal static class ClipPackageFile
         writer.Flush();
     }
 
+    /// <summary>Writes <paramref name="path"/> through <c>path.tmp</c> and a rename, so a crash or error mid-write
+    /// never leaves a truncated file where a good one was.</summary>
+    public static void WriteFileAtomically(string path, Action<Stream> write)
+    {
+        var temporary = path + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
     /// <summary>Reads only the JSON header of a file written by <see cref="Write"/>.</summary>
     public static JsonObject ReadHeader(string path)
     {
@@ -98,7 +119,9 @@ internal static class ClipPackageFile
                 if (rank is < 0 or > 8) throw new InvalidDataException($"{source}: tensor '{name}' has rank {rank}.");
                 var shape = new long[rank];
                 for (var d = 0; d < rank; d++) shape[d] = reader.ReadInt64();
-                var elements = shape.Aggregate(1L, (a, b) => a * b);
+                if (shape.Any(d => d < 0))
+                    throw new InvalidDataException($"{source}: tensor '{name}' has a negative dimension in shape [{string.Join(", ", shape)}].");
+                var elements = shape.Aggregate(1L, (a, b) => b == 0 || a <= long.MaxValue / b ? a * b : long.MaxValue);
                 tensors[name] = code switch
                 {
                     Float32Code => tensor(ReadArray<float>(reader, elements, name, source), shape).DetachFromDisposeScope(),
@@ -128,8 +151,14 @@ internal static class ClipPackageFile
 
     private static T[] ReadArray<T>(BinaryReader reader, long elements, string name, string source) where T : unmanaged
     {
-        var bytes = checked(elements * Marshal.SizeOf<T>());
-        var data = reader.ReadBytes(checked((int)bytes));
+        // The size comes from the file: check it against what is left before allocating, so a corrupt shape
+        // cannot ask for gigabytes (BinaryReader.ReadBytes allocates the full count up front).
+        var size = Marshal.SizeOf<T>();
+        var bytes = elements > long.MaxValue / size ? long.MaxValue : elements * size;
+        var stream = reader.BaseStream;
+        if (bytes > Array.MaxLength || (stream.CanSeek && bytes > stream.Length - stream.Position))
+            throw new InvalidDataException($"{source}: tensor '{name}' declares {elements} elements ({bytes} bytes), more than the file holds (truncated or corrupt).");
+        var data = reader.ReadBytes((int)bytes);
         if (data.Length != bytes) throw new EndOfStreamException($"tensor '{name}' ends early");
         return MemoryMarshal.Cast<byte, T>(data).ToArray();
     }

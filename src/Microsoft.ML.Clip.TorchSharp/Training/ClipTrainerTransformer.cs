@@ -184,12 +184,9 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         lock (_sync) ClipPackageFile.Write(stream, header, _model.state_dict().Select(kv => (kv.Key, kv.Value)));
     }
 
-    /// <summary>Saves to a file (see <see cref="Save(Stream)"/>).</summary>
-    public void Save(string path)
-    {
-        using var stream = File.Create(path);
-        Save(stream);
-    }
+    /// <summary>Saves to a file (see <see cref="Save(Stream)"/>), through a temporary file and a rename so that a
+    /// failed save never leaves a truncated model in place of an earlier one.</summary>
+    public void Save(string path) => ClipPackageFile.WriteFileAtomically(path, Save);
 
     /// <summary>Loads a model written by <see cref="Save(Stream)"/> onto the CPU.</summary>
     /// <exception cref="InvalidDataException">The stream is not such a model, or is truncated.</exception>

@@ -180,7 +180,6 @@ internal sealed class ClipTrainingSession : IDisposable
         var directory = _options.CheckpointDirectory ?? throw new InvalidOperationException("No CheckpointDirectory is set.");
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, CheckpointFileName);
-        var temporary = path + ".tmp";
         var header = new JsonObject
         {
             ["kind"] = "checkpoint",
@@ -199,20 +198,7 @@ internal sealed class ClipTrainingSession : IDisposable
         };
         var tensors = ModelTensors(Model, Bias).Select(t => ("model." + t.Name, t.Tensor))
             .Concat(_optimizer.State().Select(t => ("optim." + t.Name, t.Tensor)));
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                ClipPackageFile.Write(stream, header, tensors, _options.CheckpointWriteHook);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
+        ClipPackageFile.WriteFileAtomically(path, stream => ClipPackageFile.Write(stream, header, tensors, _options.CheckpointWriteHook));
         _lastCheckpoint = path;
         _log?.Invoke($"Checkpoint at step {Step}: {path}");
         return path;
@@ -369,11 +355,6 @@ internal sealed class ClipTrainingSession : IDisposable
         Check(o.CheckpointEverySteps >= 0, nameof(o.CheckpointEverySteps), o.CheckpointEverySteps, "must not be negative");
         if (o.LockImageTower && o.LockTextTower)
             throw new ArgumentException("LockImageTower and LockTextTower are both set: nothing but the temperature would train.", nameof(o.LockTextTower));
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>The default tokenization: CLIP's tokenizer with truncation to the context.</summary>
