@@ -133,26 +133,32 @@ internal sealed class ClipTrainingSession : IDisposable
         _log?.Invoke($"Training {totalSteps} steps ({_options.Epochs} epochs × {stepsPerEpoch}) of batch {batchSize} on {_device.type}" +
             (Step > 0 ? $", resuming after step {Step}." : "."));
 
-        for (var epoch = (int)(Step / stepsPerEpoch); epoch < _options.Epochs; epoch++)
+        try
         {
-            var skip = Step - epoch * stepsPerEpoch;
-            foreach (var batch in BackgroundPrefetch.Enumerate(source.ReadEpoch(epoch, batchSize, skip, ct)))
+            for (var epoch = (int)(Step / stepsPerEpoch); epoch < _options.Epochs; epoch++)
             {
-                using (batch)
+                var skip = Step - epoch * stepsPerEpoch;
+                foreach (var batch in BackgroundPrefetch.Enumerate(source.ReadEpoch(epoch, batchSize, skip, ct)))
                 {
-                    if (ct.IsCancellationRequested)
+                    using (batch)
                     {
-                        if (_options.CheckpointDirectory is not null) SaveCheckpoint(batchSize, source.RowCount);
                         ct.ThrowIfCancellationRequested();
+                        var learningRate = CosineWarmupSchedule.LearningRate(_options.LearningRate, Step, _options.WarmupSteps, totalSteps);
+                        var loss = TrainStep(batch, learningRate);
+                        Step++;
+                        Report(epoch, loss, learningRate, totalSteps, batchSize, clock, firstStep);
+                        if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && Step % _options.CheckpointEverySteps == 0)
+                            SaveCheckpoint(batchSize, source.RowCount);
                     }
-                    var learningRate = CosineWarmupSchedule.LearningRate(_options.LearningRate, Step, _options.WarmupSteps, totalSteps);
-                    var loss = TrainStep(batch, learningRate);
-                    Step++;
-                    Report(epoch, loss, learningRate, totalSteps, batchSize, clock, firstStep);
-                    if (_options.CheckpointDirectory is not null && _options.CheckpointEverySteps > 0 && Step % _options.CheckpointEverySteps == 0)
-                        SaveCheckpoint(batchSize, source.RowCount);
                 }
             }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && _options.CheckpointDirectory is not null)
+        {
+            // Cancellation surfaces either here between steps or from the prefetch thread's reader; either way
+            // the last step is complete, so the checkpoint holds a consistent position to resume from.
+            SaveCheckpoint(batchSize, source.RowCount);
+            throw;
         }
         if (_options.CheckpointDirectory is not null) SaveCheckpoint(batchSize, source.RowCount);
     }
@@ -198,7 +204,7 @@ internal sealed class ClipTrainingSession : IDisposable
         };
         var tensors = ModelTensors(Model, Bias).Select(t => ("model." + t.Name, t.Tensor))
             .Concat(_optimizer.State().Select(t => ("optim." + t.Name, t.Tensor)));
-        ClipPackageFile.WriteFileAtomically(path, stream => ClipPackageFile.Write(stream, header, tensors, _options.CheckpointWriteHook));
+        AtomicFile.Write(path, stream => ClipPackageFile.Write(stream, header, tensors, _options.CheckpointWriteHook));
         _lastCheckpoint = path;
         _log?.Invoke($"Checkpoint at step {Step}: {path}");
         return path;
