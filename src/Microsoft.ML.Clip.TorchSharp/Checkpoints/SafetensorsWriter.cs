@@ -59,17 +59,21 @@ public static class SafetensorsWriter
         var header = headerBuffer.ToArray();
         var padded = (header.Length + 7) / 8 * 8;
 
-        using var stream = File.Create(path);
-        Span<byte> lengthBytes = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)padded);
-        stream.Write(lengthBytes);
-        stream.Write(header);
-        stream.Write(Encoding.ASCII.GetBytes(new string(' ', padded - header.Length)));
-        foreach (var (_, tensor, _) in ordered)
+        AtomicFile.Write(path, stream =>
         {
-            using var cpu = tensor.detach().cpu().contiguous();
-            if (cpu.numel() > 0)
-                stream.Write(cpu.bytes);
-        }
+            Span<byte> lengthBytes = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(lengthBytes, (ulong)padded);
+            stream.Write(lengthBytes);
+            stream.Write(header);
+            stream.Write(Encoding.ASCII.GetBytes(new string(' ', padded - header.Length)));
+            foreach (var (_, tensor, _) in ordered)
+            {
+                // A scope per tensor frees the detach/cpu/contiguous intermediates at once.
+                using var scope = NewDisposeScope();
+                var cpu = tensor.detach().cpu().contiguous();
+                if (cpu.numel() > 0)
+                    stream.Write(cpu.bytes);
+            }
+        });
     }
 }

@@ -93,7 +93,6 @@ public static class ClipOnnxExporter
         long size = model.CalculateSize();
         if (size >= int.MaxValue)
             throw new NotSupportedException($"'{path}' would be {size} bytes, over protobuf's 2 GB limit; ONNX external data is not supported by this exporter.");
-        using var stream = File.Create(path);
-        model.WriteTo(stream);
+        AtomicFile.Write(path, model.WriteTo);
     }
 }

@@ -49,27 +49,6 @@ internal static class ClipPackageFile
         writer.Flush();
     }
 
-    /// <summary>Writes <paramref name="path"/> through <c>path.tmp</c> and a rename, so a crash or error mid-write
-    /// never leaves a truncated file where a good one was.</summary>
-    public static void WriteFileAtomically(string path, Action<Stream> write)
-    {
-        var temporary = path + ".tmp";
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
-
     /// <summary>Reads only the JSON header of a file written by <see cref="Write"/>.</summary>
     public static JsonObject ReadHeader(string path)
     {

@@ -186,7 +186,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
 
     /// <summary>Saves to a file (see <see cref="Save(Stream)"/>), through a temporary file and a rename so that a
     /// failed save never leaves a truncated model in place of an earlier one.</summary>
-    public void Save(string path) => ClipPackageFile.WriteFileAtomically(path, Save);
+    public void Save(string path) => AtomicFile.Write(path, Save);
 
     /// <summary>Loads a model written by <see cref="Save(Stream)"/> onto the CPU.</summary>
     /// <exception cref="InvalidDataException">The stream is not such a model, or is truncated.</exception>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Clip.TestUtilities;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Training;
 using static TorchSharp.torch;
 
@@ -31,7 +32,7 @@ public class ClipPackageFileTests
     {
         var path = Path.Combine(Fixtures.NewTempDir(), "model.clip");
         File.WriteAllText(path, "old");
-        Assert.Throws<IOException>(() => ClipPackageFile.WriteFileAtomically(path, stream =>
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
         {
             stream.WriteByte(1);
             throw new IOException("disk full");
@@ -39,7 +40,7 @@ public class ClipPackageFileTests
         Assert.Equal("old", File.ReadAllText(path));
         Assert.False(File.Exists(path + ".tmp"));
 
-        ClipPackageFile.WriteFileAtomically(path, stream => stream.Write("new"u8));
+        AtomicFile.Write(path, stream => stream.Write("new"u8));
         Assert.Equal("new", File.ReadAllText(path));
     }
 
