@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BATCH=${1:-256}; STEPS=${2:-3}; THREADS=${3:-2}
-if ! update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep -q '^Value: .*openblas'; then
+if ! update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep '^Value: .*openblas' >/dev/null; then
   echo "warning: the system BLAS is not OpenBLAS; the PyTorch anchor will be slow (apt-get install libopenblas0-openmp)" >&2
 fi
 dotnet build test/Microsoft.ML.Clip.Benchmarks/Microsoft.ML.Clip.Benchmarks.csproj -c Release -v q -nologo >/dev/null

@@ -20,7 +20,9 @@ as_root() {
 # bookworm, also for later upgrades.
 ensure_libstdcxx() {
   local lib
-  lib=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
+  # awk reads to the end (no early exit): an early exit would SIGPIPE ldconfig, and under
+  # pipefail that kills this script with status 141 once the cache outgrows a pipe buffer.
+  lib=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !found {print $NF; found=1}' || true)
   [ -z "$lib" ] && lib=/usr/lib/x86_64-linux-gnu/libstdc++.so.6
   if [ -f "$lib" ] && grep -qa 'GLIBCXX_3\.4\.32' "$lib"; then
     log "libstdc++ already provides GLIBCXX_3.4.32"
