@@ -28,6 +28,7 @@ public static class Program
         yield return ZeroShotCommand.Create();
         yield return ProbeCommand.Create();
         yield return CompareCommand.Create();
+        yield return SummarizeCommand.Create();
         yield return EvalRetrievalCommand.Create();
         yield return TrainCommand.Create();
     }

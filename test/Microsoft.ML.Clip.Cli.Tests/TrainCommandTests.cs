@@ -50,6 +50,38 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void Train_with_a_frozen_resnet18_encoder_caches_features_and_exports_a_model_the_other_commands_load()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-train-lit");
+        var tsv = WriteData(dir);
+        var outDir = Path.Combine(dir, "out");
+        var cache = Path.Combine(dir, "cache");
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--config", "tiny", "--batch", "4", "--epochs", "2",
+            "--image-encoder", "resnet18", "--feature-cache", cache, "--device", "cpu");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        // 8 rows (7 distinct images: bilevel.png twice): encoded once in epoch 1, all from the cache in epoch 2.
+        Assert.Contains("Epoch 1: image features of 1 images from the cache, 7 encoded.", result.Lines);
+        Assert.Contains("Epoch 2: image features of 8 images from the cache, 0 encoded.", result.Lines);
+        var info = ClipModelInfo.Load(Path.Combine(outDir, ClipModelInfo.FileName));
+        Assert.Equal(("onnx-features", 224, 64), (info.VisionKind, info.ImageResolution, info.EmbedDim));
+        Assert.Equal([0f, 0f, 0f], info.Preprocess.Mean);
+        Assert.False(Directory.Exists(Path.Combine(outDir, "safetensors")));
+
+        // The exported folder works with the inference commands, and model.clipmodel converts to the same image graph.
+        var zeroShot = CliRunner.Run(null, "zeroshot", "--model", outDir, "--classes", "picture,drawing", Path.Combine(dir, "img", "0.png"));
+        Assert.True(zeroShot.ExitCode == 0, zeroShot.StdErr);
+        var converted = Path.Combine(dir, "converted");
+        var convert = CliRunner.Run(null, "convert", Path.Combine(outDir, "model.clipmodel"), converted);
+        Assert.True(convert.ExitCode == 0, convert.StdErr);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(outDir, info.ImageModelFile)), File.ReadAllBytes(Path.Combine(converted, info.ImageModelFile)));
+
+        // Resuming the finished run needs the same encoder.
+        var resumed = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--batch", "4", "--epochs", "2", "--resume", outDir, "--device", "cpu");
+        Assert.NotEqual(0, resumed.ExitCode);
+        Assert.Contains("frozen image encoder 'resnet18'", resumed.StdErr);
+    }
+
+    [Fact]
     public void A_missing_image_is_reported_with_its_line()
     {
         var dir = Fixtures.NewTempDir("clip-cli-train-bad");

@@ -2,6 +2,7 @@ using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Export;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Training;
 
 namespace ClipCli.Commands;
 
@@ -50,6 +51,12 @@ internal sealed class ClipModelFolder : IDisposable
     /// <summary>Loads a checkpoint and writes the ONNX pair and <c>clip_model.json</c> to <paramref name="outDir"/>.</summary>
     public static ClipModelInfo Convert(string checkpoint, string outDir, ClipActivation activation)
     {
+        // A model trained by this library (model.clipmodel) may carry a frozen image encoder that only it knows how to export.
+        if (File.Exists(checkpoint) && ClipTrainerTransformer.IsSavedModel(checkpoint))
+        {
+            using var trained = ClipTrainerTransformer.Load(new Microsoft.ML.MLContext(), checkpoint);
+            return trained.ExportOnnx(outDir);
+        }
         using var weights = ClipWeights.Load(checkpoint, activation);
         return ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outDir, System.IO.Path.GetFileName(System.IO.Path.TrimEndingDirectorySeparator(checkpoint)));
     }

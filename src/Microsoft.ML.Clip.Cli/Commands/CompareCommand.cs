@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using ClipCli.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Clip.Evaluation;
@@ -127,12 +128,19 @@ internal static class CompareCommand
                 .Append(table).AppendLine()
                 .Append(details);
             File.WriteAllText(Path.Combine(outDir, "report.md"), report.ToString());
+            // The numbers as data, for `clip summarize` (several models side by side).
+            File.WriteAllText(Path.Combine(outDir, ResultsFileName), JsonSerializer.Serialize(results, JsonOptions));
             Console.Write(table);
             EvaluationCli.Info($"Wrote {Path.Combine(outDir, "report.md")} and {results.Count} plot(s).");
             return 0;
         }));
         return command;
     }
+
+    /// <summary>The results as JSON in the out folder (a list of <see cref="DatasetComparison"/>).</summary>
+    public const string ResultsFileName = "results.json";
+
+    internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
     private static string PlotFileName(string name)
         => new string(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()) + ".png";

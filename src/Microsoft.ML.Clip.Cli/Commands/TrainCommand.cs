@@ -30,8 +30,14 @@ internal static class TrainCommand
         var warmup = new Option<int>("--warmup") { Description = "Warm-up steps.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WarmupSteps };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation and data order.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.Seed };
         var init = new Option<string?>("--init") { Description = "Pretrained checkpoint to fine-tune (.pt, safetensors, or a model.clipmodel)." };
-        var lockImage = new Option<bool>("--lock-image") { Description = "Freeze the image tower (LiT)." };
-        var lockText = new Option<bool>("--lock-text") { Description = "Freeze the text tower." };
+        var lockImage = new Option<bool>("--lock-image") { Description = "Freeze the model's own image tower (LiT on an --init checkpoint)." };
+        var lockText = new Option<bool>("--lock-text") { Description = "Freeze the text tower (with --image-encoder, the text projection still trains)." };
+        var imageEncoder = new Option<string?>("--image-encoder")
+        {
+            Description = "Locked-image tuning: a frozen pretrained image encoder, 'resnet18' (ImageNet ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18) or PATH.onnx (float [N,3,R,R] -> [N,F]); only a projection on it and the text side train.",
+        };
+        var featureCache = new Option<string?>("--feature-cache") { Description = "Folder of the frozen encoder's feature cache (default: ~/.local/share/Microsoft.ML.Clip/feature-cache)." };
+        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
         var resume = new Option<string?>("--resume") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
         var crop = new Option<double>("--random-crop") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
@@ -39,7 +45,8 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train (or fine-tune) a CLIP model contrastively on image-caption pairs.")
         {
-            data, output, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, resume, checkpointEvery, crop, device,
+            data, output, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, imageEncoder, featureCache, resnetModels,
+            resume, checkpointEvery, crop, device,
         };
         command.SetAction(parse => InferenceCommandSupport.Guard(() =>
         {
@@ -64,6 +71,9 @@ internal static class TrainCommand
                     InitialCheckpoint = parse.GetValue(init),
                     LockImageTower = parse.GetValue(lockImage),
                     LockTextTower = parse.GetValue(lockText),
+                    ImageEncoder = parse.GetValue(imageEncoder),
+                    FeatureCacheDirectory = parse.GetValue(featureCache),
+                    ImageEncoderDirectory = parse.GetValue(resnetModels),
                     ResumeFrom = parse.GetValue(resume),
                     CheckpointDirectory = outDir,
                     CheckpointEverySteps = parse.GetValue(checkpointEvery),
@@ -73,20 +83,32 @@ internal static class TrainCommand
                     CancellationToken = cancel.Token,
                 };
                 var ml = new MLContext(seed: options.Seed);
+                // The trainer's own notes (feature cache, checkpoints); step lines come through Progress already.
+                ml.Log += (_, e) =>
+                {
+                    if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info && e.Source.Contains("ClipTrainer", StringComparison.Ordinal)
+                        && !e.RawMessage.StartsWith("step ", StringComparison.Ordinal))
+                        Console.WriteLine(e.RawMessage);
+                };
                 var view = ml.Data.LoadFromEnumerable(pairs);
                 using var model = ml.Transforms.ClipTrainer(nameof(Pair.ImagePath), nameof(Pair.Caption), options).Fit(view);
                 model.Save(Path.Combine(outDir, ModelFileName));
                 var info = model.ExportOnnx(outDir);
-                var state = model.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
-                try
+                // A locked-image model's image tower is an ONNX encoder that safetensors cannot hold: its files are the ONNX pair and model.clipmodel.
+                if (model.ImageEncoder is null)
                 {
-                    ClipSafetensors.Save(Path.Combine(outDir, "safetensors"), model.Config, state);
+                    var state = model.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
+                    try
+                    {
+                        ClipSafetensors.Save(Path.Combine(outDir, "safetensors"), model.Config, state);
+                    }
+                    finally
+                    {
+                        foreach (var t in state.Values) t.Dispose();
+                    }
                 }
-                finally
-                {
-                    foreach (var t in state.Values) t.Dispose();
-                }
-                Console.WriteLine($"wrote {info.ImageModelFile}, {info.TextModelFile}, clip_model.json, {ModelFileName}, safetensors/ and checkpoint.clipckpt to {outDir} (embed {info.EmbedDim}, resolution {info.ImageResolution})");
+                var safetensors = model.ImageEncoder is null ? ", safetensors/" : "";
+                Console.WriteLine($"wrote {info.ImageModelFile}, {info.TextModelFile}, clip_model.json, {ModelFileName}{safetensors} and checkpoint.clipckpt to {outDir} (embed {info.EmbedDim}, resolution {info.ImageResolution}, image tower {info.VisionKind})");
                 return 0;
             }
             catch (OperationCanceledException)

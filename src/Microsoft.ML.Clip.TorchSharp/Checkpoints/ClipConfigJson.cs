@@ -36,6 +36,8 @@ public static class ClipConfigJson
             ["activation"] = config.Activation == ClipActivation.Gelu ? "gelu" : "quick_gelu",
             ["layer_norm_eps"] = config.LayerNormEps,
         };
+        // Only a locked-image (LiT) model has it; openai/CLIP's constructor has no such argument.
+        if (config.ImageFeatureSize is int features) node["image_feature_size"] = features;
         return node.ToJsonString(indented ? Indented : null);
     }
 
@@ -99,6 +101,7 @@ public static class ClipConfigJson
             TransformerLayers = Int("transformer_layers"),
             Activation = HuggingFaceClipConfig.ParseActivation(activation, origin),
             LayerNormEps = root["layer_norm_eps"]?.GetValue<float>() ?? 1e-5f,
+            ImageFeatureSize = root["image_feature_size"] is null ? null : Int("image_feature_size"),
         };
         try
         {

@@ -29,7 +29,9 @@ internal static class ClipStateDictLayout
         Add("text_projection", w, config.EmbedDim);
         Add("logit_scale");
 
-        if (config.IsVisionTransformer)
+        if (config.IsImageFeatureProjection)
+            Add("visual.proj", config.ImageFeatureSize!.Value, config.EmbedDim);
+        else if (config.IsVisionTransformer)
             AddVisionTransformer(list, config);
         else
             AddModifiedResNet(list, config);
@@ -171,7 +173,9 @@ internal static class ClipStateDictLayout
     }
 
     /// <summary>A short description of the architecture for messages.</summary>
-    internal static string Describe(ClipConfig c) => c.IsVisionTransformer
+    internal static string Describe(ClipConfig c) => c.IsImageFeatureProjection
+        ? $"projection of {c.ImageFeatureSize} frozen image features; text width {c.TransformerWidth}, {c.TransformerLayers} layers; embed {c.EmbedDim}"
+        : c.IsVisionTransformer
         ? $"ViT width {c.VisionWidth}, {c.VisionLayers[0]} layers, patch {c.VisionPatchSize}, resolution {c.ImageResolution}; text width {c.TransformerWidth}, {c.TransformerLayers} layers; embed {c.EmbedDim}"
         : $"ModifiedResNet width {c.VisionWidth}, layers [{string.Join(", ", c.VisionLayers)}], resolution {c.ImageResolution}; text width {c.TransformerWidth}, {c.TransformerLayers} layers; embed {c.EmbedDim}";
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Google.Protobuf;
+using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
@@ -17,6 +18,13 @@ public sealed class ClipOnnxExportOptions
     /// otherwise it rounds them. Default: false (float32).
     /// </summary>
     public bool TokenEmbeddingAsFloat16 { get; init; }
+
+    /// <summary>
+    /// The frozen image encoder of a locked-image model (<see cref="ClipConfig.IsImageFeatureProjection"/>): the image
+    /// graph becomes this encoder followed by the trained projection, and its preprocessing goes into
+    /// <c>clip_model.json</c>. Required for such models, ignored otherwise.
+    /// </summary>
+    public FrozenImageEncoder? ImageEncoder { get; init; }
 }
 
 /// <summary>
@@ -66,25 +74,54 @@ public static class ClipOnnxExporter
         };
         if (source != null) metadata["source"] = source;
 
+        var encoder = config.IsImageFeatureProjection ? CheckEncoder(config, options.ImageEncoder) : null;
         var info = new ClipModelInfo
         {
             EmbedDim = config.EmbedDim,
             ImageResolution = config.ImageResolution,
             LogitScale = logitScale,
-            VisionKind = config.IsVisionTransformer ? "vit" : "resnet",
+            VisionKind = encoder is not null ? "onnx-features" : config.IsVisionTransformer ? "vit" : "resnet",
+            Preprocess = encoder is null ? new ClipPreprocessInfo() : new ClipPreprocessInfo
+            {
+                ResizeMode = encoder.Preprocess.ResizeMode == ClipResizeMode.Squash ? "squash" : "shortest-side-center-crop",
+                Mean = encoder.Preprocess.Mean,
+                Std = encoder.Preprocess.Std,
+            },
             Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
             Source = source,
         };
 
         Directory.CreateDirectory(outDir);
-        var image = config.IsVisionTransformer
-            ? ClipOnnxVisionTransformerGraph.Build(config, stateDict, metadata)
+        if (encoder is not null) metadata["image_encoder"] = encoder.Name;
+        var image = encoder is not null ? LockedImageGraph(config, stateDict, encoder, metadata)
+            : config.IsVisionTransformer ? ClipOnnxVisionTransformerGraph.Build(config, stateDict, metadata)
             : ClipOnnxResNetGraph.Build(config, stateDict, metadata);
         Write(image, Path.Combine(outDir, info.ImageModelFile));
         var text = ClipOnnxTextGraph.Build(config, stateDict, options.TokenEmbeddingAsFloat16, metadata);
         Write(text, Path.Combine(outDir, info.TextModelFile));
         info.Save(Path.Combine(outDir, ClipModelInfo.FileName));
         return info;
+    }
+
+    private static FrozenImageEncoder CheckEncoder(ClipConfig config, FrozenImageEncoder? encoder)
+    {
+        if (encoder is null)
+            throw new InvalidOperationException(
+                $"The model projects the features of a frozen image encoder ({config.ImageFeatureSize} features): pass that encoder as ClipOnnxExportOptions.ImageEncoder to export it.");
+        if (encoder.FeatureSize != config.ImageFeatureSize || encoder.Preprocess.Resolution != config.ImageResolution)
+            throw new ArgumentException(
+                $"Image encoder '{encoder.Name}' gives {encoder.FeatureSize} features at {encoder.Preprocess.Resolution} px; the model projects {config.ImageFeatureSize} features at {config.ImageResolution} px.",
+                nameof(ClipOnnxExportOptions.ImageEncoder));
+        return encoder;
+    }
+
+    // The frozen encoder graph, unchanged, followed by the trained projection.
+    private static ModelProto LockedImageGraph(ClipConfig config, IReadOnlyDictionary<string, Tensor> stateDict, FrozenImageEncoder encoder,
+        IReadOnlyDictionary<string, string> metadata)
+    {
+        using var projection = stateDict["visual.proj"].detach().cpu().to(ScalarType.Float32).contiguous();
+        return Microsoft.ML.Clip.Graphs.FrozenEncoderGraphs.WithProjection(encoder.Graph, projection.data<float>().ToArray(),
+            config.ImageFeatureSize!.Value, config.EmbedDim, metadata);
     }
 
     private static void Write(ModelProto model, string path)

@@ -54,10 +54,32 @@ public sealed record ClipConfig
     /// <summary>LayerNorm epsilon.</summary>
     public float LayerNormEps { get; init; } = 1e-5f;
 
-    /// <summary>True for a ViT vision tower, false for a ModifiedResNet.</summary>
-    public bool IsVisionTransformer => VisionPatchSize is not null;
+    /// <summary>
+    /// Size F of the features of a frozen external image encoder (locked-image tuning): the image tower is then only a
+    /// trainable projection <c>visual.proj</c> [F, EmbedDim] applied to precomputed features; null for a CLIP image tower.
+    /// </summary>
+    public int? ImageFeatureSize { get; init; }
 
-    /// <summary>Vision heads as the reference derives them: ViT width / 64; ResNet width × 32 / 64.</summary>
+    /// <summary>True when the image tower is a projection of frozen external features (<see cref="ImageFeatureSize"/>).</summary>
+    public bool IsImageFeatureProjection => ImageFeatureSize is not null;
+
+    /// <summary>True for a ViT vision tower, false for a ModifiedResNet or a feature projection.</summary>
+    public bool IsVisionTransformer => VisionPatchSize is not null && !IsImageFeatureProjection;
+
+    /// <summary>
+    /// This config with its image tower replaced by a projection of <paramref name="featureSize"/> frozen features
+    /// taken at <paramref name="resolution"/>; the text side is unchanged.
+    /// </summary>
+    public ClipConfig WithImageFeatures(int featureSize, int resolution) => this with
+    {
+        ImageFeatureSize = featureSize,
+        ImageResolution = resolution,
+        VisionLayers = [],
+        VisionPatchSize = null,
+        VisionWidth = featureSize,
+    };
+
+    /// <summary>Vision heads as the reference derives them: ViT width / 64; ResNet width × 32 / 64 (meaningless for a feature projection).</summary>
     public int VisionHeads => IsVisionTransformer ? VisionWidth / 64 : VisionWidth * 32 / 64;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
@@ -75,7 +97,13 @@ public sealed record ClipConfig
         Positive(TransformerWidth, nameof(TransformerWidth));
         Positive(TransformerHeads, nameof(TransformerHeads));
         Positive(TransformerLayers, nameof(TransformerLayers));
-        if (IsVisionTransformer)
+        if (IsImageFeatureProjection)
+        {
+            if (ImageFeatureSize <= 0) throw new ArgumentException($"ClipConfig.ImageFeatureSize must be positive, got {ImageFeatureSize}.", nameof(ImageFeatureSize));
+            if (VisionLayers.Length != 0 || VisionPatchSize is not null)
+                throw new ArgumentException("A feature-projection config has no vision layers or patch size.", nameof(ImageFeatureSize));
+        }
+        else if (IsVisionTransformer)
         {
             if (VisionLayers.Length != 1) throw new ArgumentException("A ViT config needs exactly one VisionLayers entry.", nameof(VisionLayers));
             if (ImageResolution % VisionPatchSize!.Value != 0)

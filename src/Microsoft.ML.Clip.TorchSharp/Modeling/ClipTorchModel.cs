@@ -34,7 +34,8 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        visual = config.IsVisionTransformer ? new VisionTransformer(config) : new ModifiedResNet(config);
+        visual = config.IsImageFeatureProjection ? new ImageFeatureProjection(config)
+            : config.IsVisionTransformer ? new VisionTransformer(config) : new ModifiedResNet(config);
         transformer = new ClipTransformer(config.TransformerWidth, config.TransformerLayers, config.TransformerHeads, config.Activation, config.LayerNormEps);
         token_embedding = Embedding(config.VocabSize, config.TransformerWidth);
         positional_embedding = Parameter(empty(config.ContextLength, config.TransformerWidth));
@@ -74,12 +75,20 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
         }
     }
 
-    /// <summary>Image embeddings [N, EmbedDim] (not normalised) of images [N, 3, R, R].</summary>
+    /// <summary>
+    /// Image embeddings [N, EmbedDim] (not normalised) of images [N, 3, R, R] — or, for a locked-image model
+    /// (<see cref="ClipConfig.IsImageFeatureProjection"/>), of its frozen encoder's features [N, F].
+    /// </summary>
     public Tensor EncodeImage(Tensor images)
     {
         ArgumentNullException.ThrowIfNull(images);
         var resolution = Config.ImageResolution;
-        if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != resolution || images.shape[3] != resolution)
+        if (Config.ImageFeatureSize is int featureSize)
+        {
+            if (images.dim() != 2 || images.shape[1] != featureSize)
+                throw new ArgumentException($"This model projects frozen image features: expected [N, {featureSize}], got [{string.Join(", ", images.shape)}].", nameof(images));
+        }
+        else if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != resolution || images.shape[3] != resolution)
             throw new ArgumentException($"Images must be [N, 3, {resolution}, {resolution}], got [{string.Join(", ", images.shape)}].", nameof(images));
         using var scope = NewDisposeScope();
         return visual.forward(images).MoveToOuterDisposeScope();

@@ -7,7 +7,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 
 /// <summary>
 /// The package's own file format for trained models and training checkpoints: a magic, a format version, a JSON
-/// header (UTF-8) and named little-endian tensors (float32 or int64: name, dtype, shape, raw data).
+/// header (UTF-8) and named little-endian tensors (float32, int64 or uint8 — the last for a frozen image encoder's ONNX graph: name, dtype, shape, raw data).
 /// </summary>
 internal static class ClipPackageFile
 {
@@ -15,6 +15,7 @@ internal static class ClipPackageFile
     private static readonly byte[] Magic = "MLCLIPPK"u8.ToArray();
     private const int Float32Code = 0;
     private const int Int64Code = 1;
+    private const int ByteCode = 2;
 
     public static void Write(Stream stream, JsonObject header, IEnumerable<(string Name, Tensor Tensor)> tensors, Action<int>? afterTensor = null)
     {
@@ -41,8 +42,13 @@ internal static class ClipPackageFile
                     WriteShape(writer, cpu);
                     writer.Write(MemoryMarshal.AsBytes(cpu.data<long>().ToArray().AsSpan()));
                     break;
+                case ScalarType.Byte:
+                    writer.Write(ByteCode);
+                    WriteShape(writer, cpu);
+                    writer.Write(cpu.data<byte>().ToArray());
+                    break;
                 default:
-                    throw new NotSupportedException($"Tensor '{name}' has dtype {cpu.dtype}; only float32 and int64 are stored.");
+                    throw new NotSupportedException($"Tensor '{name}' has dtype {cpu.dtype}; only float32, int64 and uint8 are stored.");
             }
             afterTensor?.Invoke(i);
         }
@@ -105,6 +111,7 @@ internal static class ClipPackageFile
                 {
                     Float32Code => tensor(ReadArray<float>(reader, elements, name, source), shape).DetachFromDisposeScope(),
                     Int64Code => tensor(ReadArray<long>(reader, elements, name, source), shape).DetachFromDisposeScope(),
+                    ByteCode => tensor(ReadArray<byte>(reader, elements, name, source), shape).DetachFromDisposeScope(),
                     _ => throw new InvalidDataException($"{source}: tensor '{name}' has unknown dtype code {code}."),
                 };
             }

@@ -57,12 +57,26 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         ClipImageColumn.Find(input.Schema, ImageColumnName);
         ClipImageColumn.FindText(input.Schema, TextColumnName);
         using var channel = _env.Register("Microsoft.ML.Clip.ClipTrainer").Start("Fit");
-        using var session = ClipTrainingSession.Create(_options, message => channel.Info(MessageSensitivity.None, message));
+        Action<string> log = message => channel.Info(MessageSensitivity.None, message);
+        using var session = ClipTrainingSession.Create(_options, log);
         var config = session.Model.Config;
-        var preprocessor = new ClipImagePreprocessor(ClipPreprocessSettings.OpenAI(config.ImageResolution));
+        var preprocessor = new ClipImagePreprocessor(session.ImageEncoder?.Preprocess ?? ClipPreprocessSettings.OpenAI(config.ImageResolution));
+        using var lockedFeatures = session.ImageEncoder is { } encoder
+            ? new LockedImageFeatures(encoder, _options.FeatureCacheDirectory ?? ClipTrainerOptions.Defaults.FeatureCacheDirectory)
+            : null;
+        if (lockedFeatures is not null)
+        {
+            log($"Image features of '{session.ImageEncoder!.Name}' are cached in {lockedFeatures.Cache.FilePath} ({lockedFeatures.Cache.Count} images already).");
+            session.EpochCompleted = epoch =>
+            {
+                var (hits, misses) = lockedFeatures.TakeCounts();
+                log($"Epoch {epoch + 1}: image features of {hits} images from the cache, {misses} encoded.");
+                _options.FeatureCacheObserver?.Invoke(epoch, hits, misses);
+            };
+        }
         var source = new DataViewBatchSource(input, ImageColumnName, TextColumnName, preprocessor,
             _options.Tokenize ?? ClipTrainingSession.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
-            _options.RandomResizedCropMinScale);
+            _options.RandomResizedCropMinScale, lockedFeatures);
         session.Run(source);
         return session.ToTransformer(ImageColumnName, TextColumnName);
     }

@@ -40,6 +40,14 @@ public sealed class ClipTrainerOptions
         public const string ImageEmbeddingColumnName = "ImageEmbedding";
         /// <summary>Output column of the text embeddings.</summary>
         public const string TextEmbeddingColumnName = "TextEmbedding";
+
+        /// <summary>
+        /// Where frozen-encoder features are cached when <see cref="FeatureCacheDirectory"/> is null:
+        /// <c>Microsoft.ML.Clip/feature-cache</c> under the user's local application data folder (<c>~/.local/share</c> on Linux).
+        /// </summary>
+        public static string FeatureCacheDirectory => Path.Combine(
+            Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create) is { Length: > 0 } local ? local : Path.GetTempPath(),
+            "Microsoft.ML.Clip", "feature-cache");
     }
 
     /// <summary>Architecture preset (<see cref="ClipModelPresets.Names"/>) used when neither <see cref="Config"/> nor <see cref="InitialCheckpoint"/> is set.</summary>
@@ -87,11 +95,33 @@ public sealed class ClipTrainerOptions
     /// <summary>Clip the global gradient norm to this value; 0 disables clipping.</summary>
     public double MaxGradientNorm = Defaults.MaxGradientNorm;
 
-    /// <summary>Freeze the image tower (LiT): its parameters get no gradient and are not optimised.</summary>
+    /// <summary>Freeze the model's own image tower (LiT on a CLIP checkpoint): its parameters get no gradient and are not optimised.</summary>
     public bool LockImageTower;
 
-    /// <summary>Freeze the text tower.</summary>
+    /// <summary>
+    /// Freeze the text tower. With <see cref="ImageEncoder"/> the text projection still trains (then only the two
+    /// projections and the temperature learn: useful with a pretrained text tower from <see cref="InitialCheckpoint"/>).
+    /// </summary>
     public bool LockTextTower;
+
+    /// <summary>
+    /// Locked-image tuning on a frozen external image encoder: <c>"resnet18"</c> (the ImageNet ResNet-18 of the NuGet package
+    /// <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>) or the path of an ONNX feature extractor (float [N, 3, R, R] →
+    /// [N, F]). The image tower becomes that encoder, never trained, followed by a trainable projection; the text tower
+    /// trains from scratch (<see cref="Preset"/>/<see cref="Config"/>) or from <see cref="InitialCheckpoint"/>.
+    /// Image features are computed once per image and cached (<see cref="FeatureCacheDirectory"/>). Null (default):
+    /// the model's own image tower.
+    /// </summary>
+    public string? ImageEncoder;
+
+    /// <summary>Folder holding the ResNet-18 files (<c>ResNetPrepOnnx/</c>, <c>ResNet18Onnx/</c>); null: <c>DnnImageModels</c> next to the application.</summary>
+    public string? ImageEncoderDirectory;
+
+    /// <summary>
+    /// Folder of the frozen-encoder feature cache (one file per encoder, keyed by image content); null:
+    /// <see cref="Defaults.FeatureCacheDirectory"/>.
+    /// </summary>
+    public string? FeatureCacheDirectory;
 
     /// <summary>Seed of the initialisation and of the data order (each epoch's shuffle derives from it).</summary>
     public int Seed = Defaults.Seed;
@@ -137,6 +167,9 @@ public sealed class ClipTrainerOptions
 
     /// <summary>Called after each tensor written to a checkpoint (tests throw from it to simulate a crash mid-save).</summary>
     internal Action<int>? CheckpointWriteHook;
+
+    /// <summary>Told after each epoch of a locked-image run how many image features came from the cache and how many were encoded (tests).</summary>
+    internal Action<int, long, long>? FeatureCacheObserver;
 
     internal ClipTrainerOptions Clone() => (ClipTrainerOptions)MemberwiseClone();
 }

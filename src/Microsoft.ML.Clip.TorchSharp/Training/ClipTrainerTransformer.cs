@@ -23,14 +23,22 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 public sealed class ClipTrainerTransformer : ITransformer, IDisposable
 {
     private const string ModelKind = "model";
+
+    /// <summary>Name under which a saved locked-image model carries its frozen encoder's ONNX graph (bytes).</summary>
+    internal const string ImageEncoderTensorName = "image_encoder.onnx";
+
     private readonly ClipTorchModel _model;
     private readonly Func<IReadOnlyList<string>, int, long[]> _tokenize;
     private readonly object _sync = new();
 
     internal ClipTrainerTransformer(ClipTorchModel model, float? logitBias, ClipLossKind loss, string imageColumnName, string textColumnName,
-        string imageEmbeddingColumnName, string textEmbeddingColumnName, Func<IReadOnlyList<string>, int, long[]>? tokenize)
+        string imageEmbeddingColumnName, string textEmbeddingColumnName, Func<IReadOnlyList<string>, int, long[]>? tokenize,
+        FrozenImageEncoder? imageEncoder = null)
     {
+        if (model.Config.IsImageFeatureProjection != imageEncoder is not null)
+            throw new ArgumentException("A locked-image model needs its frozen image encoder, and only such a model takes one.", nameof(imageEncoder));
         _model = model;
+        ImageEncoder = imageEncoder;
         _model.eval();
         LogitBias = logitBias;
         Loss = loss;
@@ -39,8 +47,11 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         ImageEmbeddingColumnName = imageEmbeddingColumnName;
         TextEmbeddingColumnName = textEmbeddingColumnName;
         _tokenize = tokenize ?? ClipTrainingSession.DefaultTokenize;
-        Preprocessor = new ClipImagePreprocessor(ClipPreprocessSettings.OpenAI(model.Config.ImageResolution));
+        Preprocessor = new ClipImagePreprocessor(imageEncoder?.Preprocess ?? ClipPreprocessSettings.OpenAI(model.Config.ImageResolution));
     }
+
+    /// <summary>The frozen image encoder of a locked-image (LiT) model; null when the model has its own image tower.</summary>
+    public FrozenImageEncoder? ImageEncoder { get; }
 
     /// <summary>The architecture.</summary>
     public ClipConfig Config => _model.Config;
@@ -66,7 +77,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
     /// <summary>Output column of the text embeddings.</summary>
     public string TextEmbeddingColumnName { get; }
 
-    /// <summary>The image preprocessing (OpenAI preset at the model's resolution).</summary>
+    /// <summary>The image preprocessing (OpenAI preset at the model's resolution, or the frozen image encoder's).</summary>
     public ClipImagePreprocessor Preprocessor { get; }
 
     /// <summary>The TorchSharp model (on the device it was trained on, in eval mode).</summary>
@@ -118,11 +129,13 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
     internal float[] EmbedImages(float[] pixels, int count)
     {
         var r = Config.ImageResolution;
+        // A locked-image model's tower starts outside TorchSharp: the frozen encoder gives the features it projects.
+        var features = ImageEncoder?.Featurize(pixels, count);
         lock (_sync)
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            var images = tensor(pixels, [count, 3, r, r]).to(_model.LogitScale.device);
+            var images = (features is null ? tensor(pixels, [count, 3, r, r]) : tensor(features, [count, ImageEncoder!.FeatureSize])).to(_model.LogitScale.device);
             return Normalize(_model.EncodeImage(images));
         }
     }
@@ -153,7 +166,8 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             var state = _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
             try
             {
-                return ClipOnnxExporter.Export(Config, state, LogitScale, folder, "Microsoft.ML.Clip ClipTrainer");
+                return ClipOnnxExporter.Export(Config, state, LogitScale, folder, "Microsoft.ML.Clip ClipTrainer",
+                    new ClipOnnxExportOptions { ImageEncoder = ImageEncoder });
             }
             finally
             {
@@ -181,12 +195,32 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             ["image_embedding_column"] = ImageEmbeddingColumnName,
             ["text_embedding_column"] = TextEmbeddingColumnName,
         };
-        lock (_sync) ClipPackageFile.Write(stream, header, _model.state_dict().Select(kv => (kv.Key, kv.Value)));
+        var tensors = _model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
+        using var encoderGraph = ImageEncoder is null ? null : tensor(ImageEncoder.GraphBytes);
+        if (ImageEncoder is not null)
+        {
+            // The frozen encoder travels inside the model file, so a saved LiT model loads and exports on its own.
+            header["image_encoder"] = ImageEncoder.Name;
+            header[ClipTrainingSession.ImageEncoderIdKey] = ImageEncoder.Id;
+            header["image_encoder_preprocess"] = new JsonObject
+            {
+                ["resolution"] = ImageEncoder.Preprocess.Resolution,
+                ["resize_mode"] = ImageEncoder.Preprocess.ResizeMode.ToString(),
+                ["mean"] = new JsonArray([.. ImageEncoder.Preprocess.Mean.Select(v => (JsonNode)v)]),
+                ["std"] = new JsonArray([.. ImageEncoder.Preprocess.Std.Select(v => (JsonNode)v)]),
+            };
+            tensors.Add((ImageEncoderTensorName, encoderGraph!));
+        }
+        lock (_sync) ClipPackageFile.Write(stream, header, tensors);
     }
 
     /// <summary>Saves to a file (see <see cref="Save(Stream)"/>), through a temporary file and a rename so that a
     /// failed save never leaves a truncated model in place of an earlier one.</summary>
     public void Save(string path) => AtomicFile.Write(path, Save);
+
+    /// <summary>Whether <paramref name="path"/> is a file in this package's model format (written by <see cref="Save(string)"/>).</summary>
+    public static bool IsSavedModel(string path) =>
+        File.Exists(path) && ClipPackageFile.IsPackageFile(path) && (string?)ClipPackageFile.ReadHeader(path)["kind"] == ModelKind;
 
     /// <summary>Loads a model written by <see cref="Save(Stream)"/> onto the CPU.</summary>
     /// <exception cref="InvalidDataException">The stream is not such a model, or is truncated.</exception>
@@ -209,17 +243,20 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             if ((string?)header["kind"] != ModelKind)
                 throw new InvalidDataException($"{source} is a {(string?)header["kind"]}, not a trained model (resume a checkpoint with ClipTrainerOptions.ResumeFrom).");
             var model = new ClipTorchModel(ClipConfigJson.Parse((string)header["config"]!, source));
+            FrozenImageEncoder? encoder = null;
             try
             {
-                model.LoadStateDict(tensors, source);
+                encoder = ReadImageEncoder(header, tensors, source);
+                model.LoadStateDict(tensors.Where(t => t.Key != ImageEncoderTensorName).ToDictionary(), source);
                 var loss = Enum.Parse<ClipLossKind>((string)header["loss"]!);
                 return new ClipTrainerTransformer(model, (float?)header["logit_bias"], loss,
                     (string)header["image_column"]!, (string)header["text_column"]!,
-                    (string)header["image_embedding_column"]!, (string)header["text_embedding_column"]!, tokenize);
+                    (string)header["image_embedding_column"]!, (string)header["text_embedding_column"]!, tokenize, encoder);
             }
             catch
             {
                 model.Dispose();
+                encoder?.Dispose();
                 throw;
             }
         }
@@ -233,8 +270,33 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         "ML.NET cannot persist a TorchSharp CLIP model through mlContext.Model.Save. Use ClipTrainerTransformer.Save(Stream) / " +
         "ClipTrainerTransformer.Load(MLContext, Stream), or ExportOnnx(folder) and the ONNX embedders, which mlContext.Model.Save can store.");
 
-    /// <summary>Releases the TorchSharp model.</summary>
-    public void Dispose() => _model.Dispose();
+    /// <summary>Releases the TorchSharp model (and the frozen image encoder's ONNX Runtime session).</summary>
+    public void Dispose()
+    {
+        _model.Dispose();
+        ImageEncoder?.Dispose();
+    }
+
+    private static FrozenImageEncoder? ReadImageEncoder(JsonObject header, Dictionary<string, Tensor> tensors, string source)
+    {
+        if (!tensors.TryGetValue(ImageEncoderTensorName, out var graph)) return null;
+        var settings = header["image_encoder_preprocess"] as JsonObject
+            ?? throw new InvalidDataException($"{source}: the frozen image encoder has no preprocessing in the header.");
+        var preprocess = new ClipPreprocessSettings
+        {
+            Resolution = (int)settings["resolution"]!,
+            ResizeMode = Enum.Parse<ClipResizeMode>((string)settings["resize_mode"]!),
+            Mean = [.. settings["mean"]!.AsArray().Select(v => (float)v!)],
+            Std = [.. settings["std"]!.AsArray().Select(v => (float)v!)],
+        };
+        var encoder = FrozenImageEncoder.FromGraph((string?)header["image_encoder"] ?? "image encoder", graph.data<byte>().ToArray(), preprocess);
+        if (encoder.Id != (string?)header[ClipTrainingSession.ImageEncoderIdKey])
+        {
+            encoder.Dispose();
+            throw new InvalidDataException($"{source}: the frozen image encoder's graph does not match its recorded id (corrupt file).");
+        }
+        return encoder;
+    }
 
     private (DataViewSchema.Column? Image, DataViewSchema.Column? Text) FindInputs(DataViewSchema schema)
     {

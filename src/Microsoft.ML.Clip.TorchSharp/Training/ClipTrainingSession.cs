@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.Tokenization;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
@@ -24,9 +25,10 @@ internal sealed class ClipTrainingSession : IDisposable
     private readonly Device _device;
     private string? _lastCheckpoint;
 
-    private ClipTrainingSession(ClipTrainerOptions options, ClipTorchModel model, Parameter? bias, Device device, Action<string>? log)
+    private ClipTrainingSession(ClipTrainerOptions options, ClipTorchModel model, Parameter? bias, FrozenImageEncoder? imageEncoder, Device device, Action<string>? log)
     {
         _options = options;
+        ImageEncoder = imageEncoder;
         _log = log;
         Model = model;
         Bias = bias;
@@ -41,6 +43,12 @@ internal sealed class ClipTrainingSession : IDisposable
 
     /// <summary>The sigmoid loss's learnable bias; null for InfoNCE.</summary>
     public Parameter? Bias { get; }
+
+    /// <summary>The frozen image encoder of a locked-image run (<see cref="ClipTrainerOptions.ImageEncoder"/>), else null.</summary>
+    public FrozenImageEncoder? ImageEncoder { get; }
+
+    /// <summary>Called after each completed epoch with its 0-based number.</summary>
+    public Action<int>? EpochCompleted { get; set; }
 
     /// <summary>Steps completed.</summary>
     public long Step { get; private set; }
@@ -70,6 +78,9 @@ internal sealed class ClipTrainingSession : IDisposable
         return options.Config ?? ClipModelPresets.Get(options.Preset);
     }
 
+    /// <summary>Header key of the frozen image encoder's identity in checkpoints and saved models.</summary>
+    internal const string ImageEncoderIdKey = "image_encoder_id";
+
     public static ClipTrainingSession Create(ClipTrainerOptions options, Action<string>? log)
     {
         Validate(options);
@@ -81,15 +92,23 @@ internal sealed class ClipTrainingSession : IDisposable
             using var stream = File.OpenRead(resumePath);
             (resumeHeader, resumeTensors) = ClipPackageFile.Read(stream, resumePath);
         }
+        FrozenImageEncoder? encoder = null;
         try
         {
+            encoder = options.ImageEncoder is { } encoderName ? FrozenImageEncoder.Create(encoderName, options.ImageEncoderDirectory) : null;
             // Seed the initialisation here, not in the model's constructor (which inference also uses).
             random.manual_seed(options.Seed);
             ClipTorchModel model;
             if (resumeHeader is not null)
+            {
+                CheckResumeEncoder(resumeHeader, encoder, resumePath!);
                 model = new ClipTorchModel(ClipConfigJson.Parse((string)resumeHeader["config"]!, resumePath!));
+            }
             else
+            {
                 model = options.InitialCheckpoint is { } init ? LoadInitialModel(init) : new ClipTorchModel(options.Config ?? ClipModelPresets.Get(options.Preset));
+                if (encoder is not null) model = LockedImageModel(model, encoder, log);
+            }
 
             var device = ResolveDevice(options.Device);
             Parameter? bias = null;
@@ -101,9 +120,14 @@ internal sealed class ClipTrainingSession : IDisposable
             }
             Lock(model, options);
             model.train();
-            var session = new ClipTrainingSession(options, model, bias, device, log);
+            var session = new ClipTrainingSession(options, model, bias, encoder, device, log);
             if (resumeHeader is not null) session.Restore(resumeHeader, resumeTensors!, resumePath!);
             return session;
+        }
+        catch
+        {
+            encoder?.Dispose();
+            throw;
         }
         finally
         {
@@ -151,6 +175,7 @@ internal sealed class ClipTrainingSession : IDisposable
                             SaveCheckpoint(batchSize, source.RowCount);
                     }
                 }
+                EpochCompleted?.Invoke(epoch);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested && _options.CheckpointDirectory is not null)
@@ -199,6 +224,8 @@ internal sealed class ClipTrainingSession : IDisposable
             ["epochs"] = _options.Epochs,
             ["lock_image"] = _options.LockImageTower,
             ["lock_text"] = _options.LockTextTower,
+            ["image_encoder"] = ImageEncoder?.Name,
+            [ImageEncoderIdKey] = ImageEncoder?.Id,
             // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
             ["saved_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
@@ -221,7 +248,7 @@ internal sealed class ClipTrainingSession : IDisposable
     internal ClipTrainerTransformer ToTransformer(string imageColumn, string textColumn)
     {
         var transformer = new ClipTrainerTransformer(Model, Bias?.item<float>(), _options.Loss, imageColumn, textColumn,
-            _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, _options.Tokenize);
+            _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, _options.Tokenize, ImageEncoder);
         _modelHandedOver = true;
         return transformer;
     }
@@ -237,7 +264,46 @@ internal sealed class ClipTrainingSession : IDisposable
     {
         _optimizer.Dispose();
         Bias?.Dispose();
-        if (!_modelHandedOver) Model.Dispose();
+        if (!_modelHandedOver)
+        {
+            Model.Dispose();
+            ImageEncoder?.Dispose();
+        }
+    }
+
+    // The checkpoint of a locked-image run names its encoder: resuming needs the same one.
+    private static void CheckResumeEncoder(JsonObject header, FrozenImageEncoder? encoder, string source)
+    {
+        var id = (string?)header[ImageEncoderIdKey];
+        if (id is null && encoder is not null)
+            throw new InvalidOperationException($"{source} was trained with the model's own image tower; ClipTrainerOptions.ImageEncoder must not be set to resume it.");
+        if (id is not null && encoder is null)
+            throw new InvalidOperationException($"{source} was trained on the frozen image encoder '{header["image_encoder"]}'; set ClipTrainerOptions.ImageEncoder to it to resume.");
+        if (id is not null && id != encoder!.Id)
+            throw new InvalidOperationException($"{source} was trained on the frozen image encoder '{header["image_encoder"]}' (id {id[..12]}…); the options give '{encoder.Name}' (id {encoder.Id[..12]}…), a different encoder.");
+    }
+
+    /// <summary>
+    /// <paramref name="model"/>'s text side on top of a projection of <paramref name="encoder"/>'s features: a model that
+    /// already projects those features is kept as it is; otherwise its text weights (and temperature) move to a new model
+    /// whose projection starts from the reference-style initialisation, and its own image tower is dropped.
+    /// </summary>
+    private static ClipTorchModel LockedImageModel(ClipTorchModel model, FrozenImageEncoder encoder, Action<string>? log)
+    {
+        if (model.Config.ImageFeatureSize == encoder.FeatureSize && model.Config.ImageResolution == encoder.Preprocess.Resolution)
+            return model;
+        using (model)
+        {
+            var locked = new ClipTorchModel(model.Config.WithImageFeatures(encoder.FeatureSize, encoder.Preprocess.Resolution));
+            var text = model.state_dict().Where(kv => !kv.Key.StartsWith("visual.", StringComparison.Ordinal)).ToList();
+            using (no_grad())
+            {
+                var target = locked.state_dict();
+                foreach (var (name, value) in text) target[name].copy_(value);
+            }
+            log?.Invoke($"Locked-image tuning: frozen image encoder '{encoder.Name}' ({encoder.FeatureSize} features at {encoder.Preprocess.Resolution} px) + a trained projection to {locked.Config.EmbedDim}.");
+            return locked;
+        }
     }
 
     private void Restore(JsonObject header, Dictionary<string, Tensor> tensors, string source)
@@ -300,7 +366,8 @@ internal sealed class ClipTrainingSession : IDisposable
                 // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
                 var prefix = (string?)header["kind"] == "checkpoint" ? "model." : "";
                 model.LoadStateDict(tensors
-                    .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && t.Key != prefix + "logit_bias" && !t.Key.StartsWith("optim.", StringComparison.Ordinal))
+                    .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && t.Key != prefix + "logit_bias" && !t.Key.StartsWith("optim.", StringComparison.Ordinal)
+                        && t.Key != ClipTrainerTransformer.ImageEncoderTensorName)
                     .ToDictionary(t => t.Key[prefix.Length..], t => t.Value), path);
                 return model;
             }
@@ -329,6 +396,8 @@ internal sealed class ClipTrainingSession : IDisposable
         foreach (var (name, parameter) in model.named_parameters())
         {
             if (name == "logit_scale") continue;
+            // Locked-image tuning with a frozen text tower still trains both projections into the joint space.
+            if (options.ImageEncoder is not null && name == "text_projection") continue;
             var isImage = name.StartsWith("visual.", StringComparison.Ordinal);
             if ((isImage && options.LockImageTower) || (!isImage && options.LockTextTower))
                 parameter.requires_grad = false;
@@ -361,6 +430,10 @@ internal sealed class ClipTrainingSession : IDisposable
         Check(o.CheckpointEverySteps >= 0, nameof(o.CheckpointEverySteps), o.CheckpointEverySteps, "must not be negative");
         if (o.LockImageTower && o.LockTextTower)
             throw new ArgumentException("LockImageTower and LockTextTower are both set: nothing but the temperature would train.", nameof(o.LockTextTower));
+        if (o.ImageEncoder is not null && o.LockImageTower)
+            throw new ArgumentException("ImageEncoder already freezes the image encoder; LockImageTower would also freeze the projection trained on top of it.", nameof(o.LockImageTower));
+        if (o.ImageEncoder is not null && o.RandomResizedCropMinScale > 0)
+            throw new ArgumentException("RandomResizedCropMinScale needs the image tower to see new pixels each epoch; with ImageEncoder each image's features are computed once and cached.", nameof(o.RandomResizedCropMinScale));
     }
 
     /// <summary>The default tokenization: CLIP's tokenizer with truncation to the context.</summary>

@@ -22,10 +22,14 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     private readonly int _shuffleBufferSize;
     private readonly int _seed;
     private readonly RandomResizedCrop? _crop;
+    // For locked-image training: batches carry frozen-encoder features [B, F] instead of pixels.
+    private readonly LockedImageFeatures? _lockedFeatures;
 
     public DataViewBatchSource(IDataView data, string imageColumn, string textColumn, ClipImagePreprocessor preprocessor,
-        Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed, double randomCropMinScale = 0)
+        Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed, double randomCropMinScale = 0,
+        LockedImageFeatures? lockedFeatures = null)
     {
+        _lockedFeatures = lockedFeatures;
         _crop = randomCropMinScale > 0 ? new RandomResizedCrop(preprocessor.Settings, randomCropMinScale) : null;
         _data = data;
         _imageColumn = ClipImageColumn.Find(data.Schema, imageColumn);
@@ -96,6 +100,23 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     private ClipTrainingBatch Assemble(List<RawPair> pairs, int epoch, long batchIndex)
     {
         // The augmentation's randomness derives from (seed, epoch, batch), so a resumed run crops identically.
+        var texts = pairs.Select(p => p.Text).ToArray();
+        var ids = _tokenize(texts, _contextLength);
+        var tokens = tensor(ids, [pairs.Count, _contextLength]).DetachFromDisposeScope();
+        if (_lockedFeatures is not null)
+        {
+            try
+            {
+                // Its errors name the column and row already.
+                var features = _lockedFeatures.Featurize(pairs.Select(p => p.Image).ToList(), i => $"Column '{_imageColumn.Name}', row {pairs[i].Row}");
+                return new ClipTrainingBatch(features.DetachFromDisposeScope(), tokens);
+            }
+            catch
+            {
+                tokens.Dispose();
+                throw;
+            }
+        }
         var random = _crop is null ? null : new Random(unchecked((_seed * 1_000_003 + epoch) * 7_919 + (int)batchIndex));
         var length = _preprocessor.OutputLength;
         var pixels = new float[pairs.Count * length];
@@ -110,15 +131,12 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             }
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
             {
+                tokens.Dispose();
                 throw new InvalidDataException($"Column '{_imageColumn.Name}', row {row}: {e.Message}", e);
             }
         }
-        var texts = pairs.Select(p => p.Text).ToArray();
-        var ids = _tokenize(texts, _contextLength);
         var resolution = _preprocessor.Resolution;
-        return new ClipTrainingBatch(
-            tensor(pixels, [pairs.Count, 3, resolution, resolution]).DetachFromDisposeScope(),
-            tensor(ids, [pairs.Count, _contextLength]).DetachFromDisposeScope());
+        return new ClipTrainingBatch(tensor(pixels, [pairs.Count, 3, resolution, resolution]).DetachFromDisposeScope(), tokens);
     }
 
     private static long CountRows(IDataView data)

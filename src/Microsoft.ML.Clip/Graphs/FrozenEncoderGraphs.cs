@@ -1,0 +1,179 @@
+using Google.Protobuf;
+using Onnx;
+using static Onnx.TensorProto.Types;
+
+namespace Microsoft.ML.Clip.Graphs;
+
+/// <summary>
+/// Graphs of frozen image feature extractors (the image tower of locked-image tuning): each is brought to one
+/// signature, <c>pixel_values</c> float32 [batch, 3, R, R] → <c>image_features</c> float32 [batch, F], with a
+/// symbolic batch dimension, and can be extended by a trained projection into the <c>image_embeds</c> graph the
+/// inference components load.
+/// </summary>
+internal static class FrozenEncoderGraphs
+{
+    /// <summary>Input of a normalised feature graph (the same name as a CLIP image encoder's).</summary>
+    public const string InputName = "pixel_values";
+
+    /// <summary>Output of a normalised feature graph.</summary>
+    public const string FeaturesName = "image_features";
+
+    /// <summary>Output of a feature graph extended by a projection.</summary>
+    public const string EmbedsName = "image_embeds";
+
+    /// <summary>Name of the projection initializer (the state-dict name of the trainable part).</summary>
+    public const string ProjectionName = "visual.proj";
+
+    // Value names inside the two ONNX files of Microsoft.ML.DnnImageFeaturizer.ResNet18.
+    private const string PrepInput = "OriginalInput", PrepOutput = "PreprocessedInput", NetInput = "Input247", NetOutput = "Pooling395_Output_0";
+
+    /// <summary>
+    /// Chains the package's preprocessing graph (RGB 0–255 → BGR minus the mean image) and ResNet-18 up to its pooled
+    /// layer into one graph with a symbolic batch and a flattened [batch, 512] output. Both files fix the batch at 1
+    /// in their declared shapes only (no reshape bakes it in), so declaring it symbolic is enough.
+    /// </summary>
+    public static ModelProto ResNet18(string preprocessPath, string networkPath)
+    {
+        var prep = Read(preprocessPath);
+        var net = Read(networkPath);
+        RequireValue(prep.Graph.Input, PrepInput, preprocessPath);
+        RequireValue(prep.Graph.Output, PrepOutput, preprocessPath);
+        RequireValue(net.Graph.Input, NetInput, networkPath);
+        RequireValue(net.Graph.Output, NetOutput, networkPath);
+
+        var graph = new GraphProto { Name = "resnet18_features" };
+        graph.Input.Add(OnnxGraphBuilder.Value(InputName, DataType.Float, "batch", 3, 224, 224));
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (model, path) in new[] { (prep, preprocessPath), (net, networkPath) })
+            foreach (var initializer in model.Graph.Initializer)
+                if (!names.Add(initializer.Name))
+                    throw new InvalidDataException($"'{path}': initializer '{initializer.Name}' also exists in the other ResNet-18 graph.");
+        graph.Initializer.AddRange(prep.Graph.Initializer);
+        graph.Initializer.AddRange(net.Graph.Initializer);
+        graph.Node.AddRange(prep.Graph.Node.Select(n => Rename(n, PrepInput, InputName)));
+        graph.Node.AddRange(net.Graph.Node.Select(n => Rename(n, NetInput, PrepOutput)));
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("Flatten", FeaturesName, [NetOutput], OnnxGraphBuilder.Int("axis", 1)));
+        graph.Output.Add(OnnxGraphBuilder.Value(FeaturesName, DataType.Float, "batch", 512));
+        return WithOpsets(graph, net, "ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18) pooled features, frozen.");
+    }
+
+    /// <summary>
+    /// Brings a user's feature extractor to the common signature: one float input [N, 3, R, R] and one float output
+    /// [N, F] or [N, F, 1, 1] (a pooled map, flattened here). The batch dimension is made symbolic; intermediate shape
+    /// annotations are dropped (ONNX Runtime infers them again).
+    /// </summary>
+    /// <returns>The graph and the input resolution R (null when the file leaves it symbolic).</returns>
+    /// <exception cref="InvalidDataException">The file is not ONNX or its signature differs (the message names the file).</exception>
+    public static (ModelProto Model, int? Resolution, int FeatureSize) Normalize(byte[] onnx, string origin)
+    {
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(onnx);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"Image encoder '{origin}' is not an ONNX model: {e.Message}", e);
+        }
+        var graph = model.Graph ?? throw new InvalidDataException($"Image encoder '{origin}' has no graph.");
+        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        if (inputs.Count != 1 || graph.Output.Count != 1)
+            throw new InvalidDataException($"Image encoder '{origin}' must have one image input and one feature output; it has {inputs.Count} inputs and {graph.Output.Count} outputs.");
+        var input = inputs[0];
+        var output = graph.Output[0];
+        var inDims = Dims(input);
+        if (ElementType(input) != DataType.Float || inDims.Length != 4 || inDims[1] != 3 || inDims[2] != inDims[3])
+            throw new InvalidDataException($"Image encoder '{origin}': input '{input.Name}' must be float [N, 3, R, R], got {Describe(input)}.");
+        var outDims = Dims(output);
+        var featureSize = outDims.Length >= 2 ? outDims[1] : -1;
+        var pooled = outDims.Length == 4 && outDims[2] == 1 && outDims[3] == 1;
+        if (ElementType(output) != DataType.Float || featureSize <= 0 || !(outDims.Length == 2 || pooled))
+            throw new InvalidDataException($"Image encoder '{origin}': output '{output.Name}' must be float [N, F] or [N, F, 1, 1] with a fixed F, got {Describe(output)}.");
+        if (inDims[0] > 1 || outDims[0] > 1)
+            throw new InvalidDataException($"Image encoder '{origin}': the batch dimension is fixed at {Math.Max(inDims[0], outDims[0])}; only a symbolic batch or a batch of 1 can be made dynamic.");
+
+        var result = new GraphProto { Name = string.IsNullOrEmpty(graph.Name) ? "frozen_image_features" : graph.Name };
+        result.Initializer.AddRange(graph.Initializer);
+        result.SparseInitializer.AddRange(graph.SparseInitializer);
+        result.Input.Add(OnnxGraphBuilder.Value(InputName, DataType.Float, "batch", 3, inDims[2] > 0 ? inDims[2] : "height", inDims[3] > 0 ? inDims[3] : "width"));
+        result.Node.AddRange(graph.Node.Select(n => Rename(n, input.Name, InputName)));
+        if (output.Name == InputName)
+            throw new InvalidDataException($"Image encoder '{origin}': its output is named '{InputName}', the name its input gets here.");
+        if (pooled || output.Name != FeaturesName)
+            result.Node.Add(OnnxGraphBuilder.CreateNode(pooled ? "Flatten" : "Identity", FeaturesName, [output.Name], pooled ? [OnnxGraphBuilder.Int("axis", 1)] : []));
+        result.Output.Add(OnnxGraphBuilder.Value(FeaturesName, DataType.Float, "batch", featureSize));
+        return (WithOpsets(result, model, model.DocString), inDims[2] > 0 ? (int)inDims[2] : null, (int)featureSize);
+    }
+
+    /// <summary>
+    /// The feature graph followed by the trained projection: <c>image_embeds = image_features · proj</c>
+    /// (<paramref name="projection"/> row-major [F, D]). The frozen part is copied unchanged.
+    /// </summary>
+    public static ModelProto WithProjection(ModelProto features, ReadOnlySpan<float> projection, int featureSize, int embedDim,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        if (projection.Length != featureSize * embedDim)
+            throw new ArgumentException($"The projection has {projection.Length} values; expected {featureSize} × {embedDim}.", nameof(projection));
+        var model = features.Clone();
+        var graph = model.Graph;
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(ProjectionName, [featureSize, embedDim], projection));
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("MatMul", EmbedsName, [FeaturesName, ProjectionName]));
+        graph.Output.Clear();
+        graph.Output.Add(OnnxGraphBuilder.Value(EmbedsName, DataType.Float, "batch", embedDim));
+        if (metadata is not null)
+            foreach (var (key, value) in metadata)
+                model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return model;
+    }
+
+    private static ModelProto Read(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Image encoder file '{path}' is missing.", path);
+        try
+        {
+            return ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"'{path}' is not an ONNX model: {e.Message}", e);
+        }
+    }
+
+    private static void RequireValue(IEnumerable<ValueInfoProto> values, string name, string path)
+    {
+        if (!values.Any(v => v.Name == name))
+            throw new InvalidDataException($"'{path}' has no value '{name}': not the ONNX file of Microsoft.ML.DnnImageFeaturizer.ResNet18 this library expects.");
+    }
+
+    private static NodeProto Rename(NodeProto node, string from, string to)
+    {
+        var copy = node.Clone();
+        for (var i = 0; i < copy.Input.Count; i++)
+            if (copy.Input[i] == from) copy.Input[i] = to;
+        return copy;
+    }
+
+    private static ModelProto WithOpsets(GraphProto graph, ModelProto source, string docString)
+    {
+        var model = new ModelProto
+        {
+            IrVersion = Math.Max(source.IrVersion, 3),
+            ProducerName = "Microsoft.ML.Clip",
+            DocString = docString ?? "",
+            Graph = graph,
+        };
+        model.OpsetImport.AddRange(source.OpsetImport);
+        return model;
+    }
+
+    private static DataType ElementType(ValueInfoProto value) => (DataType)(value.Type?.TensorType?.ElemType ?? 0);
+
+    // Fixed sizes; -1 for a symbolic or unknown dimension.
+    private static long[] Dims(ValueInfoProto value) =>
+        value.Type?.TensorType?.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : -1L).ToArray() ?? [];
+
+    private static string Describe(ValueInfoProto value) =>
+        $"{ElementType(value)} [{string.Join(", ", Dims(value).Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
+}

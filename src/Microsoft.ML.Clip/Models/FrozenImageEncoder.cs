@@ -1,0 +1,190 @@
+using System.Security.Cryptography;
+using System.Text;
+using Google.Protobuf;
+using Microsoft.ML.Clip.Graphs;
+using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+
+namespace Microsoft.ML.Clip.Models;
+
+/// <summary>
+/// A frozen, pretrained image feature extractor run by ONNX Runtime: the image tower of locked-image tuning (LiT,
+/// Zhai et al. 2022), where only a projection on top of it and the text side are trained. Its graph is kept in the
+/// normalised form <c>pixel_values</c> [batch, 3, R, R] → <c>image_features</c> [batch, F] together with the
+/// preprocessing it expects, so that training (features computed once, cached) and the exported CLIP image encoder
+/// (this graph followed by the trained projection) see exactly the same numbers.
+/// </summary>
+public sealed class FrozenImageEncoder : IDisposable
+{
+    /// <summary>The name that selects the ResNet-18 of <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>.</summary>
+    public const string ResNet18Name = "resnet18";
+
+    /// <summary>Images per ONNX Runtime call.</summary>
+    public const int BatchSize = 32;
+
+    private readonly InferenceSession _session;
+    private readonly object _sync = new();
+    private bool _disposed;
+
+    private FrozenImageEncoder(string name, byte[] graph, int featureSize, ClipPreprocessSettings preprocess, int? intraOpThreads)
+    {
+        Name = name;
+        GraphBytes = graph;
+        FeatureSize = featureSize;
+        Preprocess = preprocess;
+        Id = ComputeId(graph, preprocess);
+        try
+        {
+            _session = OrtSessions.Create(graph, name, intraOpThreads, gpuDeviceId: null, fallbackToCpu: true, log: null, out _);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"Image encoder '{name}' is not a loadable ONNX model: {e.Message}", e);
+        }
+    }
+
+    /// <summary><see cref="ResNet18Name"/>, or the file name of a user's ONNX encoder.</summary>
+    public string Name { get; }
+
+    /// <summary>Size F of the feature vector.</summary>
+    public int FeatureSize { get; }
+
+    /// <summary>The preprocessing the encoder expects (resolution, resize mode, mean and std).</summary>
+    public ClipPreprocessSettings Preprocess { get; }
+
+    /// <summary>Identity of the encoder: a SHA-256 (hex) over its graph and preprocessing; keys the feature cache.</summary>
+    public string Id { get; }
+
+    /// <summary>The normalised graph (serialised ONNX).</summary>
+    internal byte[] GraphBytes { get; }
+
+    /// <summary>The normalised graph.</summary>
+    internal ModelProto Graph => ModelProto.Parser.ParseFrom(GraphBytes);
+
+    /// <summary>
+    /// The ResNet-18 of the NuGet package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> (ImageNet-trained; 512 pooled
+    /// features): its preprocessing graph and network chained into one graph with a symbolic batch. It expects RGB
+    /// 0–255 at 224×224; images get CLIP's resize (shorter side, PIL bicubic) and centre crop, then ×255.
+    /// </summary>
+    /// <param name="modelDirectory">Folder holding <c>ResNetPrepOnnx/</c> and <c>ResNet18Onnx/</c>; null: <c>DnnImageModels</c> next to the application.</param>
+    /// <param name="intraOpThreads">ONNX Runtime threads; null for its default.</param>
+    /// <exception cref="FileNotFoundException">A file is missing (the message names it and the package).</exception>
+    public static FrozenImageEncoder ResNet18(string? modelDirectory = null, int? intraOpThreads = null)
+    {
+        modelDirectory ??= Path.Combine(AppContext.BaseDirectory, Evaluation.ResNet18FeaturesCatalog.DefaultModelDirectory);
+        var prep = Path.Combine(modelDirectory, Evaluation.ResNet18FeaturesCatalog.PreprocessFile);
+        var net = Path.Combine(modelDirectory, Evaluation.ResNet18FeaturesCatalog.NetworkFile);
+        foreach (var file in new[] { prep, net })
+            if (!File.Exists(file))
+                throw new FileNotFoundException(
+                    $"ResNet-18 model file '{file}' is missing: reference the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 (it copies DnnImageModels/ to the output) or pass its folder.", file);
+        var graph = FrozenEncoderGraphs.ResNet18(prep, net).ToByteArray();
+        var preprocess = new ClipPreprocessSettings
+        {
+            Resolution = Evaluation.ResNet18FeaturesCatalog.ImageSize,
+            Mean = [0f, 0f, 0f],
+            Std = [1f / 255, 1f / 255, 1f / 255],
+        };
+        return new FrozenImageEncoder(ResNet18Name, graph, Evaluation.ResNet18FeaturesCatalog.FeatureSize, preprocess, intraOpThreads);
+    }
+
+    /// <summary>
+    /// A user's ONNX feature extractor: one float input [N, 3, R, R] and one float output [N, F] (or a pooled
+    /// [N, F, 1, 1]); a batch fixed at 1 is made symbolic.
+    /// </summary>
+    /// <param name="path">The ONNX file.</param>
+    /// <param name="preprocess">Its preprocessing; null: CLIP's OpenAI preset at the input's resolution.</param>
+    /// <param name="intraOpThreads">ONNX Runtime threads; null for its default.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">It is not ONNX, or its signature differs (the message names the file).</exception>
+    public static FrozenImageEncoder FromOnnx(string path, ClipPreprocessSettings? preprocess = null, int? intraOpThreads = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Image encoder '{path}' does not exist.", path);
+        var (model, resolution, featureSize) = FrozenEncoderGraphs.Normalize(File.ReadAllBytes(path), path);
+        if (preprocess is null)
+        {
+            if (resolution is not int r)
+                throw new InvalidDataException($"Image encoder '{path}' leaves its input size symbolic: pass the preprocessing (its resolution) explicitly.");
+            preprocess = ClipPreprocessSettings.OpenAI(r);
+        }
+        else if (resolution is int fixedSize && fixedSize != preprocess.Resolution)
+            throw new ArgumentException($"Image encoder '{path}' takes {fixedSize}×{fixedSize} images; the preprocessing asks for {preprocess.Resolution}.", nameof(preprocess));
+        return new FrozenImageEncoder(Path.GetFileName(path), model.ToByteArray(), featureSize, preprocess, intraOpThreads);
+    }
+
+    /// <summary><see cref="ResNet18"/> for <c>"resnet18"</c>, otherwise <see cref="FromOnnx"/> of the path.</summary>
+    /// <param name="encoder"><c>resnet18</c> or the path of an ONNX file.</param>
+    /// <param name="resNet18Directory">Where the ResNet-18 files are (see <see cref="ResNet18"/>).</param>
+    public static FrozenImageEncoder Create(string encoder, string? resNet18Directory = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(encoder);
+        return string.Equals(encoder, ResNet18Name, StringComparison.OrdinalIgnoreCase) ? ResNet18(resNet18Directory) : FromOnnx(encoder);
+    }
+
+    /// <summary>Rebuilds an encoder from a graph written by <see cref="GraphBytes"/> (a saved model carries it).</summary>
+    internal static FrozenImageEncoder FromGraph(string name, byte[] graph, ClipPreprocessSettings preprocess)
+    {
+        var (model, resolution, featureSize) = FrozenEncoderGraphs.Normalize(graph, name);
+        if (resolution is int r && r != preprocess.Resolution)
+            throw new InvalidDataException($"Image encoder '{name}' takes {r}×{r} images; its saved preprocessing says {preprocess.Resolution}.");
+        return new FrozenImageEncoder(name, model.ToByteArray(), featureSize, preprocess, null);
+    }
+
+    /// <summary>Features [count × F] (row-major) of preprocessed images [count, 3, R, R] (see <see cref="Preprocess"/>).</summary>
+    public float[] Featurize(ReadOnlySpan<float> pixels, int count)
+    {
+        var pixelCount = 3 * Preprocess.Resolution * Preprocess.Resolution;
+        if (count < 0 || pixels.Length != (long)count * pixelCount)
+            throw new ArgumentException($"Expected {count} x 3 x {Preprocess.Resolution} x {Preprocess.Resolution} floats, got {pixels.Length}.", nameof(pixels));
+        var result = new float[count * FeatureSize];
+        var buffer = new float[Math.Min(BatchSize, Math.Max(count, 1)) * pixelCount];
+        for (var start = 0; start < count; start += BatchSize)
+        {
+            var n = Math.Min(BatchSize, count - start);
+            pixels.Slice(start * pixelCount, n * pixelCount).CopyTo(buffer);
+            Run(buffer, n, result.AsSpan(start * FeatureSize, n * FeatureSize));
+        }
+        return result;
+    }
+
+    private void Run(float[] pixels, int n, Span<float> destination)
+    {
+        var r = Preprocess.Resolution;
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<float>(pixels, 0, n * 3 * r * r), [n, 3, r, r]);
+            using var results = _session.Run(RunOptionsInstance, [FrozenEncoderGraphs.InputName], [value], [FrozenEncoderGraphs.FeaturesName]);
+            var features = results[0].GetTensorDataAsSpan<float>();
+            if (features.Length != destination.Length)
+                throw new InvalidDataException($"Image encoder '{Name}' returned {features.Length} values for {n} images, expected {destination.Length}.");
+            features.CopyTo(destination);
+        }
+    }
+
+    private static readonly RunOptions RunOptionsInstance = new();
+
+    private static string ComputeId(byte[] graph, ClipPreprocessSettings preprocess)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(graph);
+        var settings = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{preprocess.Resolution}|{preprocess.ResizeMode}|{string.Join(",", preprocess.Mean.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}|{string.Join(",", preprocess.Std.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}");
+        sha.AppendData(Encoding.UTF8.GetBytes(settings));
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>Frees the ONNX Runtime session.</summary>
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _session.Dispose();
+        }
+    }
+}

@@ -1,0 +1,273 @@
+using Google.Protobuf;
+using Microsoft.ML.Clip.Graphs;
+using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.Clip.Models;
+using Microsoft.ML.Clip.TestUtilities;
+using Microsoft.ML.Clip.TorchSharp.Training;
+using Onnx;
+using DataType = Onnx.TensorProto.Types.DataType;
+
+namespace Microsoft.ML.Clip.TorchSharp.Tests.Training;
+
+/// <summary>
+/// Locked-image tuning (LiT) on a frozen ONNX feature extractor: a small generated encoder (a 3×3 convolution, ReLU and
+/// global average pooling, batch fixed at 1 as in ML.NET's ResNet-18 files) stands in for the real one.
+/// </summary>
+public class LockedImageTuningTests
+{
+    private const int Features = 16;
+
+    /// <summary>Writes the stand-in encoder: float [1, 3, 32, 32] → [1, 16, 1, 1], deterministic weights.</summary>
+    internal static string WriteConvEncoder(string folder, int seed = 3, string name = "encoder.onnx")
+    {
+        var random = new Random(seed);
+        var weights = Enumerable.Range(0, Features * 3 * 3 * 3).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var bias = Enumerable.Range(0, Features).Select(_ => (float)(random.NextDouble() * 0.2)).ToArray();
+        var graph = new GraphProto { Name = "conv_features" };
+        graph.Input.Add(OnnxGraphBuilder.Value("image", DataType.Float, 1, 3, 32, 32));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor("w", [Features, 3, 3, 3], weights));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor("b", [Features], bias));
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("Conv", "conv", ["image", "w", "b"], OnnxGraphBuilder.Ints("strides", 2, 2), OnnxGraphBuilder.Ints("pads", 1, 1, 1, 1)));
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("Relu", "relu", ["conv"]));
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("GlobalAveragePool", "pooled", ["relu"]));
+        graph.Output.Add(OnnxGraphBuilder.Value("pooled", DataType.Float, 1, Features, 1, 1));
+        var path = Path.Combine(folder, name);
+        File.WriteAllBytes(path, OnnxGraphBuilder.CreateModel(graph).ToByteArray());
+        return path;
+    }
+
+    private static ClipTrainerOptions LitOptions(string encoder, string cache, int epochs = 2)
+    {
+        var options = ShapesDataset.FastOptions(batchSize: 8, epochs: epochs);
+        options.ImageEncoder = encoder;
+        options.FeatureCacheDirectory = cache;
+        options.LearningRate = 3e-3;
+        return options;
+    }
+
+    private sealed class PathPair
+    {
+        public string ImagePath = "";
+        public string Caption = "";
+    }
+
+    // Rendered shapes written to files, so that a test can change an image on disk.
+    private static List<PathPair> WriteShapes(string folder, int count, int seed) =>
+        ShapesDataset.Generate(count, seed).Select((p, i) =>
+        {
+            var path = Path.Combine(folder, $"shape{i:D3}.png");
+            File.WriteAllBytes(path, p.Image);
+            return new PathPair { ImagePath = path, Caption = p.Caption };
+        }).ToList();
+
+    [Fact]
+    public void A_user_encoder_with_a_batch_fixed_at_1_is_made_batchable_and_flattened()
+    {
+        var dir = Fixtures.NewTempDir("lit-encoder");
+        using var encoder = FrozenImageEncoder.FromOnnx(WriteConvEncoder(dir));
+        Assert.Equal(Features, encoder.FeatureSize);
+        Assert.Equal(32, encoder.Preprocess.Resolution);
+
+        var preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
+        var images = ShapesDataset.Generate(5, seed: 1).Select(p => preprocessor.Preprocess(p.Image)).ToList();
+        var batched = encoder.Featurize(images.SelectMany(x => x).ToArray(), images.Count);
+        Assert.Equal(5 * Features, batched.Length);
+        for (var i = 0; i < images.Count; i++)
+        {
+            var single = encoder.Featurize(images[i], 1);
+            for (var j = 0; j < Features; j++)
+                Assert.Equal(single[j], batched[i * Features + j], 5);
+        }
+        Assert.Contains(batched, v => v > 0);
+    }
+
+    [Fact]
+    public void An_encoder_with_the_wrong_signature_or_not_onnx_is_refused_naming_the_file()
+    {
+        var dir = Fixtures.NewTempDir("lit-bad-encoder");
+        var graph = new GraphProto { Name = "grey" };
+        graph.Input.Add(OnnxGraphBuilder.Value("image", DataType.Float, 1, 1, 32, 32));
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("GlobalAveragePool", "pooled", ["image"]));
+        graph.Output.Add(OnnxGraphBuilder.Value("pooled", DataType.Float, 1, 1, 1, 1));
+        var grey = Path.Combine(dir, "grey.onnx");
+        File.WriteAllBytes(grey, OnnxGraphBuilder.CreateModel(graph).ToByteArray());
+        var e = Assert.Throws<InvalidDataException>(() => FrozenImageEncoder.FromOnnx(grey));
+        Assert.Contains("grey.onnx", e.Message);
+        Assert.Contains("[N, 3, R, R]", e.Message);
+
+        var junk = Path.Combine(dir, "junk.onnx");
+        File.WriteAllBytes(junk, [0xFF, 0xFF, 0xFF, 0x01, 0x02]);
+        var j = Assert.Throws<InvalidDataException>(() => FrozenImageEncoder.FromOnnx(junk));
+        Assert.Contains("junk.onnx", j.Message);
+
+        var missing = Path.Combine(dir, "none.onnx");
+        Assert.Contains("none.onnx", Assert.Throws<FileNotFoundException>(() => FrozenImageEncoder.FromOnnx(missing)).Message);
+    }
+
+    [Fact]
+    public void Lit_training_encodes_each_image_once_leaves_the_encoder_untouched_and_exports_the_same_embeddings()
+    {
+        var dir = Fixtures.NewTempDir("lit-train");
+        var encoderPath = WriteConvEncoder(dir);
+        var encoderBytes = File.ReadAllBytes(encoderPath);
+        var cache = Path.Combine(dir, "cache");
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(ShapesDataset.Generate(24, seed: 11));
+        var counts = new List<(int Epoch, long Hits, long Misses)>();
+        var options = LitOptions(encoderPath, cache, epochs: 3);
+        options.FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses));
+        var losses = new List<float>();
+        options.Progress = new Progress(p => losses.Add(p.Loss));
+
+        using var model = ml.Transforms.ClipTrainer("Image", "Caption", options).Fit(data);
+
+        // 24 distinct images, 3 full batches an epoch: encoded in the first epoch, read from the cache afterwards.
+        Assert.Equal([(0, 0L, 24L), (1, 24L, 0L), (2, 24L, 0L)], counts);
+        Assert.True(losses.TakeLast(3).Average() < losses.Take(3).Average(), $"loss {losses.Take(3).Average():F3} → {losses.TakeLast(3).Average():F3}");
+        Assert.True(model.Config.IsImageFeatureProjection);
+        Assert.Equal(Features, model.Config.ImageFeatureSize);
+
+        // The frozen encoder is bit-identical: its file, and every weight of it inside the exported image graph.
+        Assert.Equal(encoderBytes, File.ReadAllBytes(encoderPath));
+        var exported = Path.Combine(dir, "onnx");
+        var info = model.ExportOnnx(exported);
+        Assert.Equal("onnx-features", info.VisionKind);
+        var source = ModelProto.Parser.ParseFrom(encoderBytes).Graph.Initializer.ToDictionary(t => t.Name);
+        var image = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(exported, info.ImageModelFile))).Graph.Initializer.ToDictionary(t => t.Name);
+        Assert.All(source, kv => Assert.Equal(kv.Value.ToByteArray(), image[kv.Key].ToByteArray()));
+        Assert.Contains(FrozenEncoderGraphs.ProjectionName, image.Keys);
+
+        // The exported ONNX pair gives the in-memory model's embeddings.
+        using var onnx = ClipModel.Load(exported);
+        var held = ShapesDataset.Generate(6, seed: 77);
+        var pixels = held.SelectMany(p => model.Preprocessor.Preprocess(p.Image)).ToArray();
+        var fromOnnx = onnx.EmbedImages(pixels, held.Count);
+        for (var i = 0; i < held.Count; i++)
+        {
+            ClipModel.Normalize(fromOnnx[i]);
+            var inMemory = model.EmbedImage(held[i].Image);
+            Assert.True(MaxAbsDiff(inMemory, fromOnnx[i]) <= 1e-4, $"image {i}: {MaxAbsDiff(inMemory, fromOnnx[i])}");
+        }
+        var texts = onnx.EmbedTexts(ShapesDataset.Captions);
+        var inMemoryTexts = model.EmbedTexts(ShapesDataset.Captions);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            ClipModel.Normalize(texts[i]);
+            Assert.True(MaxAbsDiff(inMemoryTexts.AsSpan(i * model.Config.EmbedDim, model.Config.EmbedDim).ToArray(), texts[i]) <= 1e-4);
+        }
+
+        // Saved with its encoder inside, the model loads on its own and embeds identically.
+        var saved = Path.Combine(dir, "model.clipmodel");
+        model.Save(saved);
+        Assert.True(ClipTrainerTransformer.IsSavedModel(saved));
+        using var loaded = ClipTrainerTransformer.Load(ml, saved);
+        Assert.Equal(model.ImageEncoder!.Id, loaded.ImageEncoder!.Id);
+        Assert.Equal(model.EmbedImage(held[0].Image), loaded.EmbedImage(held[0].Image));
+    }
+
+    [Fact]
+    public void The_feature_cache_serves_a_second_run_and_encodes_again_an_image_whose_file_changed()
+    {
+        var dir = Fixtures.NewTempDir("lit-cache");
+        var encoderPath = WriteConvEncoder(dir);
+        var cache = Path.Combine(dir, "cache");
+        var images = Directory.CreateDirectory(Path.Combine(dir, "images")).FullName;
+        var pairs = WriteShapes(images, 16, seed: 5);
+        var ml = new MLContext(seed: 1);
+
+        List<(int Epoch, long Hits, long Misses)> Train()
+        {
+            var counts = new List<(int, long, long)>();
+            var options = LitOptions(encoderPath, cache, epochs: 1);
+            options.FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses));
+            using var _ = ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), options).Fit(ml.Data.LoadFromEnumerable(pairs));
+            return counts;
+        }
+
+        Assert.Equal([(0, 0L, 16L)], Train());
+        Assert.Equal([(0, 16L, 0L)], Train());
+        // A new picture under the same file name is a new key.
+        File.WriteAllBytes(pairs[3].ImagePath, ShapesDataset.Render(2, 1, new Random(123), 32));
+        Assert.Equal([(0, 15L, 1L)], Train());
+
+        // Another encoder keeps its own cache file.
+        var other = WriteConvEncoder(dir, seed: 4, name: "other.onnx");
+        var counts = new List<(int, long, long)>();
+        var otherOptions = LitOptions(other, cache, epochs: 1);
+        otherOptions.FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses));
+        using (ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), otherOptions).Fit(ml.Data.LoadFromEnumerable(pairs))) { }
+        Assert.Equal([(0, 0L, 16L)], counts);
+        Assert.Equal(2, Directory.GetFiles(cache, "*.features").Length);
+    }
+
+    [Fact]
+    public void A_missing_image_file_is_named_with_its_column_and_row()
+    {
+        var dir = Fixtures.NewTempDir("lit-missing");
+        var images = Directory.CreateDirectory(Path.Combine(dir, "images")).FullName;
+        var pairs = WriteShapes(images, 8, seed: 2);
+        File.Delete(pairs[5].ImagePath);
+        var ml = new MLContext(seed: 1);
+        var options = LitOptions(WriteConvEncoder(dir), Path.Combine(dir, "cache"), epochs: 1);
+        var e = Assert.ThrowsAny<Exception>(() => ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), options).Fit(ml.Data.LoadFromEnumerable(pairs)));
+        var message = e is AggregateException a ? a.InnerException!.Message : e.Message;
+        Assert.Contains("Column 'ImagePath', row 5", message);
+        Assert.Contains("shape005.png", message);
+    }
+
+    [Fact]
+    public void A_torn_cache_record_is_dropped_and_recomputed()
+    {
+        var dir = Fixtures.NewTempDir("lit-torn");
+        using var encoder = FrozenImageEncoder.FromOnnx(WriteConvEncoder(dir));
+        string path;
+        using (var cache = new ImageFeatureCache(dir, encoder))
+        {
+            cache.Add(ImageFeatureCache.Key([1]), new float[Features]);
+            cache.Add(ImageFeatureCache.Key([2]), Enumerable.Repeat(2f, Features).ToArray());
+            path = cache.FilePath;
+        }
+        using (var file = new FileStream(path, FileMode.Open)) file.SetLength(file.Length - 5);
+        using (var reopened = new ImageFeatureCache(dir, encoder))
+        {
+            Assert.Equal(1, reopened.Count);
+            Assert.NotNull(reopened.TryGet(ImageFeatureCache.Key([1])));
+            Assert.Null(reopened.TryGet(ImageFeatureCache.Key([2])));
+            reopened.Add(ImageFeatureCache.Key([2]), Enumerable.Repeat(2f, Features).ToArray());
+        }
+        using var third = new ImageFeatureCache(dir, encoder);
+        Assert.Equal(2f, third.TryGet(ImageFeatureCache.Key([2]))![0]);
+    }
+
+    [Fact]
+    public void Options_that_contradict_a_frozen_encoder_are_refused()
+    {
+        var dir = Fixtures.NewTempDir("lit-options");
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(ShapesDataset.Generate(8, seed: 1));
+        var locked = LitOptions(WriteConvEncoder(dir), Path.Combine(dir, "cache"));
+        locked.LockImageTower = true;
+        Assert.Contains("LockImageTower", Assert.Throws<ArgumentException>(() => ml.Transforms.ClipTrainer("Image", "Caption", locked).Fit(data)).Message);
+        var cropped = LitOptions(WriteConvEncoder(dir), Path.Combine(dir, "cache"));
+        cropped.RandomResizedCropMinScale = 0.9;
+        Assert.Contains("RandomResizedCropMinScale", Assert.Throws<ArgumentException>(() => ml.Transforms.ClipTrainer("Image", "Caption", cropped).Fit(data)).Message);
+    }
+
+    [Fact]
+    public void Locking_the_text_tower_as_well_trains_only_the_two_projections_and_the_temperature()
+    {
+        var dir = Fixtures.NewTempDir("lit-lock-text");
+        var options = LitOptions(WriteConvEncoder(dir), Path.Combine(dir, "cache"), epochs: 1);
+        options.LockTextTower = true;
+        using var session = ClipTrainingSession.Create(options, null);
+        var trained = session.Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).Order().ToArray();
+        Assert.Equal(["logit_scale", "text_projection", "visual.proj"], trained);
+    }
+
+    private static double MaxAbsDiff(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
+
+    private sealed class Progress(Action<ClipTrainingProgress> report) : IProgress<ClipTrainingProgress>
+    {
+        public void Report(ClipTrainingProgress value) => report(value);
+    }
+}
