@@ -23,20 +23,73 @@ internal sealed class MainJobPreparation(string dataDirectory, string outDirecto
         Seed = seed,
     };
 
+    /// <summary>The evaluation sets this class writes under <c>eval/</c>.</summary>
+    public static IReadOnlyList<string> EvaluationSets { get; } = ["openmoji-subgroups", "openmoji-names", "fashion-mnist", "mnist"];
+
     public void Run()
     {
+        var (training, openMojiRows) = OpenSources();
         Directory.CreateDirectory(outDirectory);
-        var pairs = DatasetCatalog.ReadPairs(dataDirectory, Prepared(sizes.PairsPerSet), [.. sizes.TrainingSets]).ToList();
+        // A set skipped now (openmoji-names on the quick fetch) or written smaller must not keep files of an earlier run.
+        foreach (var set in EvaluationSets)
+        {
+            var folder = Path.Combine(outDirectory, "eval", set);
+            if (Directory.Exists(folder))
+                Directory.Delete(folder, recursive: true);
+        }
+
+        var pairs = training.SelectMany(part => part).ToList();
         var pairsTsv = Path.Combine(outDirectory, "train", "pairs.tsv");
-        Directory.CreateDirectory(Path.GetDirectoryName(pairsTsv)!);
         PairsTsv.Write(pairsTsv, pairs);
         log($"train/pairs.tsv: {pairs.Count} pairs ({string.Join(", ", pairs.GroupBy(p => p.Style).Select(g => $"{g.Key} {g.Count()}"))})");
 
-        var openMoji = DatasetCatalog.ReadPairs(dataDirectory, Prepared(), PairSet.EmojiOpenMoji).ToList();
+        var openMoji = openMojiRows.ToList();
         WriteSubgroups(openMoji);
-        WriteNames(openMoji, pairs.Where(p => p.Source == "emoji").ToList());
+        WriteNames(openMoji, pairs.Where(p => p.Source == EmojiDataset.SourceName).ToList());
         WriteDigits("fashion-mnist", MnistDataset.ReadFashionMnist, MnistDataset.FashionClassNames.Count, FashionTemplates);
         WriteDigits("mnist", MnistDataset.ReadMnist, MnistDataset.MnistClassNames.Count, DigitTemplates);
+    }
+
+    /// <summary>
+    /// Lists every source before anything is read or written (listing is cheap; preparing images is not), so a data
+    /// folder that lacks a source fails at once with every missing folder or file named, not minutes into the run.
+    /// </summary>
+    private (List<IEnumerable<ImageCaptionPair>> Training, IEnumerable<ImageCaptionPair> OpenMoji) OpenSources()
+    {
+        if (!Directory.Exists(dataDirectory))
+            throw new DirectoryNotFoundException(
+                $"Data folder '{dataDirectory}' not found; pass --data, set {DataPaths.EnvironmentVariable} or run build/fetch-data.sh.");
+        var missing = new List<string>();
+        T? Open<T>(Func<T> list) where T : class
+        {
+            try
+            {
+                return list();
+            }
+            catch (IOException e) when (e is DirectoryNotFoundException or FileNotFoundException)
+            {
+                missing.Add(e.Message);
+                return null;
+            }
+        }
+        // One set at a time, so that every missing one is named, appended in the order given as ReadPairs would.
+        var training = sizes.TrainingSets.Select(set => Open(() => DatasetCatalog.ReadPairs(dataDirectory, Prepared(sizes.PairsPerSet), set))).ToList();
+        var openMoji = Open(() => DatasetCatalog.ReadPairs(dataDirectory, Prepared(), PairSet.EmojiOpenMoji));
+        foreach (var split in new[] { DatasetSplit.Train, DatasetSplit.Test })
+        {
+            // Opening reads the IDX headers only; the rows are read when the sets are written.
+            Open(() => MnistDataset.ReadFashionMnist(dataDirectory, split));
+            Open(() => MnistDataset.ReadMnist(dataDirectory, split));
+        }
+        if (missing.Count > 0)
+        {
+            var quickOnly = File.Exists(Path.Combine(dataDirectory, "fetched-quick")) && !File.Exists(Path.Combine(dataDirectory, "fetched-full"));
+            throw new DirectoryNotFoundException(
+                $"Data folder '{dataDirectory}' lacks what clip-data prepare needs:{Environment.NewLine}  "
+                + string.Join(Environment.NewLine + "  ", missing.Distinct())
+                + (quickOnly ? $"{Environment.NewLine}It holds the quick fetch only: pass --quick, or run build/fetch-data.sh without --quick." : ""));
+        }
+        return ([.. training.Select(part => part!)], openMoji!);
     }
 
     /// <summary>OpenMoji by subgroup: subgroups with enough images, a seeded per-class train/test split.</summary>

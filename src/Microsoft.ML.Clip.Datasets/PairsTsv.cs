@@ -1,12 +1,13 @@
-using System.Text;
+using Microsoft.ML.Clip.Tsv;
 using Microsoft.ML.Data;
 
 namespace Microsoft.ML.Clip.Datasets;
 
 /// <summary>
-/// The <c>pairs.tsv</c> format the trainer reads: UTF-8, a header line <c>image&lt;TAB&gt;caption</c>, then one pair
-/// per line — the image path relative to the TSV's folder (forward slashes) and the caption (tabs and line breaks
-/// replaced by spaces).
+/// The <c>pairs.tsv</c> format the trainer (<c>clip train</c>) reads: UTF-8, a header line <c>image&lt;TAB&gt;caption</c>,
+/// then one pair per line — the image path relative to the TSV's folder (forward slashes) and the caption (white space,
+/// tabs and line breaks included, collapsed to single spaces). Reading and writing follow the one rule of the
+/// repository's image TSVs (<c>src/Shared/ImageTextTsv.cs</c>, compiled into the <c>clip</c> tool too).
 /// </summary>
 public static class PairsTsv
 {
@@ -14,6 +15,7 @@ public static class PairsTsv
     public const string Header = "image\tcaption";
 
     /// <summary>Writes <paramref name="pairs"/> to <paramref name="tsvPath"/>; returns the number of rows written.</summary>
+    /// <exception cref="ArgumentException">An image path is empty or holds a tab or line break, or a caption is empty.</exception>
     public static int Write(string tsvPath, IEnumerable<ImageCaptionPair> pairs)
     {
         ArgumentNullException.ThrowIfNull(pairs);
@@ -32,52 +34,17 @@ public static class PairsTsv
         return Write(tsvPath, Rows(data, image, caption));
     }
 
-    /// <summary>Reads a pairs file: absolute image paths and captions.</summary>
-    /// <exception cref="InvalidDataException">The header or a line is malformed; the message names the file and line.</exception>
-    public static IEnumerable<(string ImagePath, string Caption)> Read(string tsvPath)
-    {
-        DataPaths.RequireFile(tsvPath);
-        var folder = Path.GetDirectoryName(Path.GetFullPath(tsvPath))!;
-        using var reader = new StreamReader(tsvPath, Encoding.UTF8);
-        var header = reader.ReadLine();
-        if (header != Header)
-            throw new InvalidDataException($"Pairs file '{tsvPath}' must start with the header line 'image<TAB>caption'.");
-        var number = 1;
-        for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
-        {
-            number++;
-            if (line.Length == 0)
-                continue;
-            var tab = line.IndexOf('\t');
-            if (tab <= 0 || line.IndexOf('\t', tab + 1) >= 0)
-                throw new InvalidDataException($"Pairs file '{tsvPath}' line {number}: expected an image path and a caption separated by one tab.");
-            yield return (Path.GetFullPath(Path.Combine(folder, line[..tab])), line[(tab + 1)..]);
-        }
-    }
+    /// <summary>Reads a pairs file by the rule every TSV of the repository follows (the <c>clip</c> tool reads it the
+    /// same way): the header and <c>#</c> comment lines skipped, image paths resolved against the TSV's folder, every
+    /// image checked to exist.</summary>
+    /// <returns>Absolute image paths and captions, in file order.</returns>
+    /// <exception cref="FileNotFoundException">The TSV or an image is missing; the message names the file (and line).</exception>
+    /// <exception cref="InvalidDataException">A line is malformed; the message names the file and line.</exception>
+    public static IReadOnlyList<(string ImagePath, string Caption)> Read(string tsvPath) =>
+        ImageTextTsv.Read(tsvPath, "caption").Select(r => (r.ImagePath, r.Text)).ToList();
 
-    private static int Write(string tsvPath, IEnumerable<(string ImagePath, string Caption)> rows)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(tsvPath);
-        var folder = Path.GetDirectoryName(Path.GetFullPath(tsvPath))!;
-        Directory.CreateDirectory(folder);
-        var count = 0;
-        using var writer = new StreamWriter(tsvPath, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
-        writer.NewLine = "\n";
-        writer.WriteLine(Header);
-        foreach (var (imagePath, caption) in rows)
-        {
-            if (string.IsNullOrEmpty(imagePath))
-                throw new ArgumentException($"Row {count + 1} has an empty image path.", nameof(rows));
-            var relative = Path.GetRelativePath(folder, Path.GetFullPath(imagePath)).Replace('\\', '/');
-            if (relative.Contains('\t') || relative.Contains('\n'))
-                throw new ArgumentException($"Image path '{imagePath}' contains a tab or line break and cannot be written to a TSV.", nameof(rows));
-            writer.Write(relative);
-            writer.Write('\t');
-            writer.WriteLine(Captions.Clean(caption ?? ""));
-            count++;
-        }
-        return count;
-    }
+    private static int Write(string tsvPath, IEnumerable<(string ImagePath, string Caption)> rows) =>
+        ImageTextTsv.Write(tsvPath, "caption", rows.Select(r => (r.ImagePath, Captions.Clean(r.Caption ?? ""))));
 
     private static DataViewSchema.Column TextColumn(DataViewSchema schema, string name)
     {

@@ -42,11 +42,23 @@ public class PairsTsvTests
     public void MalformedTsvNamesFileAndLine()
     {
         using var folder = new TempFolder();
+        folder.Write("x.png", SyntheticData.Png());
+        // The header is optional: a file without it reads the same.
         var noHeader = folder.Write("a.tsv", "x.png\tcaption\n");
-        Assert.Contains(noHeader, Assert.Throws<InvalidDataException>(() => PairsTsv.Read(noHeader).ToList()).Message);
+        Assert.Equal([(Path.Combine(folder.Path, "x.png"), "caption")], PairsTsv.Read(noHeader));
         var badLine = folder.Write("b.tsv", "image\tcaption\nx.png\tok\nno-tab-here\n");
-        var e = Assert.Throws<InvalidDataException>(() => PairsTsv.Read(badLine).ToList());
-        Assert.Contains("line 3", e.Message);
+        var e = Assert.Throws<InvalidDataException>(() => PairsTsv.Read(badLine));
+        Assert.Contains($"'{badLine}' line 3", e.Message);
+    }
+
+    [Fact]
+    public void AnEmptyCaptionIsRefusedWhenWriting()
+    {
+        using var folder = new TempFolder();
+        var image = folder.Write("a.png", SyntheticData.Png());
+        var e = Assert.Throws<ArgumentException>(() =>
+            PairsTsv.Write(Path.Combine(folder.Path, "p.tsv"), [new ImageCaptionPair { ImagePath = image, Caption = " _\t " }]));
+        Assert.Contains(image, e.Message);
     }
 
     [Fact]

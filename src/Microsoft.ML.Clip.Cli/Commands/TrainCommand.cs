@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Clip.Tsv;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Training;
 
@@ -17,7 +18,7 @@ internal static class TrainCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "TSV file: image path (relative to the TSV) <TAB> caption, one pair per line ('#' starts a comment; an 'image<TAB>caption' header is skipped).", Required = true };
+        var data = new Option<string>("--data") { Description = "TSV file: image path (relative to the TSV's folder) <TAB> caption, one pair per line; an optional 'image<TAB>caption' header, '#' comment lines and empty lines are skipped.", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder (created when missing).", Required = true };
         var config = new Option<string>("--config") { Description = "Model preset: tiny, small or base (ViT-B/32).", DefaultValueFactory = _ => "tiny" };
         config.AcceptOnlyFromAmong([.. ClipModelPresets.Names]);
@@ -129,27 +130,13 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>Reads the TSV; every image must exist (the error names the file and line).</summary>
+    /// <summary>Reads the pairs TSV by the rule of <see cref="ImageTextTsv"/> (the one <c>clip-data prepare</c> writes
+    /// by); errors name the file and line. Contrastive training needs two pairs at least.</summary>
     internal static List<Pair> ReadPairs(string tsv)
     {
-        if (!File.Exists(tsv)) throw new FileNotFoundException($"Data file '{tsv}' does not exist.", tsv);
-        var root = Path.GetDirectoryName(Path.GetFullPath(tsv))!;
-        var pairs = new List<Pair>();
-        var lineNumber = 0;
-        foreach (var line in File.ReadLines(tsv))
-        {
-            lineNumber++;
-            if (line.Length == 0 || line.StartsWith('#')) continue;
-            // The header PairsTsv.Write (the data sets library) puts first.
-            if (pairs.Count == 0 && line == "image\tcaption") continue;
-            var tab = line.IndexOf('\t');
-            if (tab <= 0 || tab == line.Length - 1)
-                throw new InvalidDataException($"{tsv} line {lineNumber}: expected 'image path<TAB>caption'.");
-            var path = Path.GetFullPath(Path.Combine(root, line[..tab]));
-            if (!File.Exists(path)) throw new FileNotFoundException($"{tsv} line {lineNumber}: image '{line[..tab]}' not found (looked for {path}).", path);
-            pairs.Add(new Pair { ImagePath = path, Caption = line[(tab + 1)..] });
-        }
-        if (pairs.Count < 2) throw new InvalidDataException($"{tsv} has {pairs.Count} pairs; contrastive training needs at least 2.");
+        var pairs = ImageTextTsv.Read(tsv, "caption").Select(r => new Pair { ImagePath = r.ImagePath, Caption = r.Text }).ToList();
+        if (pairs.Count < 2)
+            throw new InvalidDataException($"TSV file '{tsv}' holds {pairs.Count} pair{(pairs.Count == 1 ? "" : "s")}; contrastive training needs at least 2.");
         return pairs;
     }
 

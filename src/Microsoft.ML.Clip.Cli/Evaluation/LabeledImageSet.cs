@@ -1,3 +1,5 @@
+using Microsoft.ML.Clip.Tsv;
+
 namespace ClipCli.Evaluation;
 
 /// <summary>Image paths with class labels: one TSV, or a folder with one sub-folder per class.</summary>
@@ -5,45 +7,18 @@ internal sealed record LabeledImageSet(string Source, IReadOnlyList<string> Path
 {
     private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    /// <summary>
-    /// Reads <c>path&lt;TAB&gt;label</c> lines; relative paths are relative to the TSV's folder. Empty lines and
-    /// lines starting with <c>#</c> are skipped, and so is a first line whose first field is a header
-    /// (<c>path</c>, <c>image</c>, <c>image_path</c>, <c>file</c>).
-    /// </summary>
+    /// <summary>Reads <c>image path&lt;TAB&gt;label</c> lines by the rule of <see cref="ImageTextTsv"/> (header, <c>#</c>
+    /// comments and empty lines skipped; paths relative to the TSV's folder; every image must exist).</summary>
     public static LabeledImageSet ReadTsv(string tsv) => new(tsv, ReadPairs(tsv, "label", out var labels), labels);
 
-    /// <summary>Reads <c>path&lt;TAB&gt;second field</c> lines (labels or captions), checking every image exists.</summary>
+    /// <summary>Reads <c>image path&lt;TAB&gt;second field</c> lines (labels or captions) by the same rule; at least one row.</summary>
     public static IReadOnlyList<string> ReadPairs(string tsv, string secondField, out IReadOnlyList<string> values)
     {
-        if (!File.Exists(tsv))
-            throw new FileNotFoundException($"TSV file '{tsv}' does not exist.", tsv);
-        var dir = Path.GetDirectoryName(Path.GetFullPath(tsv))!;
-        var paths = new List<string>();
-        var second = new List<string>();
-        int lineNo = 0;
-        bool first = true;
-        foreach (var line in File.ReadLines(tsv))
-        {
-            lineNo++;
-            if (line.Length == 0 || line.StartsWith('#'))
-                continue;
-            var fields = line.Split('\t');
-            bool header = first && fields[0].Trim().ToLowerInvariant() is "path" or "image" or "image_path" or "imagepath" or "file";
-            first = false;
-            if (header)
-                continue;
-            if (fields.Length < 2 || fields[0].Trim().Length == 0 || fields[1].Trim().Length == 0)
-                throw new InvalidDataException($"{tsv}:{lineNo}: expected 'image path<TAB>{secondField}', got '{line}'.");
-            var path = Path.GetFullPath(Path.Combine(dir, fields[0].Trim()));
-            if (!File.Exists(path))
-                throw new FileNotFoundException($"{tsv}:{lineNo}: image '{path}' does not exist.", path);
-            paths.Add(path);
-            second.Add(fields[1].Trim());
-        }
-        if (paths.Count == 0)
+        var rows = ImageTextTsv.Read(tsv, secondField);
+        if (rows.Count == 0)
             throw new InvalidDataException($"TSV file '{tsv}' holds no rows.");
-        values = second;
-        return paths;
+        values = rows.Select(r => r.Text).ToArray();
+        return rows.Select(r => r.ImagePath).ToArray();
     }
 
     /// <summary>Every image under <c>folder/&lt;class&gt;/</c>, the sub-folder's name as the label.</summary>
