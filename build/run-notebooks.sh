@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# Runs every notebook in docs/notebooks headless with dotnet-repl (installed into .tools/ on first use) and fails
-# when a cell fails. The notebooks load the library from the clip tool's Release build, so build it first.
+# Runs every notebook in docs/notebooks headless with dotnet-repl (installed into .tools/ by build/install-tools.sh)
+# and fails when a cell fails. The notebooks load the library from the clip tool's Release build, so build it first.
+# The test suite does the same per notebook (test/Microsoft.ML.Clip.Cli.Tests/NotebookTests.cs).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 tools="$repo/.tools"
-if [ ! -x "$tools/dotnet-repl" ]; then
-  dotnet tool install --tool-path "$tools" dotnet-repl --version 0.3.259
-fi
+bash "$repo/build/install-tools.sh"
 dotnet build "$repo/src/Microsoft.ML.Clip.Cli/Microsoft.ML.Clip.Cli.csproj" -c Release -nologo -v quiet
 out="$(mktemp -d)"
 status=0

@@ -71,5 +71,7 @@ ensure_dotnet() {
 
 ensure_libstdcxx
 ensure_dotnet
+log "notebook runner: dotnet-repl in .tools/ (installed when missing)"
+bash build/install-tools.sh
 log "restoring and building (Release)"
 dotnet build Microsoft.ML.Clip.sln -c Release -nologo -v quiet
