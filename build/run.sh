@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The main job: pre-train a tiny CLIP on three emoji styles + Open Clip Art + Tux Paint stamps, then compare
-# zero-shot vs linear probes (CLIP, ResNet-18) vs few-shot on the held-out emoji style (OpenMoji, by subgroup
-# and by name), Fashion-MNIST and MNIST. Prints the markdown table; report.md and plots go to out/main/report/.
+# The main job: train two CLIPs on three emoji styles + Open Clip Art + Tux Paint stamps — locked-image tuning (LiT:
+# the frozen ImageNet ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18 + a trained projection and text tower,
+# the default model) and a tiny CLIP from scratch — then compare zero-shot vs linear probes (CLIP, ResNet-18) vs
+# few-shot on the held-out emoji style (OpenMoji, by subgroup and by name), Fashion-MNIST and MNIST.
+# Prints the side-by-side table; out/main/report/report.md links each model's full report and plots.
 # Usage: build/run.sh [--quick]    (--quick: small slices and a few steps, a couple of minutes; for CI)
-# Knobs (environment): CLIP_OUT (default out/main, or out/quick), CLIP_DATA_DIR (data folder), EPOCHS, BATCH.
+# Knobs (environment): CLIP_OUT (default out/main, or out/quick), CLIP_DATA_DIR (data folder), EPOCHS, BATCH
+# (from-scratch run), LIT_EPOCHS, LIT_BATCH, LIT_LR (LiT run), CLIP_FEATURE_CACHE (LiT feature cache folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=""
@@ -30,16 +33,34 @@ else
 fi
 stamp "data prepared"
 
-# 2. Pre-train the tiny CLIP (64 px ViT, 4+4 blocks); clip train exports image.onnx/text.onnx/clip_model.json.
-if [ -n "$quick" ]; then epochs=${EPOCHS:-1}; batch=${BATCH:-32}; else epochs=${EPOCHS:-1}; batch=${BATCH:-64}; fi
-clip train --data "$out/data/train/pairs.tsv" --out "$out/model" --config tiny \
-  --epochs "$epochs" --batch "$batch" --lr 1e-3 --warmup 20 --device cpu | awk 'NR % 10 == 1 || /wrote/ { print; fflush() }'
-stamp "trained"
+# 2. Two models on the same pairs; each `clip train` exports image.onnx/text.onnx/clip_model.json.
+#    a. LiT: frozen ResNet-18 (224 px, 512 features, computed once per image and cached) + projection + tiny text tower.
+#    b. From scratch: the tiny CLIP (64 px ViT, 4+4 blocks).
+if [ -n "$quick" ]; then
+  lit_epochs=${LIT_EPOCHS:-2}; lit_batch=${LIT_BATCH:-32}; epochs=${EPOCHS:-1}; batch=${BATCH:-32}
+else
+  lit_epochs=${LIT_EPOCHS:-3}; lit_batch=${LIT_BATCH:-128}; epochs=${EPOCHS:-3}; batch=${BATCH:-64}
+fi
+progress() { awk 'NR % 10 == 1 || /wrote|Epoch|cached/ { print; fflush() }'; }
+clip train --data "$out/data/train/pairs.tsv" --out "$out/model-lit" --config tiny --image-encoder resnet18 \
+  --feature-cache "${CLIP_FEATURE_CACHE:-$out/feature-cache}" --epochs "$lit_epochs" --batch "$lit_batch" \
+  --lr "${LIT_LR:-2e-3}" --warmup 20 --device cpu | progress
+stamp "trained LiT"
+clip train --data "$out/data/train/pairs.tsv" --out "$out/model-scratch" --config tiny \
+  --epochs "$epochs" --batch "$batch" --lr 1e-3 --warmup 20 --device cpu | progress
+stamp "trained from scratch"
 
-# 3. The comparison through the ONNX model (inference components), one process for all sets.
+# 3. The comparison through each exported ONNX model (the inference components), then both side by side.
+#    The ResNet-18 probe depends only on the images: it runs once, in the LiT report.
 sets=()
 for s in openmoji-subgroups openmoji-names fashion-mnist mnist; do
   if [ -d "$out/data/eval/$s" ]; then sets+=(--data "$out/data/eval/$s"); fi
 done
-clip compare --model "$out/model" "${sets[@]}" --out "$out/report" --shots 1,2,4,8,16 --seeds 3 --l2-steps 7
-stamp "compared; report: $out/report/report.md"
+compare=(--shots 1,2,4,8,16 --seeds 3 --l2-steps 7)
+clip compare --model "$out/model-lit" "${sets[@]}" --out "$out/report/lit" "${compare[@]}" > /dev/null
+stamp "compared LiT"
+clip compare --model "$out/model-scratch" "${sets[@]}" --out "$out/report/scratch" "${compare[@]}" --resnet18 false > /dev/null
+stamp "compared from scratch"
+clip summarize --title "Main job: LiT (frozen ResNet-18) vs a CLIP trained from scratch, same 11k pairs" \
+  --run "LiT=$out/report/lit" --run "scratch=$out/report/scratch" --out "$out/report/report.md"
+stamp "done; report: $out/report/report.md"

@@ -59,8 +59,8 @@ public class TrainCommandTests
         var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--config", "tiny", "--batch", "4", "--epochs", "2",
             "--image-encoder", "resnet18", "--feature-cache", cache, "--device", "cpu");
         Assert.True(result.ExitCode == 0, result.StdErr);
-        // 8 rows (7 distinct images: bilevel.png twice): encoded once in epoch 1, all from the cache in epoch 2.
-        Assert.Contains("Epoch 1: image features of 1 images from the cache, 7 encoded.", result.Lines);
+        // 8 rows, 7 distinct images (bilevel.png twice): each encoded once before training; the epochs read the cache.
+        Assert.Contains(result.Lines, l => l.StartsWith("Encoded 7 images with 'resnet18'", StringComparison.Ordinal) && l.EndsWith("; 1 rows were in the cache already.", StringComparison.Ordinal));
         Assert.Contains("Epoch 2: image features of 8 images from the cache, 0 encoded.", result.Lines);
         var info = ClipModelInfo.Load(Path.Combine(outDir, ClipModelInfo.FileName));
         Assert.Equal(("onnx-features", 224, 64), (info.VisionKind, info.ImageResolution, info.EmbedDim));

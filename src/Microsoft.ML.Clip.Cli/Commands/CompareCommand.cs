@@ -86,7 +86,7 @@ internal static class CompareCommand
                 if (parse.GetValue(resnet))
                 {
                     var resnetDir = parse.GetValue(resnetModels);
-                    var (trainResNet, testResNet) = ImageFeatures.ResNet18(ml, trainSet.Paths, testSet.Paths, resnetDir, EvaluationCli.Info);
+                    var (trainResNet, testResNet) = ImageFeatures.ResNet18(trainSet.Paths, testSet.Paths, resnetDir, EvaluationCli.Info);
                     var trainRes = new LabeledFeatures(trainResNet, trainLabels, classes);
                     var testRes = new LabeledFeatures(testResNet, testLabels, classes);
                     var (resProbe, resTop1, _) = runner.Run($"{name}: linear probe ResNet-18", trainRes, testRes);

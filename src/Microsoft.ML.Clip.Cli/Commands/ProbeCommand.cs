@@ -59,7 +59,7 @@ internal static class ProbeCommand
             }
             else
             {
-                (trainFeatures, testFeatures) = ImageFeatures.ResNet18(ml, trainSet.Paths, testSet.Paths, parse.GetValue(resnetModels), EvaluationCli.Info);
+                (trainFeatures, testFeatures) = ImageFeatures.ResNet18(trainSet.Paths, testSet.Paths, parse.GetValue(resnetModels), EvaluationCli.Info);
             }
             var runner = new ProbeRunner(ml, grid, parse.GetValue(validation), parse.GetValue(seed));
             var (probe, top1, top5) = runner.Run($"linear probe ({kind})", new LabeledFeatures(trainFeatures, trainLabels, classes), new LabeledFeatures(testFeatures, testLabels, classes));

@@ -30,7 +30,11 @@ internal static class ClipStateDictLayout
         Add("logit_scale");
 
         if (config.IsImageFeatureProjection)
+        {
+            Add("visual.ln_post.weight", config.ImageFeatureSize!.Value);
+            Add("visual.ln_post.bias", config.ImageFeatureSize!.Value);
             Add("visual.proj", config.ImageFeatureSize!.Value, config.EmbedDim);
+        }
         else if (config.IsVisionTransformer)
             AddVisionTransformer(list, config);
         else

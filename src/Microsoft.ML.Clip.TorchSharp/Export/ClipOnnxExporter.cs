@@ -115,13 +115,17 @@ public static class ClipOnnxExporter
         return encoder;
     }
 
-    // The frozen encoder graph, unchanged, followed by the trained projection.
+    // The frozen encoder graph, unchanged, followed by the trained head (LayerNorm, projection).
     private static ModelProto LockedImageGraph(ClipConfig config, IReadOnlyDictionary<string, Tensor> stateDict, FrozenImageEncoder encoder,
         IReadOnlyDictionary<string, string> metadata)
     {
-        using var projection = stateDict["visual.proj"].detach().cpu().to(ScalarType.Float32).contiguous();
-        return Microsoft.ML.Clip.Graphs.FrozenEncoderGraphs.WithProjection(encoder.Graph, projection.data<float>().ToArray(),
-            config.ImageFeatureSize!.Value, config.EmbedDim, metadata);
+        float[] Values(string name)
+        {
+            using var t = stateDict[name].detach().cpu().to(ScalarType.Float32).contiguous();
+            return t.data<float>().ToArray();
+        }
+        return Microsoft.ML.Clip.Graphs.FrozenEncoderGraphs.WithProjection(encoder.Graph, Values("visual.ln_post.weight"), Values("visual.ln_post.bias"),
+            config.LayerNormEps, Values("visual.proj"), config.ImageFeatureSize!.Value, config.EmbedDim, metadata);
     }
 
     private static void Write(ModelProto model, string path)

@@ -67,6 +67,10 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         if (lockedFeatures is not null)
         {
             log($"Image features of '{session.ImageEncoder!.Name}' are cached in {lockedFeatures.Cache.FilePath} ({lockedFeatures.Cache.Count} images already).");
+            var (known, encoded, elapsed) = lockedFeatures.EncodeAll(input, input.Schema[ImageColumnName], _options.CancellationToken);
+            log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Encoded {encoded} images with '{session.ImageEncoder.Name}' in {elapsed.TotalSeconds:F1} s ({encoded / Math.Max(elapsed.TotalSeconds, 1e-9):F1} images/s); {known} rows were in the cache already."));
+            _options.FeatureCacheObserver?.Invoke(-1, known, encoded);
             session.EpochCompleted = epoch =>
             {
                 var (hits, misses) = lockedFeatures.TakeCounts();

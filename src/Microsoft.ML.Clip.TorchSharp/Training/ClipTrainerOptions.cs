@@ -114,6 +114,12 @@ public sealed class ClipTrainerOptions
     /// </summary>
     public string? ImageEncoder;
 
+    /// <summary>
+    /// Input side of <see cref="ImageEncoder"/>; null: its own (224 for ResNet-18, the file's for an ONNX path). ResNet-18
+    /// takes any side ≥ 32 (its mean image is resampled and its last pool made global): 128 costs a third of 224.
+    /// </summary>
+    public int? ImageEncoderResolution;
+
     /// <summary>Folder holding the ResNet-18 files (<c>ResNetPrepOnnx/</c>, <c>ResNet18Onnx/</c>); null: <c>DnnImageModels</c> next to the application.</summary>
     public string? ImageEncoderDirectory;
 
@@ -168,7 +174,10 @@ public sealed class ClipTrainerOptions
     /// <summary>Called after each tensor written to a checkpoint (tests throw from it to simulate a crash mid-save).</summary>
     internal Action<int>? CheckpointWriteHook;
 
-    /// <summary>Told after each epoch of a locked-image run how many image features came from the cache and how many were encoded (tests).</summary>
+    /// <summary>
+    /// Told after the encoding pass of a locked-image run (epoch −1: rows found in the cache, images encoded) and after
+    /// each epoch (look-ups answered by the cache, look-ups that had to encode) (tests).
+    /// </summary>
     internal Action<int, long, long>? FeatureCacheObserver;
 
     internal ClipTrainerOptions Clone() => (ClipTrainerOptions)MemberwiseClone();

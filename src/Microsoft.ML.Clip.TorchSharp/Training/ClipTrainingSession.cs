@@ -95,7 +95,7 @@ internal sealed class ClipTrainingSession : IDisposable
         FrozenImageEncoder? encoder = null;
         try
         {
-            encoder = options.ImageEncoder is { } encoderName ? FrozenImageEncoder.Create(encoderName, options.ImageEncoderDirectory) : null;
+            encoder = options.ImageEncoder is { } encoderName ? FrozenImageEncoder.Create(encoderName, options.ImageEncoderDirectory, options.ImageEncoderResolution) : null;
             // Seed the initialisation here, not in the model's constructor (which inference also uses).
             random.manual_seed(options.Seed);
             ClipTorchModel model;
@@ -430,6 +430,8 @@ internal sealed class ClipTrainingSession : IDisposable
         Check(o.CheckpointEverySteps >= 0, nameof(o.CheckpointEverySteps), o.CheckpointEverySteps, "must not be negative");
         if (o.LockImageTower && o.LockTextTower)
             throw new ArgumentException("LockImageTower and LockTextTower are both set: nothing but the temperature would train.", nameof(o.LockTextTower));
+        if (o.ImageEncoderResolution is int side && (o.ImageEncoder is null || side < 32))
+            throw new ArgumentOutOfRangeException(nameof(o.ImageEncoderResolution), side, "ClipTrainerOptions.ImageEncoderResolution needs an ImageEncoder and a side of at least 32.");
         if (o.ImageEncoder is not null && o.LockImageTower)
             throw new ArgumentException("ImageEncoder already freezes the image encoder; LockImageTower would also freeze the projection trained on top of it.", nameof(o.LockImageTower));
         if (o.ImageEncoder is not null && o.RandomResizedCropMinScale > 0)

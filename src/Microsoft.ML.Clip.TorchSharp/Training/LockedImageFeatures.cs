@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
@@ -6,16 +7,26 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
 /// <summary>
-/// The image side of a locked-image (LiT) training batch: each image's frozen-encoder features, from the on-disk cache
-/// when its content was seen before, otherwise preprocessed and encoded (all of a batch's misses in one batched call)
-/// and added to the cache. The first epoch pays for the encoder; later epochs and later runs only read the cache.
+/// The image side of locked-image (LiT) training: each image's frozen-encoder features, keyed by its content in an
+/// on-disk cache. <see cref="EncodeAll"/> runs once before training and encodes every image the cache lacks, in
+/// batches; the epochs then only look features up (<see cref="Featurize"/>), so they cost the text side alone.
 /// </summary>
+/// <remarks>
+/// Encoding up front rather than on the prefetch thread during the steps keeps the encoder's large allocations
+/// (a batch of 224-px images is tens of megabytes) away from the training steps: TorchSharp leaves the scalars it
+/// creates implicitly to the finalizer, and a garbage collection in the middle of a native call was seen to free one
+/// in use (a crash in <c>add</c>).
+/// </remarks>
 internal sealed class LockedImageFeatures : IDisposable
 {
+    /// <summary>Images preprocessed and encoded together in the encoding pass.</summary>
+    private const int EncodeBatch = 64;
+
     private readonly FrozenImageEncoder _encoder;
     private readonly ImageFeatureCache _cache;
     private readonly ClipImagePreprocessor _preprocessor;
     private long _hitsReported, _missesReported;
+    private float[] _pixels = [];
 
     public LockedImageFeatures(FrozenImageEncoder encoder, string cacheDirectory)
     {
@@ -24,8 +35,46 @@ internal sealed class LockedImageFeatures : IDisposable
         _preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
     }
 
-    /// <summary>The cache (its hit and miss counters tell what each epoch cost).</summary>
+    /// <summary>The cache (its hit and miss counters tell what each pass cost).</summary>
     public ImageFeatureCache Cache => _cache;
+
+    /// <summary>
+    /// One pass over <paramref name="imageColumn"/> of <paramref name="data"/>: every image not in the cache is encoded
+    /// (each distinct content once) and stored. Returns the look-ups answered by the cache and the images encoded.
+    /// </summary>
+    public (long Hits, long Encoded, TimeSpan Elapsed) EncodeAll(IDataView data, DataViewSchema.Column imageColumn, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        long hits = 0, encoded = 0;
+        var pending = new List<(string Key, object Image, string Name)>(EncodeBatch);
+        var pendingKeys = new HashSet<string>(StringComparer.Ordinal);
+        using (var cursor = data.GetRowCursor([imageColumn]))
+        {
+            var image = ClipImageColumn.CreateGetter(cursor, imageColumn);
+            while (cursor.MoveNext())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var name = $"Column '{imageColumn.Name}', row {cursor.Position}";
+                var (key, content) = ContentKey(image(), name);
+                if (_cache.Contains(key) || pendingKeys.Contains(key))
+                {
+                    hits++;
+                    continue;
+                }
+                pending.Add((key, content, name));
+                pendingKeys.Add(key);
+                if (pending.Count == EncodeBatch)
+                {
+                    encoded += Encode(pending);
+                    pending.Clear();
+                    pendingKeys.Clear();
+                }
+            }
+        }
+        encoded += Encode(pending);
+        _cache.Flush();
+        return (hits, encoded, clock.Elapsed);
+    }
 
     /// <summary>Features [images.Count, F] of the raw image values (as <see cref="ClipImageColumn.CreateGetter"/> returns them).</summary>
     /// <param name="images">The images.</param>
@@ -34,36 +83,30 @@ internal sealed class LockedImageFeatures : IDisposable
     {
         var featureSize = _encoder.FeatureSize;
         var result = new float[images.Count * featureSize];
-        var missing = new List<(int Index, string Key, object Image)>();
+        var missing = new List<(string Key, object Image, string Name)>();
+        var slots = new List<int>();
         for (var i = 0; i < images.Count; i++)
         {
             var (key, image) = ContentKey(images[i], describe(i));
             var cached = _cache.TryGet(key);
             if (cached is not null) cached.CopyTo(result.AsSpan(i * featureSize, featureSize));
-            else missing.Add((i, key, image));
+            else
+            {
+                missing.Add((key, image, describe(i)));
+                slots.Add(i);
+            }
         }
         if (missing.Count > 0)
         {
-            var length = _preprocessor.OutputLength;
-            var pixels = new float[missing.Count * length];
+            // Only images that the encoding pass did not see (the data changed between passes) get here.
+            Encode(missing);
             for (var m = 0; m < missing.Count; m++)
-            {
-                var destination = pixels.AsSpan(m * length, length);
-                ClipImageColumn.Preprocess(_preprocessor, missing[m].Image, destination, describe(missing[m].Index));
-            }
-            var features = _encoder.Featurize(pixels, missing.Count);
-            for (var m = 0; m < missing.Count; m++)
-            {
-                var row = features.AsSpan(m * featureSize, featureSize);
-                _cache.Add(missing[m].Key, row);
-                row.CopyTo(result.AsSpan(missing[m].Index * featureSize, featureSize));
-            }
-            _cache.Flush();
+                _cache.Peek(missing[m].Key)!.CopyTo(result.AsSpan(slots[m] * featureSize, featureSize));
         }
         return tensor(result, [images.Count, featureSize]);
     }
 
-    /// <summary>What the cache did since the last call: (hits, misses).</summary>
+    /// <summary>What the cache answered since the last call: (look-ups found, look-ups missed).</summary>
     public (long Hits, long Misses) TakeCounts()
     {
         var counts = (_cache.Hits - _hitsReported, _cache.Misses - _missesReported);
@@ -72,6 +115,21 @@ internal sealed class LockedImageFeatures : IDisposable
     }
 
     public void Dispose() => _cache.Dispose();
+
+    // Preprocesses the images into one reused buffer, encodes them in one call and stores the features.
+    private int Encode(List<(string Key, object Image, string Name)> images)
+    {
+        if (images.Count == 0) return 0;
+        var length = _preprocessor.OutputLength;
+        if (_pixels.Length < images.Count * length) _pixels = new float[images.Count * length];
+        for (var i = 0; i < images.Count; i++)
+            ClipImageColumn.Preprocess(_preprocessor, images[i].Image, _pixels.AsSpan(i * length, length), images[i].Name);
+        var features = new float[images.Count * _encoder.FeatureSize];
+        _encoder.Featurize(_pixels, images.Count, features);
+        for (var i = 0; i < images.Count; i++)
+            _cache.Add(images[i].Key, features.AsSpan(i * _encoder.FeatureSize, _encoder.FeatureSize));
+        return images.Count;
+    }
 
     // The key is the hash of what the image is made of: a file's or a byte column's encoded bytes (a path is read once
     // here and its bytes decoded from memory), or an in-memory image's size, format and pixels.

@@ -24,6 +24,12 @@ internal static class FrozenEncoderGraphs
     /// <summary>Name of the projection initializer (the state-dict name of the trainable part).</summary>
     public const string ProjectionName = "visual.proj";
 
+    /// <summary>Names of the trained LayerNorm before the projection.</summary>
+    public const string NormWeightName = "visual.ln_post.weight", NormBiasName = "visual.ln_post.bias";
+
+    /// <summary>The input size ML.NET's ResNet-18 files declare.</summary>
+    public const int NativeResNet18Resolution = 224;
+
     // Value names inside the two ONNX files of Microsoft.ML.DnnImageFeaturizer.ResNet18.
     private const string PrepInput = "OriginalInput", PrepOutput = "PreprocessedInput", NetInput = "Input247", NetOutput = "Pooling395_Output_0";
 
@@ -32,8 +38,14 @@ internal static class FrozenEncoderGraphs
     /// layer into one graph with a symbolic batch and a flattened [batch, 512] output. Both files fix the batch at 1
     /// in their declared shapes only (no reshape bakes it in), so declaring it symbolic is enough.
     /// </summary>
-    public static ModelProto ResNet18(string preprocessPath, string networkPath)
+    /// <remarks>
+    /// At another <paramref name="resolution"/> than the native 224, the mean image is resampled (bilinearly: it is a
+    /// smooth image) and the final 7×7 average pool becomes a global one, the same operation on the native 7×7 map.
+    /// </remarks>
+    public static ModelProto ResNet18(string preprocessPath, string networkPath, int resolution = NativeResNet18Resolution)
     {
+        if (resolution < 32)
+            throw new ArgumentOutOfRangeException(nameof(resolution), resolution, "ResNet-18 needs images of at least 32×32 (it downsamples 32 times).");
         var prep = Read(preprocessPath);
         var net = Read(networkPath);
         RequireValue(prep.Graph.Input, PrepInput, preprocessPath);
@@ -42,16 +54,17 @@ internal static class FrozenEncoderGraphs
         RequireValue(net.Graph.Output, NetOutput, networkPath);
 
         var graph = new GraphProto { Name = "resnet18_features" };
-        graph.Input.Add(OnnxGraphBuilder.Value(InputName, DataType.Float, "batch", 3, 224, 224));
+        graph.Input.Add(OnnxGraphBuilder.Value(InputName, DataType.Float, "batch", 3, resolution, resolution));
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (model, path) in new[] { (prep, preprocessPath), (net, networkPath) })
             foreach (var initializer in model.Graph.Initializer)
                 if (!names.Add(initializer.Name))
                     throw new InvalidDataException($"'{path}': initializer '{initializer.Name}' also exists in the other ResNet-18 graph.");
-        graph.Initializer.AddRange(prep.Graph.Initializer);
+        graph.Initializer.AddRange(prep.Graph.Initializer.Select(t => resolution == NativeResNet18Resolution ? t : ResampleMeanImage(t, resolution, preprocessPath)));
         graph.Initializer.AddRange(net.Graph.Initializer);
         graph.Node.AddRange(prep.Graph.Node.Select(n => Rename(n, PrepInput, InputName)));
-        graph.Node.AddRange(net.Graph.Node.Select(n => Rename(n, NetInput, PrepOutput)));
+        graph.Node.AddRange(net.Graph.Node.Select(n => Rename(n, NetInput, PrepOutput))
+            .Select(n => resolution == NativeResNet18Resolution || n.Output[0] != NetOutput ? n : GlobalPool(n, networkPath)));
         graph.Node.Add(OnnxGraphBuilder.CreateNode("Flatten", FeaturesName, [NetOutput], OnnxGraphBuilder.Int("axis", 1)));
         graph.Output.Add(OnnxGraphBuilder.Value(FeaturesName, DataType.Float, "batch", 512));
         return WithOpsets(graph, net, "ResNet-18 (Microsoft.ML.DnnImageFeaturizer.ResNet18) pooled features, frozen.");
@@ -107,24 +120,78 @@ internal static class FrozenEncoderGraphs
     }
 
     /// <summary>
-    /// The feature graph followed by the trained projection: <c>image_embeds = image_features · proj</c>
-    /// (<paramref name="projection"/> row-major [F, D]). The frozen part is copied unchanged.
+    /// The feature graph followed by the trained head: <c>image_embeds = LayerNorm(image_features) · proj</c>
+    /// (<paramref name="projection"/> row-major [F, D]; the norm's weight and bias [F]). The frozen part is copied
+    /// unchanged; the norm is written with ReduceMean/Sub/Mul/Sqrt/Div, which every opset has (ML.NET's ResNet-18 is
+    /// opset 8; LayerNormalization arrived in 17).
     /// </summary>
-    public static ModelProto WithProjection(ModelProto features, ReadOnlySpan<float> projection, int featureSize, int embedDim,
-        IReadOnlyDictionary<string, string>? metadata = null)
+    public static ModelProto WithProjection(ModelProto features, ReadOnlySpan<float> normWeight, ReadOnlySpan<float> normBias, float epsilon,
+        ReadOnlySpan<float> projection, int featureSize, int embedDim, IReadOnlyDictionary<string, string>? metadata = null)
     {
         if (projection.Length != featureSize * embedDim)
             throw new ArgumentException($"The projection has {projection.Length} values; expected {featureSize} × {embedDim}.", nameof(projection));
+        if (normWeight.Length != featureSize || normBias.Length != featureSize)
+            throw new ArgumentException($"The norm has {normWeight.Length} weights and {normBias.Length} biases; expected {featureSize}.", nameof(normWeight));
         var model = features.Clone();
         var graph = model.Graph;
         graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(ProjectionName, [featureSize, embedDim], projection));
-        graph.Node.Add(OnnxGraphBuilder.CreateNode("MatMul", EmbedsName, [FeaturesName, ProjectionName]));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(NormWeightName, [featureSize], normWeight));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(NormBiasName, [featureSize], normBias));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor("head.epsilon", [], [epsilon]));
+        void Node(string op, string output, params string[] inputs) => graph.Node.Add(OnnxGraphBuilder.CreateNode(op, output, inputs));
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("ReduceMean", "head.mean", [FeaturesName], OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1)));
+        Node("Sub", "head.centred", FeaturesName, "head.mean");
+        Node("Mul", "head.squared", "head.centred", "head.centred");
+        graph.Node.Add(OnnxGraphBuilder.CreateNode("ReduceMean", "head.variance", ["head.squared"], OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1)));
+        Node("Add", "head.variance_eps", "head.variance", "head.epsilon");
+        Node("Sqrt", "head.std", "head.variance_eps");
+        Node("Div", "head.normalised", "head.centred", "head.std");
+        Node("Mul", "head.scaled", "head.normalised", NormWeightName);
+        Node("Add", "head.normed", "head.scaled", NormBiasName);
+        Node("MatMul", EmbedsName, "head.normed", ProjectionName);
         graph.Output.Clear();
         graph.Output.Add(OnnxGraphBuilder.Value(EmbedsName, DataType.Float, "batch", embedDim));
         if (metadata is not null)
             foreach (var (key, value) in metadata)
                 model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
+    }
+
+    // The mean image [1, 3, 224, 224] brought to [1, 3, r, r] by bilinear sampling at pixel centres.
+    private static TensorProto ResampleMeanImage(TensorProto mean, int r, string path)
+    {
+        const int n = NativeResNet18Resolution;
+        if (!mean.Dims.SequenceEqual([1L, 3, n, n]) || mean.DataType != (int)DataType.Float)
+            throw new InvalidDataException($"'{path}': initializer '{mean.Name}' is not the float [1, 3, {n}, {n}] mean image this library expects.");
+        var source = mean.FloatData.Count > 0 ? mean.FloatData.ToArray() : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(mean.RawData.Span).ToArray();
+        var target = new float[3 * r * r];
+        for (var c = 0; c < 3; c++)
+            for (var y = 0; y < r; y++)
+            {
+                var sy = Math.Clamp((y + 0.5) * n / r - 0.5, 0, n - 1);
+                int y0 = (int)sy, y1 = Math.Min(y0 + 1, n - 1);
+                var fy = sy - y0;
+                for (var x = 0; x < r; x++)
+                {
+                    var sx = Math.Clamp((x + 0.5) * n / r - 0.5, 0, n - 1);
+                    int x0 = (int)sx, x1 = Math.Min(x0 + 1, n - 1);
+                    var fx = sx - x0;
+                    float At(int yy, int xx) => source[(c * n + yy) * n + xx];
+                    target[(c * r + y) * r + x] = (float)((1 - fy) * ((1 - fx) * At(y0, x0) + fx * At(y0, x1)) + fy * ((1 - fx) * At(y1, x0) + fx * At(y1, x1)));
+                }
+            }
+        return OnnxGraphBuilder.FloatTensor(mean.Name, [1, 3, r, r], target);
+    }
+
+    // The network's last node, a 7×7 average pool over the 7×7 map, as the global pool it amounts to.
+    private static NodeProto GlobalPool(NodeProto node, string path)
+    {
+        if (node.OpType != "AveragePool" || node.Attribute.Any(a => a.Name == "pads" && a.Ints.Any(p => p != 0)))
+            throw new InvalidDataException($"'{path}': the last node is {node.OpType}, not the unpadded average pool this library expects.");
+        var global = new NodeProto { OpType = "GlobalAveragePool", Name = node.Name };
+        global.Input.Add(node.Input[0]);
+        global.Output.Add(node.Output[0]);
+        return global;
     }
 
     private static ModelProto Read(string path)

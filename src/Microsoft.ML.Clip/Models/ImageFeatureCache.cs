@@ -57,6 +57,12 @@ internal sealed class ImageFeatureCache : IDisposable
     /// <summary>The key of an image's content: its SHA-256, hex.</summary>
     public static string Key(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
+    /// <summary>Whether features are stored under <paramref name="key"/> (not counted).</summary>
+    public bool Contains(string key) => _features.ContainsKey(key);
+
+    /// <summary>The features stored under <paramref name="key"/>, or null (not counted).</summary>
+    public float[]? Peek(string key) => _features.GetValueOrDefault(key);
+
     /// <summary>The features stored under <paramref name="key"/>, or null (counted as a hit or a miss).</summary>
     public float[]? TryGet(string key)
     {

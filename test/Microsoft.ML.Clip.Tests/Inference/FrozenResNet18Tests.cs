@@ -43,6 +43,62 @@ public class FrozenResNet18Tests
     }
 
     [Fact]
+    public void At_a_smaller_side_the_mean_image_is_resampled_and_the_pool_made_global()
+    {
+        using var native = FrozenImageEncoder.ResNet18(ModelDirectory);
+        using var small = FrozenImageEncoder.ResNet18(ModelDirectory, resolution: 128);
+        Assert.Equal(128, small.Preprocess.Resolution);
+        Assert.NotEqual(native.Id, small.Id);
+        var graph = small.Graph.Graph;
+        Assert.Equal("GlobalAveragePool", graph.Node.Single(n => n.Output[0] == "Pooling395_Output_0").OpType);
+        Assert.Equal([1L, 3, 128, 128], graph.Initializer.Single(t => t.Name == "MeanImage").Dims);
+        Assert.Equal("AveragePool", native.Graph.Graph.Node.Single(n => n.Output[0] == "Pooling395_Output_0").OpType);
+
+        // A flat grey image has (almost) the same features at both sides: the network sees the same picture, smaller.
+        var grey224 = Enumerable.Repeat(128f, 3 * 224 * 224).ToArray();
+        var grey128 = Enumerable.Repeat(128f, 3 * 128 * 128).ToArray();
+        var a = native.Featurize(grey224, 1);
+        var b = small.Featurize(grey128, 1);
+        Assert.Equal(512, b.Length);
+        var cosine = a.Zip(b, (x, y) => (double)x * y).Sum() / Math.Sqrt(a.Sum(x => (double)x * x) * b.Sum(y => (double)y * y));
+        Assert.True(cosine > 0.9, $"cosine {cosine}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => FrozenImageEncoder.ResNet18(ModelDirectory, resolution: 16));
+    }
+
+    [Fact]
+    public void The_mlnet_pipeline_and_the_batched_encoder_give_the_same_features_up_to_resizing()
+    {
+        // Photographs (tiny synthetic images are dominated by how each path upsamples them).
+        var images = new[] { "hotdog_rgb_portrait.png", "banana_gray.png" }.Select(f => Path.Combine(TestUtilities.Fixtures.Root, "clip-reference", "preprocess", f)).ToArray();
+        var ml = new MLContext(seed: 0);
+        var data = ml.Data.LoadFromEnumerable(images.Select(p => new PathRow { ImagePath = p }));
+        var pipeline = ml.Transforms.ResNet18ImageFeatures("Features", nameof(PathRow.ImagePath), modelDirectory: ModelDirectory);
+        var viaMlNet = ml.Data.CreateEnumerable<FeatureRow>(pipeline.Fit(data).Transform(data), reuseRowObject: false).Select(r => r.Features).ToArray();
+
+        using var encoder = FrozenImageEncoder.ResNet18(ModelDirectory);
+        var preprocessor = new Microsoft.ML.Clip.Imaging.ClipImagePreprocessor(encoder.Preprocess);
+        for (var i = 0; i < images.Length; i++)
+        {
+            var batched = encoder.Featurize(preprocessor.Preprocess(File.ReadAllBytes(images[i])), 1);
+            Assert.Equal(512, viaMlNet[i].Length);
+            var cosine = batched.Zip(viaMlNet[i], (x, y) => (double)x * y).Sum()
+                / Math.Sqrt(batched.Sum(x => (double)x * x) * viaMlNet[i].Sum(y => (double)y * y));
+            Assert.True(cosine > 0.95, $"{images[i]}: cosine {cosine}");
+        }
+    }
+
+    private sealed class PathRow
+    {
+        public string ImagePath = "";
+    }
+
+    private sealed class FeatureRow
+    {
+        [Microsoft.ML.Data.VectorType(512)]
+        public float[] Features = [];
+    }
+
+    [Fact]
     public void A_missing_model_folder_names_the_file_and_the_package()
     {
         var e = Assert.Throws<FileNotFoundException>(() => FrozenImageEncoder.ResNet18(Path.Combine(Path.GetTempPath(), "no-such-dnn-models")));

@@ -121,8 +121,8 @@ public class LockedImageTuningTests
 
         using var model = ml.Transforms.ClipTrainer("Image", "Caption", options).Fit(data);
 
-        // 24 distinct images, 3 full batches an epoch: encoded in the first epoch, read from the cache afterwards.
-        Assert.Equal([(0, 0L, 24L), (1, 24L, 0L), (2, 24L, 0L)], counts);
+        // 24 distinct images: encoded once before training, every epoch (3 full batches) reads the cache.
+        Assert.Equal([(-1, 0L, 24L), (0, 24L, 0L), (1, 24L, 0L), (2, 24L, 0L)], counts);
         Assert.True(losses.TakeLast(3).Average() < losses.Take(3).Average(), $"loss {losses.Take(3).Average():F3} → {losses.TakeLast(3).Average():F3}");
         Assert.True(model.Config.IsImageFeatureProjection);
         Assert.Equal(Features, model.Config.ImageFeatureSize);
@@ -184,11 +184,11 @@ public class LockedImageTuningTests
             return counts;
         }
 
-        Assert.Equal([(0, 0L, 16L)], Train());
-        Assert.Equal([(0, 16L, 0L)], Train());
+        Assert.Equal([(-1, 0L, 16L), (0, 16L, 0L)], Train());
+        Assert.Equal([(-1, 16L, 0L), (0, 16L, 0L)], Train());
         // A new picture under the same file name is a new key.
         File.WriteAllBytes(pairs[3].ImagePath, ShapesDataset.Render(2, 1, new Random(123), 32));
-        Assert.Equal([(0, 15L, 1L)], Train());
+        Assert.Equal([(-1, 15L, 1L), (0, 16L, 0L)], Train());
 
         // Another encoder keeps its own cache file.
         var other = WriteConvEncoder(dir, seed: 4, name: "other.onnx");
@@ -196,7 +196,7 @@ public class LockedImageTuningTests
         var otherOptions = LitOptions(other, cache, epochs: 1);
         otherOptions.FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses));
         using (ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), otherOptions).Fit(ml.Data.LoadFromEnumerable(pairs))) { }
-        Assert.Equal([(0, 0L, 16L)], counts);
+        Assert.Equal([(-1, 0L, 16L), (0, 16L, 0L)], counts);
         Assert.Equal(2, Directory.GetFiles(cache, "*.features").Length);
     }
 
@@ -254,14 +254,14 @@ public class LockedImageTuningTests
     }
 
     [Fact]
-    public void Locking_the_text_tower_as_well_trains_only_the_two_projections_and_the_temperature()
+    public void Locking_the_text_tower_as_well_trains_only_the_two_heads_and_the_temperature()
     {
         var dir = Fixtures.NewTempDir("lit-lock-text");
         var options = LitOptions(WriteConvEncoder(dir), Path.Combine(dir, "cache"), epochs: 1);
         options.LockTextTower = true;
         using var session = ClipTrainingSession.Create(options, null);
         var trained = session.Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).Order().ToArray();
-        Assert.Equal(["logit_scale", "text_projection", "visual.proj"], trained);
+        Assert.Equal(["logit_scale", "text_projection", "visual.ln_post.bias", "visual.ln_post.weight", "visual.proj"], trained);
     }
 
     private static double MaxAbsDiff(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
