@@ -41,7 +41,7 @@ if [ -n "$quick" ]; then
 else
   lit_epochs=${LIT_EPOCHS:-3}; lit_batch=${LIT_BATCH:-128}; epochs=${EPOCHS:-3}; batch=${BATCH:-64}
 fi
-progress() { awk 'NR % 10 == 1 || /wrote|Epoch|cached/ { print; fflush() }'; }
+progress() { awk 'NR % 10 == 1 || /wrote|Epoch|Encoded|cached/ { print; fflush() }'; }
 clip train --data "$out/data/train/pairs.tsv" --out "$out/model-lit" --config tiny --image-encoder resnet18 \
   --feature-cache "${CLIP_FEATURE_CACHE:-$out/feature-cache}" --epochs "$lit_epochs" --batch "$lit_batch" \
   --lr "${LIT_LR:-2e-3}" --warmup 20 --device cpu | progress

@@ -158,8 +158,8 @@ internal static class HuggingFaceClipNames
             }
         }
         var grid = config.ImageResolution / config.VisionPatchSize!.Value;
-        result[TextPositionIds] = torch.arange(config.ContextLength, ScalarType.Int64).unsqueeze(0);
-        result[VisionPositionIds] = torch.arange(grid * grid + 1, ScalarType.Int64).unsqueeze(0);
+        result[TextPositionIds] = KeptScalars.Range(config.ContextLength, ScalarType.Int64, torch.CPU).unsqueeze(0);
+        result[VisionPositionIds] = KeptScalars.Range(grid * grid + 1, ScalarType.Int64, torch.CPU).unsqueeze(0);
         return result;
     }
 }

@@ -18,8 +18,8 @@ internal static class AttentionMath
         var kh = k.view(n, lk, heads, d).transpose(1, 2);
         var vh = v.view(n, lk, heads, d).transpose(1, 2);
         // Scale q before the product, as PyTorch's multi-head attention does.
-        var scores = qh.mul(1.0 / Math.Sqrt(d)).matmul(kh.transpose(-2, -1));
-        if (mask is not null) scores = scores.add(mask);
+        var scores = qh.Times(1.0 / Math.Sqrt(d)).matmul(kh.transpose(-2, -1));
+        if (mask is not null) scores = scores.Plus(mask);
         var weights = scores.softmax(-1);
         return weights.matmul(vh).transpose(1, 2).reshape(n, lq, e);
     }

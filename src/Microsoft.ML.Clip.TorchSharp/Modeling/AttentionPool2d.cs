@@ -24,7 +24,7 @@ public sealed class AttentionPool2d : Module<Tensor, Tensor>
     public AttentionPool2d(int spatialDim, int embedDim, int heads, int outputDim) : base(nameof(AttentionPool2d))
     {
         _heads = heads;
-        positional_embedding = Parameter(randn(spatialDim * spatialDim + 1, embedDim).div_(Math.Sqrt(embedDim)));
+        positional_embedding = Parameter(randn(spatialDim * spatialDim + 1, embedDim).DividedByInPlace(Math.Sqrt(embedDim)));
         k_proj = Linear(embedDim, embedDim);
         q_proj = Linear(embedDim, embedDim);
         v_proj = Linear(embedDim, embedDim);
@@ -40,7 +40,7 @@ public sealed class AttentionPool2d : Module<Tensor, Tensor>
     {
         x = x.flatten(2).permute(0, 2, 1);                              // [N, HW, C]
         x = cat([x.mean([1], keepdim: true), x], 1);                    // [N, HW+1, C]
-        x = x.add(positional_embedding.to(x.dtype));
+        x = x.Plus(positional_embedding.to(x.dtype));
         var query = q_proj.forward(x.narrow(1, 0, 1));
         var pooled = AttentionMath.Attend(query, k_proj.forward(x), v_proj.forward(x), _heads);
         return c_proj.forward(pooled).squeeze(1);

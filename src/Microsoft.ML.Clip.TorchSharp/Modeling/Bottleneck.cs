@@ -53,6 +53,6 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
         output = functional.relu(bn2.forward(conv2.forward(output)));
         if (avgpool is not null) output = avgpool.forward(output);
         output = bn3.forward(conv3.forward(output));
-        return functional.relu(output.add(identity));
+        return functional.relu(output.Plus(identity));
     }
 }

@@ -102,12 +102,12 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
             throw new ArgumentException($"Tokens must be [N, L] with 0 < L <= {Config.ContextLength}, got [{string.Join(", ", tokens.shape)}].", nameof(tokens));
         using var scope = NewDisposeScope();
         var length = tokens.shape[1];
-        var x = token_embedding.forward(tokens).add(positional_embedding.narrow(0, 0, length));
+        var x = token_embedding.forward(tokens).Plus(positional_embedding.narrow(0, 0, length));
         using (var mask = CausalMask(length, x.dtype, x.device))
             x = transformer.forward(x, mask);
         x = ln_final.forward(x);
         var eot = tokens.argmax(-1);
-        var rows = arange(tokens.shape[0], device: tokens.device);
+        var rows = KeptScalars.Range(tokens.shape[0], ScalarType.Int64, tokens.device);
         x = x.index([TensorIndex.Tensor(rows), TensorIndex.Tensor(eot)]);
         return x.matmul(text_projection).MoveToOuterDisposeScope();
     }
@@ -129,7 +129,7 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
 
     // -inf above the diagonal: token i attends to tokens 0..i only.
     private static Tensor CausalMask(long length, ScalarType dtype, Device device) =>
-        full(length, length, float.NegativeInfinity, dtype: dtype, device: device).triu(1);
+        KeptScalars.Full(length, length, double.NegativeInfinity, dtype, device).triu(1);
 
     // The reference initialisation of the text side (the image towers initialise themselves).
     private void InitializeTextParameters()

@@ -23,7 +23,7 @@ internal sealed class ImageFeatureProjection : Module<Tensor, Tensor>
         var features = config.ImageFeatureSize ?? throw new ArgumentException("An ImageFeatureProjection needs ClipConfig.ImageFeatureSize.", nameof(config));
         ln_post = LayerNorm(features, config.LayerNormEps);
         // The scale of CLIP's projections (width^-0.5): unit-variance features give embeddings of unit-order norm.
-        proj = Parameter(randn(features, config.EmbedDim).mul_(Math.Pow(features, -0.5)));
+        proj = Parameter(randn(features, config.EmbedDim).TimesInPlace(Math.Pow(features, -0.5)));
         RegisterComponents();
     }
 

@@ -12,5 +12,5 @@ public sealed class QuickGelu : Module<Tensor, Tensor>
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => x.mul(x.mul(1.702).sigmoid());
+    public override Tensor forward(Tensor x) => x.mul(x.Times(1.702).sigmoid());
 }

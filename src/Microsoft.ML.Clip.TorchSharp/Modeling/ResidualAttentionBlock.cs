@@ -39,7 +39,7 @@ public sealed class ResidualAttentionBlock : Module<Tensor, Tensor?, Tensor>
     /// <summary>Runs the block on <paramref name="x"/> [N, L, E] with an optional additive attention mask [L, L].</summary>
     public override Tensor forward(Tensor x, Tensor? mask)
     {
-        x = x.add(attn.forward(ln_1.forward(x), mask));
-        return x.add(mlp.forward(ln_2.forward(x)));
+        x = x.Plus(attn.forward(ln_1.forward(x), mask));
+        return x.Plus(mlp.forward(ln_2.forward(x)));
     }
 }

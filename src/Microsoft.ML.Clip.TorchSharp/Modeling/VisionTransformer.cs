@@ -29,12 +29,12 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         var grid = config.ImageResolution / patch;
         var scale = Math.Pow(width, -0.5);
         conv1 = Conv2d(3, width, kernel_size: patch, stride: patch, bias: false);
-        class_embedding = Parameter(randn(width).mul_(scale));
-        positional_embedding = Parameter(randn(grid * grid + 1, width).mul_(scale));
+        class_embedding = Parameter(randn(width).TimesInPlace(scale));
+        positional_embedding = Parameter(randn(grid * grid + 1, width).TimesInPlace(scale));
         ln_pre = LayerNorm(width, config.LayerNormEps);
         transformer = new ClipTransformer(width, config.VisionLayers[0], config.VisionHeads, config.Activation, config.LayerNormEps);
         ln_post = LayerNorm(width, config.LayerNormEps);
-        proj = Parameter(randn(width, config.EmbedDim).mul_(scale));
+        proj = Parameter(randn(width, config.EmbedDim).TimesInPlace(scale));
         RegisterComponents();
     }
 
@@ -45,7 +45,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         var n = x.shape[0];
         x = x.reshape(n, _width, -1).permute(0, 2, 1);                  // [N, g², W]
         var cls = class_embedding.to(x.dtype).expand(n, 1, _width);
-        x = cat([cls, x], 1).add(positional_embedding.to(x.dtype));     // [N, g²+1, W]
+        x = cat([cls, x], 1).Plus(positional_embedding.to(x.dtype));     // [N, g²+1, W]
         x = ln_pre.forward(x);
         x = transformer.forward(x, null);
         x = ln_post.forward(x.select(1, 0));

@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -65,11 +66,11 @@ internal sealed class ClipAdamW : IDisposable
         {
             var grad = entry.Parameter.grad;
             if (grad is null) continue;
-            entry.ExpAvg.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-            entry.ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
-            if (entry.Decay && WeightDecay != 0) entry.Parameter.mul_(1 - learningRate * WeightDecay);
-            var denominator = entry.ExpAvgSq.sqrt().div_(sqrtCorrection2).add_(Epsilon);
-            entry.Parameter.addcdiv_(entry.ExpAvg, denominator, value: -learningRate / correction1);
+            entry.ExpAvg.TimesInPlace(Beta1).AddInPlace(grad, 1 - Beta1);
+            entry.ExpAvgSq.TimesInPlace(Beta2).AddProductInPlace(grad, grad, 1 - Beta2);
+            if (entry.Decay && WeightDecay != 0) entry.Parameter.TimesInPlace(1 - learningRate * WeightDecay);
+            var denominator = entry.ExpAvgSq.sqrt().DividedByInPlace(sqrtCorrection2).AddInPlace(Epsilon);
+            entry.Parameter.AddQuotientInPlace(entry.ExpAvg, denominator, -learningRate / correction1);
         }
     }
 

@@ -116,7 +116,7 @@ internal sealed class ClipTrainingSession : IDisposable
             {
                 bias = new Parameter(tensor((float)ContrastiveLoss.SigmoidInitialBias, device: device));
                 if (options.InitialCheckpoint is null)
-                    using (no_grad()) model.LogitScale.fill_(ContrastiveLoss.SigmoidInitialLogitScale);
+                    using (no_grad()) model.LogitScale.FillInPlace(ContrastiveLoss.SigmoidInitialLogitScale);
             }
             Lock(model, options);
             model.train();

@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -43,8 +44,8 @@ public static class ContrastiveLoss
         CheckPairs(imageFeatures, textFeatures);
         using var scope = NewDisposeScope();
         var logits = Similarities(imageFeatures, textFeatures, logitScale);
-        var labels = arange(logits.shape[0], dtype: ScalarType.Int64, device: logits.device);
-        var loss = functional.cross_entropy(logits, labels).add(functional.cross_entropy(logits.t(), labels)).div(2);
+        var labels = KeptScalars.Range(logits.shape[0], ScalarType.Int64, logits.device);
+        var loss = functional.cross_entropy(logits, labels).Plus(functional.cross_entropy(logits.t(), labels)).DividedBy(2);
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -62,10 +63,10 @@ public static class ContrastiveLoss
         CheckPairs(imageFeatures, textFeatures);
         ArgumentNullException.ThrowIfNull(bias);
         using var scope = NewDisposeScope();
-        var logits = Similarities(imageFeatures, textFeatures, logitScale).add(bias);
+        var logits = Similarities(imageFeatures, textFeatures, logitScale).Plus(bias);
         var n = logits.shape[0];
-        var labels = eye(n, dtype: logits.dtype, device: logits.device).mul(2).sub(1);
-        var loss = functional.logsigmoid(labels.mul(logits)).sum().neg().div(n);
+        var labels = eye(n, dtype: logits.dtype, device: logits.device).Times(2).Minus(1);
+        var loss = functional.logsigmoid(labels.mul(logits)).sum().neg().DividedBy(n);
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -83,7 +84,7 @@ public static class ContrastiveLoss
     {
         ArgumentNullException.ThrowIfNull(logitScale);
         using var _ = no_grad();
-        logitScale.clamp_(0, MaxLogitScale);
+        logitScale.ClampInPlace(0, MaxLogitScale);
     }
 
     private static Tensor Similarities(Tensor imageFeatures, Tensor textFeatures, Tensor logitScale)
