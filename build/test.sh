@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# The test command: sets up a fresh machine (build/setup.sh), then runs every test project.
+# The test command: sets up a fresh machine (build/setup.sh), then runs every test project and closes with one line,
+# "N passed, N failed", summed over the projects. Extra arguments go to `dotnet test` (e.g. --filter ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash build/setup.sh
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
 dotnet test Microsoft.ML.Clip.sln -c Release --no-build -nologo \
-  --logger "console;verbosity=normal" "$@"
+  --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(awk '/^ +Passed: +[0-9]+ *$/ { s += $2 } END { print s + 0 }' "$log")
+failed=$(awk '/^ +Failed: +[0-9]+ *$/ { s += $2 } END { print s + 0 }' "$log")
+echo "$passed passed, $failed failed"
+exit "$status"
