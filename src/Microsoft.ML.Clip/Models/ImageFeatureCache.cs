@@ -11,7 +11,8 @@ namespace Microsoft.ML.Clip.Models;
 /// <remarks>
 /// One append-only file per encoder, <c>{encoder id}.features</c>: a header (magic, version, feature size) and records
 /// of a 32-byte key followed by F float32s. The whole file is read into memory when opened (F = 512 costs 2 KiB an image);
-/// a torn last record — a run killed mid-write — is cut off and recomputed. Not for concurrent writers.
+/// a torn last record — a run killed mid-write — is cut off and recomputed. The file is held exclusively while open:
+/// a second run on the same cache folder at the same time gets a clear error instead of interleaved records.
 /// </remarks>
 internal sealed class ImageFeatureCache : IDisposable
 {
@@ -30,7 +31,14 @@ internal sealed class ImageFeatureCache : IDisposable
         Directory.CreateDirectory(directory);
         _featureSize = encoder.FeatureSize;
         FilePath = Path.Combine(directory, encoder.Id[..32] + ".features");
-        _file = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        try
+        {
+            _file = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new IOException($"Feature cache '{FilePath}' cannot be opened for writing ({e.Message}); another run may be using it — give this one another cache folder.", e);
+        }
         try
         {
             Load();

@@ -240,6 +240,17 @@ public class LockedImageTuningTests
     }
 
     [Fact]
+    public void A_cache_in_use_is_refused_with_a_clear_error()
+    {
+        var dir = Fixtures.NewTempDir("lit-busy");
+        using var encoder = FrozenImageEncoder.FromOnnx(WriteConvEncoder(dir));
+        using var first = new ImageFeatureCache(dir, encoder);
+        var e = Assert.Throws<IOException>(() => new ImageFeatureCache(dir, encoder));
+        Assert.Contains(first.FilePath, e.Message);
+        Assert.Contains("another cache folder", e.Message);
+    }
+
+    [Fact]
     public void Options_that_contradict_a_frozen_encoder_are_refused()
     {
         var dir = Fixtures.NewTempDir("lit-options");
