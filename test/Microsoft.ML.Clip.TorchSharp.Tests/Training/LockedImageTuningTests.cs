@@ -4,6 +4,7 @@ using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Training;
+using Microsoft.ML.Data;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
 
@@ -156,6 +157,11 @@ public class LockedImageTuningTests
             Assert.True(MaxAbsDiff(inMemoryTexts.AsSpan(i * model.Config.EmbedDim, model.Config.EmbedDim).ToArray(), texts[i]) <= 1e-4);
         }
 
+        // The transformer's data view runs the frozen encoder too.
+        var viewed = ml.Data.CreateEnumerable<EmbeddingRow>(model.Transform(ml.Data.LoadFromEnumerable(held)), reuseRowObject: false).ToList();
+        Assert.Equal(held.Count, viewed.Count);
+        Assert.True(MaxAbsDiff(model.EmbedImage(held[2].Image), viewed[2].ImageEmbedding) <= 1e-6);
+
         // Saved with its encoder inside, the model loads on its own and embeds identically.
         var saved = Path.Combine(dir, "model.clipmodel");
         model.Save(saved);
@@ -273,6 +279,12 @@ public class LockedImageTuningTests
         using var session = ClipTrainingSession.Create(options, null);
         var trained = session.Model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).Order().ToArray();
         Assert.Equal(["logit_scale", "text_projection", "visual.ln_post.bias", "visual.ln_post.weight", "visual.proj"], trained);
+    }
+
+    private sealed class EmbeddingRow
+    {
+        [VectorType(32)]
+        public float[] ImageEmbedding = [];
     }
 
     private static double MaxAbsDiff(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
