@@ -24,94 +24,53 @@ internal static class KeptScalars
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 
     /// <summary><paramref name="a"/> += <paramref name="b"/> · <paramref name="alpha"/>, in place.</summary>
-    public static Tensor AddInPlace(this Tensor a, Tensor b, double alpha)
-    {
-        using var s = alpha.ToScalar();
-        return a.add_(b, s);
-    }
+    public static Tensor AddInPlace(this Tensor a, Tensor b, double alpha) => With(alpha, s => a.add_(b, s));
 
     /// <summary><paramref name="a"/> + <paramref name="value"/>, in place.</summary>
-    public static Tensor AddInPlace(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.add_(s, One);
-    }
+    public static Tensor AddInPlace(this Tensor a, double value) => With(value, s => a.add_(s, One));
 
     /// <summary><paramref name="a"/> − <paramref name="value"/>.</summary>
-    public static Tensor Minus(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.sub(s);
-    }
+    public static Tensor Minus(this Tensor a, double value) => With(value, s => a.sub(s));
 
     /// <summary><paramref name="a"/> · <paramref name="value"/>.</summary>
-    public static Tensor Times(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.mul(s);
-    }
+    public static Tensor Times(this Tensor a, double value) => With(value, s => a.mul(s));
 
     /// <summary><paramref name="a"/> · <paramref name="value"/>, in place.</summary>
-    public static Tensor TimesInPlace(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.mul_(s);
-    }
+    public static Tensor TimesInPlace(this Tensor a, double value) => With(value, s => a.mul_(s));
 
     /// <summary><paramref name="a"/> / <paramref name="value"/>.</summary>
-    public static Tensor DividedBy(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.div(s);
-    }
+    public static Tensor DividedBy(this Tensor a, double value) => With(value, s => a.div(s));
 
     /// <summary><paramref name="a"/> / <paramref name="value"/>, in place.</summary>
-    public static Tensor DividedByInPlace(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.div_(s);
-    }
+    public static Tensor DividedByInPlace(this Tensor a, double value) => With(value, s => a.div_(s));
 
     /// <summary><paramref name="a"/> += <paramref name="value"/> · <paramref name="t1"/> · <paramref name="t2"/>, in place.</summary>
-    public static Tensor AddProductInPlace(this Tensor a, Tensor t1, Tensor t2, double value)
-    {
-        using var s = value.ToScalar();
-        return a.addcmul_(t1, t2, s);
-    }
+    public static Tensor AddProductInPlace(this Tensor a, Tensor t1, Tensor t2, double value) => With(value, s => a.addcmul_(t1, t2, s));
 
     /// <summary><paramref name="a"/> += <paramref name="value"/> · <paramref name="t1"/> / <paramref name="t2"/>, in place.</summary>
-    public static Tensor AddQuotientInPlace(this Tensor a, Tensor t1, Tensor t2, double value)
-    {
-        using var s = value.ToScalar();
-        return a.addcdiv_(t1, t2, s);
-    }
+    public static Tensor AddQuotientInPlace(this Tensor a, Tensor t1, Tensor t2, double value) => With(value, s => a.addcdiv_(t1, t2, s));
 
     /// <summary>Clamps <paramref name="a"/> to [<paramref name="min"/>, <paramref name="max"/>], in place.</summary>
-    public static Tensor ClampInPlace(this Tensor a, double min, double max)
-    {
-        using var lo = min.ToScalar();
-        using var hi = max.ToScalar();
-        return a.clamp_(lo, hi);
-    }
+    public static Tensor ClampInPlace(this Tensor a, double min, double max) => With(min, lo => With(max, hi => a.clamp_(lo, hi)));
 
     /// <summary>Fills <paramref name="a"/> with <paramref name="value"/>.</summary>
-    public static Tensor FillInPlace(this Tensor a, double value)
-    {
-        using var s = value.ToScalar();
-        return a.fill_(s);
-    }
+    public static Tensor FillInPlace(this Tensor a, double value) => With(value, s => a.fill_(s));
 
     /// <summary>A [rows, columns] tensor of <paramref name="value"/>.</summary>
-    public static Tensor Full(long rows, long columns, double value, ScalarType dtype, Device device)
-    {
-        using var s = value.ToScalar();
-        return full(rows, columns, s, dtype: dtype, device: device);
-    }
+    public static Tensor Full(long rows, long columns, double value, ScalarType dtype, Device device) =>
+        With(value, s => full(rows, columns, s, dtype: dtype, device: device));
 
     /// <summary>0, 1, …, <paramref name="count"/> − 1.</summary>
     public static Tensor Range(long count, ScalarType dtype, Device device)
     {
         using var stop = count.ToScalar();
         return arange(Zero, stop, One, dtype: dtype, device: device);
+    }
+
+    // The scalar lives in a using variable until the operation has returned, then is freed at once.
+    private static Tensor With(double value, Func<Scalar, Tensor> operation)
+    {
+        using var scalar = value.ToScalar();
+        return operation(scalar);
     }
 }

@@ -206,16 +206,8 @@ public sealed partial class ClipModel : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (shape[0] == 0)
             return;
-        // The input is wrapped, not copied: ONNX Runtime reads the array during the call.
-        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data, shape);
-        using var results = session.Run(RunOptionsInstance, [input], [value], [output]);
-        var embeds = results[0].GetTensorDataAsSpan<float>();
-        if (embeds.Length != destination.Length)
-            throw new InvalidDataException($"The encoder returned {embeds.Length} values for {shape[0]} items, expected {destination.Length}.");
-        embeds.CopyTo(destination);
+        OrtSessions.RunInto(session, input == EncoderSignature.PixelValues ? ImageModelPath : TextModelPath, input, output, data, shape, destination);
     }
-
-    private static readonly RunOptions RunOptionsInstance = new();
 
     internal static float[][] Split(float[] flat, int count)
     {

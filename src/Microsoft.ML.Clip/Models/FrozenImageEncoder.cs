@@ -178,17 +178,9 @@ public sealed class FrozenImageEncoder : IDisposable
         lock (_sync)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            // The input is wrapped, not copied: ONNX Runtime reads the array during the call.
-            using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixels, [n, 3, r, r]);
-            using var results = _session.Run(RunOptionsInstance, [FrozenEncoderGraphs.InputName], [value], [FrozenEncoderGraphs.FeaturesName]);
-            var features = results[0].GetTensorDataAsSpan<float>();
-            if (features.Length != destination.Length)
-                throw new InvalidDataException($"Image encoder '{Name}' returned {features.Length} values for {n} images, expected {destination.Length}.");
-            features.CopyTo(destination);
+            OrtSessions.RunInto(_session, $"image encoder {Name}", FrozenEncoderGraphs.InputName, FrozenEncoderGraphs.FeaturesName, pixels, [n, 3, r, r], destination);
         }
     }
-
-    private static readonly RunOptions RunOptionsInstance = new();
 
     private static string ComputeId(byte[] graph, ClipPreprocessSettings preprocess)
     {

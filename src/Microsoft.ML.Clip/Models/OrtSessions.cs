@@ -43,6 +43,24 @@ internal static class OrtSessions
     }
 
     /// <summary>
+    /// One call of <paramref name="session"/>: <paramref name="data"/> (wrapped, not copied: ONNX Runtime reads the array
+    /// during the call) as <paramref name="input"/> of <paramref name="shape"/>; <paramref name="output"/> copied to
+    /// <paramref name="destination"/>, whose length it must have.
+    /// </summary>
+    public static void RunInto<T>(InferenceSession session, string origin, string input, string output, Memory<T> data, long[] shape, Span<float> destination)
+        where T : unmanaged
+    {
+        using var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, data, shape);
+        using var results = session.Run(RunOptionsInstance, [input], [value], [output]);
+        var values = results[0].GetTensorDataAsSpan<float>();
+        if (values.Length != destination.Length)
+            throw new InvalidDataException($"'{origin}' returned {values.Length} values for {shape[0]} items, expected {destination.Length}.");
+        values.CopyTo(destination);
+    }
+
+    private static readonly RunOptions RunOptionsInstance = new();
+
+    /// <summary>
     /// The GPU device id to give ML.NET's <c>ApplyOnnxModel</c>: <paramref name="gpuDeviceId"/> when CUDA works,
     /// null (CPU) when it does not and <paramref name="fallbackToCpu"/> is set; throws otherwise. ML.NET itself
     /// only catches <see cref="OnnxRuntimeException"/>, not the CPU package's missing entry point.
