@@ -13,5 +13,7 @@ status=${PIPESTATUS[0]}
 set -e
 passed=$(awk '/^ +Passed: +[0-9]+ *$/ { s += $2 } END { print s + 0 }' "$log")
 failed=$(awk '/^ +Failed: +[0-9]+ *$/ { s += $2 } END { print s + 0 }' "$log")
+data_dir=${CLIP_DATA_DIR:-data}
+[ -f "$data_dir/fetched-full" ] || echo "note: the real-data tests were not built (no $data_dir/fetched-full; build/fetch-data.sh fetches the data)"
 echo "$passed passed, $failed failed"
 exit "$status"

@@ -35,10 +35,11 @@ public class SummarizeCommandTests
         Assert.True(r.ExitCode == 0, r.StdErr);
         var rows = File.ReadAllLines(output).Where(l => l.StartsWith("| mnist", StringComparison.Ordinal) || l.StartsWith("| emoji", StringComparison.Ordinal)).ToArray();
         Assert.Equal(4, rows.Length);
-        Assert.StartsWith("| mnist — LiT | 10 | 100 | 50 | 25.0% |", rows[0]);
-        Assert.StartsWith("| mnist — scratch | 10 | 100 | 50 | 10.0% |", rows[1]);
-        Assert.StartsWith("| emoji — LiT |", rows[2]);
-        Assert.Contains("25.0% ± 7.1", rows[0]);
+        // Every column: zero-shot top-1, top-5 (none), the two probes, the 1-shot mean ± std over its two draws.
+        Assert.Equal("| mnist — LiT | 10 | 100 | 50 | 25.0% | – | 50.0% (λ=1) | – | 25.0% ± 7.1 |", rows[0]);
+        Assert.Equal("| mnist — scratch | 10 | 100 | 50 | 10.0% | – | 50.0% (λ=1) | – | 25.0% ± 7.1 |", rows[1]);
+        Assert.Equal("| emoji — LiT | 10 | 100 | 50 | 25.0% | – | 50.0% (λ=1) | – | 25.0% ± 7.1 |", rows[2]);
+        Assert.Equal("| emoji — scratch | 10 | 100 | 50 | 10.0% | – | 50.0% (λ=1) | – | 25.0% ± 7.1 |", rows[3]);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text.Json;
 using ClipCli.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Clip.Evaluation;
+using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.ZeroShot;
 
 namespace ClipCli.Commands;
@@ -59,6 +60,8 @@ internal static class CompareCommand
             var results = new List<DatasetComparison>();
             var details = new StringBuilder();
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
+            // The baseline network is built once for all sets.
+            using var resNet18 = parse.GetValue(resnet) ? FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels)) : null;
             foreach (var (name, trainSet, testSet, ownTemplates) in sets)
             {
                 EvaluationCli.Info($"== {name}: {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");
@@ -83,10 +86,9 @@ internal static class CompareCommand
                     .Append(Report.SweepToMarkdown(clipProbe.Sweep, clipProbe.L2Regularization)).AppendLine();
 
                 ProbeResult? resnetResult = null;
-                if (parse.GetValue(resnet))
+                if (resNet18 is not null)
                 {
-                    var resnetDir = parse.GetValue(resnetModels);
-                    var (trainResNet, testResNet) = ImageFeatures.ResNet18(trainSet.Paths, testSet.Paths, resnetDir, EvaluationCli.Info);
+                    var (trainResNet, testResNet) = ImageFeatures.ResNet18(resNet18, trainSet.Paths, testSet.Paths, EvaluationCli.Info);
                     var trainRes = new LabeledFeatures(trainResNet, trainLabels, classes);
                     var testRes = new LabeledFeatures(testResNet, testLabels, classes);
                     var (resProbe, resTop1, _) = runner.Run($"{name}: linear probe ResNet-18", trainRes, testRes);

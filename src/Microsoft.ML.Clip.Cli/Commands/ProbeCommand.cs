@@ -2,6 +2,7 @@ using System.Globalization;
 using ClipCli.Evaluation;
 using Microsoft.ML;
 using Microsoft.ML.Clip.Evaluation;
+using Microsoft.ML.Clip.Models;
 
 namespace ClipCli.Commands;
 
@@ -59,7 +60,8 @@ internal static class ProbeCommand
             }
             else
             {
-                (trainFeatures, testFeatures) = ImageFeatures.ResNet18(trainSet.Paths, testSet.Paths, parse.GetValue(resnetModels), EvaluationCli.Info);
+                using var encoder = FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels));
+                (trainFeatures, testFeatures) = ImageFeatures.ResNet18(encoder, trainSet.Paths, testSet.Paths, EvaluationCli.Info);
             }
             var runner = new ProbeRunner(ml, grid, parse.GetValue(validation), parse.GetValue(seed));
             var (probe, top1, top5) = runner.Run($"linear probe ({kind})", new LabeledFeatures(trainFeatures, trainLabels, classes), new LabeledFeatures(testFeatures, testLabels, classes));

@@ -124,7 +124,7 @@ public static class ClipOnnxExporter
             using var t = stateDict[name].detach().cpu().to(ScalarType.Float32).contiguous();
             return t.data<float>().ToArray();
         }
-        return Microsoft.ML.Clip.Graphs.FrozenEncoderGraphs.WithProjection(encoder.Graph, Values("visual.ln_post.weight"), Values("visual.ln_post.bias"),
+        return Microsoft.ML.Clip.Graphs.FrozenEncoderGraphs.WithProjection(encoder.ParseGraph(), Values("visual.ln_post.weight"), Values("visual.ln_post.bias"),
             config.LayerNormEps, Values("visual.proj"), config.ImageFeatureSize!.Value, config.EmbedDim, metadata);
     }
 

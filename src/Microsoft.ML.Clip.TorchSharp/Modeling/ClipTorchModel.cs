@@ -118,14 +118,17 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
     public override (Tensor LogitsPerImage, Tensor LogitsPerText) forward(Tensor images, Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var imageFeatures = Normalize(EncodeImage(images));
-        var textFeatures = Normalize(EncodeText(tokens));
-        var logitsPerImage = imageFeatures.matmul(textFeatures.t()).mul(logit_scale.exp());
+        var logitsPerImage = ScaledCosines(EncodeImage(images), EncodeText(tokens), logit_scale);
         var logitsPerText = logitsPerImage.t();
         return (logitsPerImage.MoveToOuterDisposeScope(), logitsPerText.MoveToOuterDisposeScope());
     }
 
-    private static Tensor Normalize(Tensor features) => features.div(features.norm(1, keepdim: true));
+    /// <summary>Rows scaled to unit L2 norm.</summary>
+    internal static Tensor Normalize(Tensor features) => features.div(features.norm(1, keepdim: true));
+
+    /// <summary><c>exp(logScale) · norm(image) · norm(text)ᵀ</c>: CLIP's logits, also the contrastive losses' input.</summary>
+    internal static Tensor ScaledCosines(Tensor imageFeatures, Tensor textFeatures, Tensor logScale) =>
+        Normalize(imageFeatures).matmul(Normalize(textFeatures).t()).mul(logScale.exp());
 
     // -inf above the diagonal: token i attends to tokens 0..i only.
     private static Tensor CausalMask(long length, ScalarType dtype, Device device) =>

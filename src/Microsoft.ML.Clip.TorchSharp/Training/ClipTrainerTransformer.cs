@@ -136,7 +136,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var images = (features is null ? tensor(pixels, [count, 3, r, r]) : tensor(features, [count, ImageEncoder!.FeatureSize])).to(_model.LogitScale.device);
-            return Normalize(_model.EncodeImage(images));
+            return ToArray(ClipTorchModel.Normalize(_model.EncodeImage(images)));
         }
     }
 
@@ -150,7 +150,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var tokens = tensor(ids, [texts.Count, context]).to(_model.LogitScale.device);
-            return Normalize(_model.EncodeText(tokens));
+            return ToArray(ClipTorchModel.Normalize(_model.EncodeText(tokens)));
         }
     }
 
@@ -307,7 +307,6 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         return (image, text);
     }
 
-    private static float[] Normalize(Tensor features) =>
-        features.div(features.norm(1, keepdim: true)).cpu().contiguous().data<float>().ToArray();
+    private static float[] ToArray(Tensor features) => features.cpu().contiguous().data<float>().ToArray();
 
 }

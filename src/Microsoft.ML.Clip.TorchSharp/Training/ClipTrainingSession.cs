@@ -59,7 +59,6 @@ internal sealed class ClipTrainingSession : IDisposable
 
     internal ClipAdamW Optimizer => _optimizer;
 
-    /// <summary>Builds the model (preset, config or pretrained checkpoint), locks towers, and restores a checkpoint when resuming.</summary>
     /// <summary>The architecture a run with <paramref name="options"/> trains, read without loading weights where possible.</summary>
     public static ClipConfig ResolveConfig(ClipTrainerOptions options)
     {
@@ -81,6 +80,7 @@ internal sealed class ClipTrainingSession : IDisposable
     /// <summary>Header key of the frozen image encoder's identity in checkpoints and saved models.</summary>
     internal const string ImageEncoderIdKey = "image_encoder_id";
 
+    /// <summary>Builds the model (preset, config or pretrained checkpoint), locks towers, and restores a checkpoint when resuming.</summary>
     public static ClipTrainingSession Create(ClipTrainerOptions options, Action<string>? log)
     {
         Validate(options);

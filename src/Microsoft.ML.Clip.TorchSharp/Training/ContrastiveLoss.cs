@@ -90,9 +90,7 @@ public static class ContrastiveLoss
     private static Tensor Similarities(Tensor imageFeatures, Tensor textFeatures, Tensor logitScale)
     {
         ArgumentNullException.ThrowIfNull(logitScale);
-        var image = imageFeatures.div(imageFeatures.norm(1, keepdim: true));
-        var text = textFeatures.div(textFeatures.norm(1, keepdim: true));
-        return image.matmul(text.t()).mul(logitScale.exp());
+        return ClipTorchModel.ScaledCosines(imageFeatures, textFeatures, logitScale);
     }
 
     private static void CheckPairs(Tensor imageFeatures, Tensor textFeatures)

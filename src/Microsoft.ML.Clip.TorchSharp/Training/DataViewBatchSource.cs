@@ -109,7 +109,8 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             try
             {
                 // Its errors name the column and row already.
-                var features = _lockedFeatures.Featurize(pairs.Select(p => p.Image).ToList(), i => $"Column '{_imageColumn.Name}', row {pairs[i].Row}");
+                var features = _lockedFeatures.Featurize(pairs.Select(p => p.Image).ToList(), pairs.Select(p => p.Row).ToList(),
+                    i => $"Column '{_imageColumn.Name}', row {pairs[i].Row}");
                 return new ClipTrainingBatch(features.DetachFromDisposeScope(), tokens);
             }
             catch

@@ -8,15 +8,10 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 
 /// <summary>
 /// The image side of locked-image (LiT) training: each image's frozen-encoder features, keyed by its content in an
-/// on-disk cache. <see cref="EncodeAll"/> runs once before training and encodes every image the cache lacks, in
-/// batches; the epochs then only look features up (<see cref="Featurize"/>), so they cost the text side alone.
+/// on-disk cache. <see cref="EncodeAll"/> runs once before training: it hashes every row's image, remembers the row's
+/// key and encodes, in batches, what the cache lacks. The epochs then look features up by row (<see cref="Featurize"/>)
+/// without reading or hashing images again, so they cost the text side alone.
 /// </summary>
-/// <remarks>
-/// Encoding up front rather than on the prefetch thread during the steps keeps the encoder's large allocations
-/// (a batch of 224-px images is tens of megabytes) away from the training steps: TorchSharp leaves the scalars it
-/// creates implicitly to the finalizer, and a garbage collection in the middle of a native call was seen to free one
-/// in use (a crash in <c>add</c>).
-/// </remarks>
 internal sealed class LockedImageFeatures : IDisposable
 {
     /// <summary>Images preprocessed and encoded together in the encoding pass.</summary>
@@ -25,6 +20,7 @@ internal sealed class LockedImageFeatures : IDisposable
     private readonly FrozenImageEncoder _encoder;
     private readonly ImageFeatureCache _cache;
     private readonly ClipImagePreprocessor _preprocessor;
+    private readonly Dictionary<long, string> _rowKeys = [];
     private long _hitsReported, _missesReported;
     private float[] _pixels = [];
 
@@ -56,6 +52,7 @@ internal sealed class LockedImageFeatures : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 var name = $"Column '{imageColumn.Name}', row {cursor.Position}";
                 var (key, content) = ContentKey(image(), name);
+                _rowKeys[cursor.Position] = key;
                 if (_cache.Contains(key) || pendingKeys.Contains(key))
                 {
                     hits++;
@@ -78,8 +75,9 @@ internal sealed class LockedImageFeatures : IDisposable
 
     /// <summary>Features [images.Count, F] of the raw image values (as <see cref="ClipImageColumn.CreateGetter"/> returns them).</summary>
     /// <param name="images">The images.</param>
+    /// <param name="rows">Their row numbers: a row seen by <see cref="EncodeAll"/> is looked up by its key, not read again.</param>
     /// <param name="describe">Names image i in error messages (column and row).</param>
-    public Tensor Featurize(IReadOnlyList<object> images, Func<int, string> describe)
+    public Tensor Featurize(IReadOnlyList<object> images, IReadOnlyList<long> rows, Func<int, string> describe)
     {
         var featureSize = _encoder.FeatureSize;
         var result = new float[images.Count * featureSize];
@@ -87,11 +85,12 @@ internal sealed class LockedImageFeatures : IDisposable
         var slots = new List<int>();
         for (var i = 0; i < images.Count; i++)
         {
-            var (key, image) = ContentKey(images[i], describe(i));
+            var (key, image) = _rowKeys.TryGetValue(rows[i], out var known) ? (known, images[i]) : ContentKey(images[i], describe(i));
             var cached = _cache.TryGet(key);
             if (cached is not null) cached.CopyTo(result.AsSpan(i * featureSize, featureSize));
             else
             {
+                // Not encoded up front (the view changed between passes): encode it now.
                 missing.Add((key, image, describe(i)));
                 slots.Add(i);
             }

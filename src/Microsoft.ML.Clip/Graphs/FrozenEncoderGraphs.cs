@@ -122,7 +122,7 @@ internal static class FrozenEncoderGraphs
     /// <summary>
     /// The feature graph followed by the trained head: <c>image_embeds = LayerNorm(image_features) · proj</c>
     /// (<paramref name="projection"/> row-major [F, D]; the norm's weight and bias [F]). The frozen part is copied
-    /// unchanged; the norm is written with ReduceMean/Sub/Mul/Sqrt/Div, which every opset has (ML.NET's ResNet-18 is
+    /// unchanged; the norm is written with ReduceMean/Sub/Mul/Sqrt/Div in the encoder's own opset (ML.NET's ResNet-18 is
     /// opset 8; LayerNormalization arrived in 17).
     /// </summary>
     public static ModelProto WithProjection(ModelProto features, ReadOnlySpan<float> normWeight, ReadOnlySpan<float> normBias, float epsilon,
@@ -139,10 +139,16 @@ internal static class FrozenEncoderGraphs
         graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(NormBiasName, [featureSize], normBias));
         graph.Initializer.Add(OnnxGraphBuilder.FloatTensor("head.epsilon", [], [epsilon]));
         void Node(string op, string output, params string[] inputs) => graph.Node.Add(OnnxGraphBuilder.CreateNode(op, output, inputs));
-        graph.Node.Add(OnnxGraphBuilder.CreateNode("ReduceMean", "head.mean", [FeaturesName], OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1)));
+        // ReduceMean takes its axes as an attribute up to opset 17 and as an input from 18 on; the encoder's opset decides.
+        var opset = model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();
+        if (opset >= 18) graph.Initializer.Add(OnnxGraphBuilder.Int64Tensor("head.axes", 1));
+        void MeanOverFeatures(string input, string output) => graph.Node.Add(opset >= 18
+            ? OnnxGraphBuilder.CreateNode("ReduceMean", output, [input, "head.axes"], OnnxGraphBuilder.Int("keepdims", 1))
+            : OnnxGraphBuilder.CreateNode("ReduceMean", output, [input], OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1)));
+        MeanOverFeatures(FeaturesName, "head.mean");
         Node("Sub", "head.centred", FeaturesName, "head.mean");
         Node("Mul", "head.squared", "head.centred", "head.centred");
-        graph.Node.Add(OnnxGraphBuilder.CreateNode("ReduceMean", "head.variance", ["head.squared"], OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1)));
+        MeanOverFeatures("head.squared", "head.variance");
         Node("Add", "head.variance_eps", "head.variance", "head.epsilon");
         Node("Sqrt", "head.std", "head.variance_eps");
         Node("Div", "head.normalised", "head.centred", "head.std");

@@ -59,8 +59,8 @@ public sealed class FrozenImageEncoder : IDisposable
     /// <summary>The normalised graph (serialised ONNX).</summary>
     internal byte[] GraphBytes { get; }
 
-    /// <summary>The normalised graph.</summary>
-    internal ModelProto Graph => ModelProto.Parser.ParseFrom(GraphBytes);
+    /// <summary>The normalised graph, parsed anew on each call (tens of MB for ResNet-18: keep the result).</summary>
+    internal ModelProto ParseGraph() => ModelProto.Parser.ParseFrom(GraphBytes);
 
     /// <summary>
     /// The ResNet-18 of the NuGet package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> (ImageNet-trained; 512 pooled
@@ -131,21 +131,28 @@ public sealed class FrozenImageEncoder : IDisposable
             : FromOnnx(encoder, resolution is int r ? ClipPreprocessSettings.OpenAI(r) : null);
     }
 
-    /// <summary>Rebuilds an encoder from a graph written by <see cref="GraphBytes"/> (a saved model carries it).</summary>
+    /// <summary>
+    /// Rebuilds an encoder from the graph a saved model carries (<see cref="GraphBytes"/>). The bytes are used as they are
+    /// (only their signature is checked), so the id stays the hash of exactly what was saved.
+    /// </summary>
     internal static FrozenImageEncoder FromGraph(string name, byte[] graph, ClipPreprocessSettings preprocess)
     {
-        var (model, resolution, featureSize) = FrozenEncoderGraphs.Normalize(graph, name);
+        var (_, resolution, featureSize) = FrozenEncoderGraphs.Normalize(graph, name);
         if (resolution is int r && r != preprocess.Resolution)
             throw new InvalidDataException($"Image encoder '{name}' takes {r}×{r} images; its saved preprocessing says {preprocess.Resolution}.");
-        return new FrozenImageEncoder(name, model.ToByteArray(), featureSize, preprocess, null);
+        return new FrozenImageEncoder(name, graph, featureSize, preprocess, null);
     }
 
-    /// <summary>Features [count × F] (row-major) of preprocessed images [count, 3, R, R] (see <see cref="Preprocess"/>).</summary>
-    public float[] Featurize(ReadOnlySpan<float> pixels, int count)
+    /// <summary>Features [count × F] (row-major) of preprocessed images [count, 3, R, R] (see <see cref="Preprocess"/>), read in place.</summary>
+    /// <param name="pixels">Exactly <paramref name="count"/> preprocessed images, back to back.</param>
+    /// <param name="count">Images to encode.</param>
+    public float[] Featurize(float[] pixels, int count)
     {
-        CheckPixels(pixels.Length, count);
+        ArgumentNullException.ThrowIfNull(pixels);
+        if (count < 0 || pixels.Length != (long)count * 3 * Preprocess.Resolution * Preprocess.Resolution)
+            throw new ArgumentException($"Expected {count} x 3 x {Preprocess.Resolution} x {Preprocess.Resolution} floats, got {pixels.Length}.", nameof(pixels));
         var result = new float[count * FeatureSize];
-        Featurize(pixels.ToArray(), count, result);
+        Featurize(pixels, count, result);
         return result;
     }
 
@@ -158,18 +165,12 @@ public sealed class FrozenImageEncoder : IDisposable
         ArgumentNullException.ThrowIfNull(pixels);
         var pixelCount = 3 * Preprocess.Resolution * Preprocess.Resolution;
         if (count < 0 || pixels.Length < (long)count * pixelCount || destination.Length < count * FeatureSize)
-            throw new ArgumentException($"Expected {count} images of 3 x {Preprocess.Resolution} x {Preprocess.Resolution} floats and room for their features.", nameof(pixels));
+            throw new ArgumentException($"Expected {count} images of 3 x {Preprocess.Resolution} x {Preprocess.Resolution} floats (got {pixels.Length}) and room for {count} x {FeatureSize} features (got {destination.Length}).", nameof(pixels));
         for (var start = 0; start < count; start += BatchSize)
         {
             var n = Math.Min(BatchSize, count - start);
             Run(new Memory<float>(pixels, start * pixelCount, n * pixelCount), n, destination.Slice(start * FeatureSize, n * FeatureSize));
         }
-    }
-
-    private void CheckPixels(int length, int count)
-    {
-        if (count < 0 || length != (long)count * 3 * Preprocess.Resolution * Preprocess.Resolution)
-            throw new ArgumentException($"Expected {count} x 3 x {Preprocess.Resolution} x {Preprocess.Resolution} floats, got {length}.", "pixels");
     }
 
     private void Run(Memory<float> pixels, int n, Span<float> destination)

@@ -91,7 +91,7 @@ internal sealed class ImageFeatureCache : IDisposable
         if (_features.ContainsKey(key)) return;
         var copy = features.ToArray();
         _features[key] = copy;
-        _file.Seek(0, SeekOrigin.End);
+        // Only Load and Add move the position, and both leave it at the end of the file.
         _file.Write(Convert.FromHexString(key));
         _file.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(copy.AsSpan()));
     }

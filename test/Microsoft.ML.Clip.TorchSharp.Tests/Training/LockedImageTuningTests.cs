@@ -19,7 +19,7 @@ public class LockedImageTuningTests
     private const int Features = 16;
 
     /// <summary>Writes the stand-in encoder: float [1, 3, 32, 32] → [1, 16, 1, 1], deterministic weights.</summary>
-    internal static string WriteConvEncoder(string folder, int seed = 3, string name = "encoder.onnx")
+    internal static string WriteConvEncoder(string folder, int seed = 3, string name = "encoder.onnx", int opset = 17)
     {
         var random = new Random(seed);
         var weights = Enumerable.Range(0, Features * 3 * 3 * 3).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -33,7 +33,7 @@ public class LockedImageTuningTests
         graph.Node.Add(OnnxGraphBuilder.CreateNode("GlobalAveragePool", "pooled", ["relu"]));
         graph.Output.Add(OnnxGraphBuilder.Value("pooled", DataType.Float, 1, Features, 1, 1));
         var path = Path.Combine(folder, name);
-        File.WriteAllBytes(path, OnnxGraphBuilder.CreateModel(graph).ToByteArray());
+        File.WriteAllBytes(path, OnnxGraphBuilder.CreateModel(graph, opset).ToByteArray());
         return path;
     }
 
@@ -80,6 +80,43 @@ public class LockedImageTuningTests
                 Assert.Equal(single[j], batched[i * Features + j], 5);
         }
         Assert.Contains(batched, v => v > 0);
+    }
+
+    [Theory]
+    [InlineData(17)] // ReduceMean takes its axes as an attribute
+    [InlineData(18)] // ... and as an input from opset 18 on
+    public void The_exported_head_is_layer_norm_then_projection_in_the_encoders_own_opset(int opset)
+    {
+        var dir = Fixtures.NewTempDir("lit-head");
+        using var encoder = FrozenImageEncoder.FromOnnx(WriteConvEncoder(dir, opset: opset));
+        var random = new Random(9);
+        float[] Random(int n, double scale, double offset) => Enumerable.Range(0, n).Select(_ => (float)(offset + scale * (random.NextDouble() * 2 - 1))).ToArray();
+        const int embed = 5;
+        var (weight, bias, projection) = (Random(Features, 0.5, 1), Random(Features, 0.5, 0), Random(Features * embed, 1, 0));
+        var graph = FrozenEncoderGraphs.WithProjection(encoder.ParseGraph(), weight, bias, 1e-5f, projection, Features, embed);
+        Assert.Equal(opset, graph.OpsetImport.Single().Version);
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(graph.ToByteArray());
+
+        var preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
+        var pixels = ShapesDataset.Generate(3, seed: 4).SelectMany(p => preprocessor.Preprocess(p.Image)).ToArray();
+        var features = encoder.Featurize(pixels, 3);
+        using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(pixels, [3, 3, 32, 32]);
+        using var outputs = session.Run(new Microsoft.ML.OnnxRuntime.RunOptions(), [FrozenEncoderGraphs.InputName], [input], [FrozenEncoderGraphs.EmbedsName]);
+        var embeds = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        Assert.Equal(3 * embed, embeds.Length);
+        for (var n = 0; n < 3; n++)
+        {
+            // LayerNorm (biased variance, ε inside the root) then the bias-free projection, written out.
+            var row = features.AsSpan(n * Features, Features).ToArray();
+            var mean = row.Average();
+            var variance = row.Select(v => (v - mean) * (v - mean)).Average();
+            var normed = row.Select((v, j) => (v - mean) / MathF.Sqrt(variance + 1e-5f) * weight[j] + bias[j]).ToArray();
+            for (var d = 0; d < embed; d++)
+            {
+                var expected = Enumerable.Range(0, Features).Sum(j => normed[j] * projection[j * embed + d]);
+                Assert.True(Math.Abs(expected - embeds[n * embed + d]) <= 1e-4, $"image {n}, dim {d}: {expected} vs {embeds[n * embed + d]}");
+            }
+        }
     }
 
     [Fact]
@@ -147,20 +184,20 @@ public class LockedImageTuningTests
         {
             ClipModel.Normalize(fromOnnx[i]);
             var inMemory = model.EmbedImage(held[i].Image);
-            Assert.True(MaxAbsDiff(inMemory, fromOnnx[i]) <= 1e-4, $"image {i}: {MaxAbsDiff(inMemory, fromOnnx[i])}");
+            Assert.True(OrtTestHelpers.MaxAbsDiff(inMemory, fromOnnx[i]) <= 1e-4, $"image {i}: {OrtTestHelpers.MaxAbsDiff(inMemory, fromOnnx[i])}");
         }
         var texts = onnx.EmbedTexts(ShapesDataset.Captions);
         var inMemoryTexts = model.EmbedTexts(ShapesDataset.Captions);
         for (var i = 0; i < texts.Length; i++)
         {
             ClipModel.Normalize(texts[i]);
-            Assert.True(MaxAbsDiff(inMemoryTexts.AsSpan(i * model.Config.EmbedDim, model.Config.EmbedDim).ToArray(), texts[i]) <= 1e-4);
+            Assert.True(OrtTestHelpers.MaxAbsDiff(inMemoryTexts.AsSpan(i * model.Config.EmbedDim, model.Config.EmbedDim).ToArray(), texts[i]) <= 1e-4);
         }
 
         // The transformer's data view runs the frozen encoder too.
         var viewed = ml.Data.CreateEnumerable<EmbeddingRow>(model.Transform(ml.Data.LoadFromEnumerable(held)), reuseRowObject: false).ToList();
         Assert.Equal(held.Count, viewed.Count);
-        Assert.True(MaxAbsDiff(model.EmbedImage(held[2].Image), viewed[2].ImageEmbedding) <= 1e-6);
+        Assert.True(OrtTestHelpers.MaxAbsDiff(model.EmbedImage(held[2].Image), viewed[2].ImageEmbedding) <= 1e-6);
 
         // Saved with its encoder inside, the model loads on its own and embeds identically.
         var saved = Path.Combine(dir, "model.clipmodel");
@@ -215,8 +252,9 @@ public class LockedImageTuningTests
         File.Delete(pairs[5].ImagePath);
         var ml = new MLContext(seed: 1);
         var options = LitOptions(WriteConvEncoder(dir), Path.Combine(dir, "cache"), epochs: 1);
-        var e = Assert.ThrowsAny<Exception>(() => ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), options).Fit(ml.Data.LoadFromEnumerable(pairs)));
-        var message = e is AggregateException a ? a.InnerException!.Message : e.Message;
+        var thrown = Assert.ThrowsAny<Exception>(
+            () => ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), options).Fit(ml.Data.LoadFromEnumerable(pairs)));
+        var message = Assert.IsType<FileNotFoundException>(thrown is AggregateException a ? a.Flatten().InnerException : thrown).Message;
         Assert.Contains("Column 'ImagePath', row 5", message);
         Assert.Contains("shape005.png", message);
     }
@@ -286,8 +324,6 @@ public class LockedImageTuningTests
         [VectorType(32)]
         public float[] ImageEmbedding = [];
     }
-
-    private static double MaxAbsDiff(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
 
     private sealed class Progress(Action<ClipTrainingProgress> report) : IProgress<ClipTrainingProgress>
     {
