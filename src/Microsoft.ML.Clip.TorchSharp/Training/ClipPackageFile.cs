@@ -56,7 +56,7 @@ internal static class ClipPackageFile
     }
 
     /// <summary>Reads only the JSON header of a file written by <see cref="Write"/>.</summary>
-    public static JsonObject ReadHeader(string path)
+    public static ClipPackageHeader ReadHeader(string path)
     {
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
@@ -64,7 +64,7 @@ internal static class ClipPackageFile
         {
             if (!reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic) || reader.ReadInt32() != FormatVersion)
                 throw new InvalidDataException($"{path} is not a Microsoft.ML.Clip model or checkpoint of format version {FormatVersion}.");
-            return JsonNode.Parse(reader.ReadString()) as JsonObject ?? throw new InvalidDataException($"{path}: the header is not a JSON object.");
+            return ParseHeader(reader.ReadString(), path);
         }
         catch (Exception e) when (e is EndOfStreamException or System.Text.Json.JsonException)
         {
@@ -82,7 +82,7 @@ internal static class ClipPackageFile
 
     /// <summary>Reads a file written by <see cref="Write"/>; the tensors are on the CPU and owned by the caller.</summary>
     /// <exception cref="InvalidDataException">The stream is not such a file, or is truncated (the message names <paramref name="source"/>).</exception>
-    public static (JsonObject Header, Dictionary<string, Tensor> Tensors) Read(Stream stream, string source)
+    public static (ClipPackageHeader Header, Dictionary<string, Tensor> Tensors) Read(Stream stream, string source)
     {
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
@@ -93,8 +93,7 @@ internal static class ClipPackageFile
             var version = reader.ReadInt32();
             if (version != FormatVersion)
                 throw new InvalidDataException($"{source} has format version {version}; this library reads version {FormatVersion}.");
-            var header = JsonNode.Parse(reader.ReadString()) as JsonObject
-                ?? throw new InvalidDataException($"{source}: the header is not a JSON object.");
+            var header = ParseHeader(reader.ReadString(), source);
             var count = reader.ReadInt32();
             for (var i = 0; i < count; i++)
             {
@@ -128,6 +127,9 @@ internal static class ClipPackageFile
             throw;
         }
     }
+
+    private static ClipPackageHeader ParseHeader(string json, string source) =>
+        new(JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: the header is not a JSON object."), source);
 
     private static void WriteShape(BinaryWriter writer, Tensor tensor)
     {

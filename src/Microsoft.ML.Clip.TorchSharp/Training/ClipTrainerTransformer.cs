@@ -220,7 +220,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
 
     /// <summary>Whether <paramref name="path"/> is a file in this package's model format (written by <see cref="Save(string)"/>).</summary>
     public static bool IsSavedModel(string path) =>
-        File.Exists(path) && ClipPackageFile.IsPackageFile(path) && (string?)ClipPackageFile.ReadHeader(path)["kind"] == ModelKind;
+        File.Exists(path) && ClipPackageFile.IsPackageFile(path) && ClipPackageFile.ReadHeader(path).Kind == ModelKind;
 
     /// <summary>Loads a model written by <see cref="Save(Stream)"/> onto the CPU.</summary>
     /// <exception cref="InvalidDataException">The stream is not such a model, or is truncated.</exception>
@@ -240,18 +240,17 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         var (header, tensors) = ClipPackageFile.Read(stream, source);
         try
         {
-            if ((string?)header["kind"] != ModelKind)
-                throw new InvalidDataException($"{source} is a {(string?)header["kind"]}, not a trained model (resume a checkpoint with ClipTrainerOptions.ResumeFrom).");
-            var model = new ClipTorchModel(ClipConfigJson.Parse((string)header["config"]!, source));
+            if (header.Kind != ModelKind)
+                throw new InvalidDataException($"{source} is a {header.Kind ?? "file of no kind"}, not a trained model (resume a checkpoint with ClipTrainerOptions.ResumeFrom).");
+            var model = new ClipTorchModel(header.Config);
             FrozenImageEncoder? encoder = null;
             try
             {
                 encoder = ReadImageEncoder(header, tensors, source);
                 model.LoadStateDict(tensors.Where(t => t.Key != ImageEncoderTensorName).ToDictionary(), source);
-                var loss = Enum.Parse<ClipLossKind>((string)header["loss"]!);
-                return new ClipTrainerTransformer(model, (float?)header["logit_bias"], loss,
-                    (string)header["image_column"]!, (string)header["text_column"]!,
-                    (string)header["image_embedding_column"]!, (string)header["text_embedding_column"]!, tokenize, encoder);
+                return new ClipTrainerTransformer(model, header.OptionalSingle("logit_bias"), header.Enum<ClipLossKind>("loss"),
+                    header.String("image_column"), header.String("text_column"),
+                    header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder);
             }
             catch
             {
@@ -277,20 +276,20 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         ImageEncoder?.Dispose();
     }
 
-    private static FrozenImageEncoder? ReadImageEncoder(JsonObject header, Dictionary<string, Tensor> tensors, string source)
+    private static FrozenImageEncoder? ReadImageEncoder(ClipPackageHeader header, Dictionary<string, Tensor> tensors, string source)
     {
         if (!tensors.TryGetValue(ImageEncoderTensorName, out var graph)) return null;
-        var settings = header["image_encoder_preprocess"] as JsonObject
+        var settings = header.OptionalObject("image_encoder_preprocess")
             ?? throw new InvalidDataException($"{source}: the frozen image encoder has no preprocessing in the header.");
         var preprocess = new ClipPreprocessSettings
         {
-            Resolution = (int)settings["resolution"]!,
-            ResizeMode = Enum.Parse<ClipResizeMode>((string)settings["resize_mode"]!),
-            Mean = [.. settings["mean"]!.AsArray().Select(v => (float)v!)],
-            Std = [.. settings["std"]!.AsArray().Select(v => (float)v!)],
+            Resolution = settings.Int32("resolution"),
+            ResizeMode = settings.Enum<ClipResizeMode>("resize_mode"),
+            Mean = settings.SingleArray("mean"),
+            Std = settings.SingleArray("std"),
         };
-        var encoder = FrozenImageEncoder.FromGraph((string?)header["image_encoder"] ?? "image encoder", graph.data<byte>().ToArray(), preprocess);
-        if (encoder.Id != (string?)header[ClipTrainingSession.ImageEncoderIdKey])
+        var encoder = FrozenImageEncoder.FromGraph(header.OptionalString("image_encoder") ?? "image encoder", graph.data<byte>().ToArray(), preprocess);
+        if (encoder.Id != header.OptionalString(ClipTrainingSession.ImageEncoderIdKey))
         {
             encoder.Dispose();
             throw new InvalidDataException($"{source}: the frozen image encoder's graph does not match its recorded id (corrupt file).");

@@ -65,12 +65,12 @@ internal sealed class ClipTrainingSession : IDisposable
         if (options.ResumeFrom is { } resume)
         {
             var path = ResolveCheckpointPath(resume);
-            return ClipConfigJson.Parse((string)ClipPackageFile.ReadHeader(path)["config"]!, path);
+            return ClipPackageFile.ReadHeader(path).Config;
         }
         if (options.InitialCheckpoint is { } init)
         {
             if (!File.Exists(init) && !Directory.Exists(init)) throw new FileNotFoundException($"Initial checkpoint '{init}' does not exist.", init);
-            if (File.Exists(init) && ClipPackageFile.IsPackageFile(init)) return ClipConfigJson.Parse((string)ClipPackageFile.ReadHeader(init)["config"]!, init);
+            if (File.Exists(init) && ClipPackageFile.IsPackageFile(init)) return ClipPackageFile.ReadHeader(init).Config;
             using var weights = ClipWeights.Load(init);
             return weights.Config;
         }
@@ -85,7 +85,7 @@ internal sealed class ClipTrainingSession : IDisposable
     {
         Validate(options);
         string? resumePath = options.ResumeFrom is null ? null : ResolveCheckpointPath(options.ResumeFrom);
-        JsonObject? resumeHeader = null;
+        ClipPackageHeader? resumeHeader = null;
         Dictionary<string, Tensor>? resumeTensors = null;
         if (resumePath is not null)
         {
@@ -99,22 +99,34 @@ internal sealed class ClipTrainingSession : IDisposable
             // Seed the initialisation here, not in the model's constructor (which inference also uses).
             random.manual_seed(options.Seed);
             ClipTorchModel model;
+            float? initialBias = null;
             if (resumeHeader is not null)
             {
-                CheckResumeEncoder(resumeHeader, encoder, resumePath!);
-                model = new ClipTorchModel(ClipConfigJson.Parse((string)resumeHeader["config"]!, resumePath!));
+                CheckSameEncoder(resumeHeader, encoder, "resume it");
+                model = new ClipTorchModel(resumeHeader.Config);
+            }
+            else if (options.InitialCheckpoint is { } init)
+            {
+                (model, initialBias, var initialHeader) = LoadInitialModel(init);
+                if (initialHeader is not null)
+                    CheckSameEncoder(initialHeader, encoder, "start from it", allowNewEncoder: true);
+                // A projection trained on another encoder's features means nothing here: then only the text side is kept.
+                // Imported files record no encoder; their projection is kept when its sizes fit.
+                if (encoder is not null)
+                    model = LockedImageModel(model, encoder, keepProjection: initialHeader?.OptionalString(ImageEncoderIdKey) is not { } savedId || savedId == encoder.Id, log);
             }
             else
             {
-                model = options.InitialCheckpoint is { } init ? LoadInitialModel(init) : new ClipTorchModel(options.Config ?? ClipModelPresets.Get(options.Preset));
-                if (encoder is not null) model = LockedImageModel(model, encoder, log);
+                model = new ClipTorchModel(options.Config ?? ClipModelPresets.Get(options.Preset));
+                if (encoder is not null) model = LockedImageModel(model, encoder, keepProjection: false, log);
             }
 
             var device = ResolveDevice(options.Device);
             Parameter? bias = null;
             if (options.Loss == ClipLossKind.Sigmoid)
             {
-                bias = new Parameter(tensor((float)ContrastiveLoss.SigmoidInitialBias, device: device));
+                // Fine-tuning a sigmoid-loss model continues from its learned bias; otherwise SigLIP's initialisation.
+                bias = new Parameter(tensor(initialBias ?? (float)ContrastiveLoss.SigmoidInitialBias, device: device));
                 if (options.InitialCheckpoint is null)
                     using (no_grad()) model.LogitScale.FillInPlace(ContrastiveLoss.SigmoidInitialLogitScale);
             }
@@ -271,16 +283,18 @@ internal sealed class ClipTrainingSession : IDisposable
         }
     }
 
-    // The checkpoint of a locked-image run names its encoder: resuming needs the same one.
-    private static void CheckResumeEncoder(JsonObject header, FrozenImageEncoder? encoder, string source)
+    // A checkpoint or model of a locked-image run names its encoder: resuming needs the same one; starting from a saved
+    // model may switch encoders (only its text side is kept) but cannot drop the encoder, since its image tower is a bare projection.
+    private static void CheckSameEncoder(ClipPackageHeader header, FrozenImageEncoder? encoder, string purpose, bool allowNewEncoder = false)
     {
-        var id = (string?)header[ImageEncoderIdKey];
-        if (id is null && encoder is not null)
-            throw new InvalidOperationException($"{source} was trained with the model's own image tower; ClipTrainerOptions.ImageEncoder must not be set to resume it.");
+        var id = header.OptionalString(ImageEncoderIdKey);
+        var name = header.OptionalString("image_encoder") ?? "?";
+        if (id is null && encoder is not null && !allowNewEncoder)
+            throw new InvalidOperationException($"{header.Source} was trained with the model's own image tower; ClipTrainerOptions.ImageEncoder must not be set to {purpose}.");
         if (id is not null && encoder is null)
-            throw new InvalidOperationException($"{source} was trained on the frozen image encoder '{header["image_encoder"]}'; set ClipTrainerOptions.ImageEncoder to it to resume.");
-        if (id is not null && id != encoder!.Id)
-            throw new InvalidOperationException($"{source} was trained on the frozen image encoder '{header["image_encoder"]}' (id {id[..12]}…); the options give '{encoder.Name}' (id {encoder.Id[..12]}…), a different encoder.");
+            throw new InvalidOperationException($"{header.Source} was trained on the frozen image encoder '{name}'; set ClipTrainerOptions.ImageEncoder to it to {purpose}.");
+        if (id is not null && id != encoder!.Id && !allowNewEncoder)
+            throw new InvalidOperationException($"{header.Source} was trained on the frozen image encoder '{name}' (id {id[..12]}…); the options give '{encoder.Name}' (id {encoder.Id[..12]}…), a different encoder.");
     }
 
     /// <summary>
@@ -288,9 +302,9 @@ internal sealed class ClipTrainingSession : IDisposable
     /// already projects those features is kept as it is; otherwise its text weights (and temperature) move to a new model
     /// whose projection starts from the reference-style initialisation, and its own image tower is dropped.
     /// </summary>
-    private static ClipTorchModel LockedImageModel(ClipTorchModel model, FrozenImageEncoder encoder, Action<string>? log)
+    private static ClipTorchModel LockedImageModel(ClipTorchModel model, FrozenImageEncoder encoder, bool keepProjection, Action<string>? log)
     {
-        if (model.Config.ImageFeatureSize == encoder.FeatureSize && model.Config.ImageResolution == encoder.Preprocess.Resolution)
+        if (keepProjection && model.Config.ImageFeatureSize == encoder.FeatureSize && model.Config.ImageResolution == encoder.Preprocess.Resolution)
             return model;
         using (model)
         {
@@ -306,11 +320,12 @@ internal sealed class ClipTrainingSession : IDisposable
         }
     }
 
-    private void Restore(JsonObject header, Dictionary<string, Tensor> tensors, string source)
+    private void Restore(ClipPackageHeader header, Dictionary<string, Tensor> tensors, string source)
     {
-        if ((string?)header["kind"] != "checkpoint") throw new InvalidDataException($"{source} is not a training checkpoint.");
-        if ((string?)header["loss"] != _options.Loss.ToString())
-            throw new InvalidOperationException($"{source} was trained with the {header["loss"]} loss; the options ask for {_options.Loss}.");
+        if (header.Kind != "checkpoint") throw new InvalidDataException($"{source} is not a training checkpoint.");
+        var loss = header.Enum<ClipLossKind>("loss");
+        if (loss != _options.Loss)
+            throw new InvalidOperationException($"{source} was trained with the {loss} loss; the options ask for {_options.Loss}.");
         var modelState = tensors.Where(t => t.Key.StartsWith("model.", StringComparison.Ordinal) && t.Key != "model.logit_bias")
             .ToDictionary(t => t.Key["model.".Length..], t => t.Value);
         Model.LoadStateDict(modelState, source);
@@ -321,10 +336,10 @@ internal sealed class ClipTrainingSession : IDisposable
         }
         var optimizerState = tensors.Where(t => t.Key.StartsWith("optim.", StringComparison.Ordinal))
             .ToDictionary(t => t.Key["optim.".Length..], t => t.Value);
-        _optimizer.Load(optimizerState, (long)header["optimizer_step"]!, source);
-        Step = (long)header["step"]!;
-        _resumeBatchSize = (int)header["batch_size"]!;
-        _resumeRowCount = (long)header["row_count"]!;
+        _optimizer.Load(optimizerState, header.Int64("optimizer_step"), source);
+        Step = header.Int64("step");
+        _resumeBatchSize = header.Int32("batch_size");
+        _resumeRowCount = header.Int64("row_count");
         _lastCheckpoint = source;
     }
 
@@ -352,24 +367,38 @@ internal sealed class ClipTrainingSession : IDisposable
             _log(progress.ToString());
     }
 
-    private static ClipTorchModel LoadInitialModel(string path)
+    /// <summary>
+    /// The model to start from: a file of this package (trained model or checkpoint, with its sigmoid bias and header, so
+    /// the caller can check its frozen image encoder) or any checkpoint the import code reads (no bias, no header).
+    /// </summary>
+    private static (ClipTorchModel Model, float? Bias, ClipPackageHeader? Header) LoadInitialModel(string path)
     {
         if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Initial checkpoint '{path}' does not exist.", path);
         if (File.Exists(path) && ClipPackageFile.IsPackageFile(path))
         {
             Dictionary<string, Tensor> tensors;
-            JsonObject header;
+            ClipPackageHeader header;
             using (var stream = File.OpenRead(path)) (header, tensors) = ClipPackageFile.Read(stream, path);
             try
             {
-                var model = new ClipTorchModel(ClipConfigJson.Parse((string)header["config"]!, path));
+                var model = new ClipTorchModel(header.Config);
                 // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
-                var prefix = (string?)header["kind"] == "checkpoint" ? "model." : "";
-                model.LoadStateDict(tensors
-                    .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && t.Key != prefix + "logit_bias" && !t.Key.StartsWith("optim.", StringComparison.Ordinal)
-                        && t.Key != ClipTrainerTransformer.ImageEncoderTensorName)
-                    .ToDictionary(t => t.Key[prefix.Length..], t => t.Value), path);
-                return model;
+                var prefix = header.Kind == "checkpoint" ? "model." : "";
+                var bias = prefix == "" ? header.OptionalSingle("logit_bias")
+                    : tensors.TryGetValue("model.logit_bias", out var stored) ? stored.item<float>() : null;
+                try
+                {
+                    model.LoadStateDict(tensors
+                        .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && t.Key != prefix + "logit_bias" && !t.Key.StartsWith("optim.", StringComparison.Ordinal)
+                            && t.Key != ClipTrainerTransformer.ImageEncoderTensorName)
+                        .ToDictionary(t => t.Key[prefix.Length..], t => t.Value), path);
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
+                return (model, bias, header);
             }
             finally
             {
@@ -382,7 +411,7 @@ internal sealed class ClipTrainingSession : IDisposable
         try
         {
             pretrained.LoadStateDict(imported.StateDict, path);
-            return pretrained;
+            return (pretrained, null, null);
         }
         catch
         {

@@ -99,7 +99,7 @@ public class ClipTrainerTests
         interrupted.CancellationToken = cts.Token;
         interrupted.Progress = new Recorder(p => { if (p.Step == 3) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => ml.Transforms.ClipTrainer("Image", "Caption", interrupted).Fit(data));
-        Assert.Equal(3, (long)ClipPackageFile.ReadHeader(Path.Combine(dir, ClipTrainingSession.CheckpointFileName))["step"]!);
+        Assert.Equal(3, ClipPackageFile.ReadHeader(Path.Combine(dir, ClipTrainingSession.CheckpointFileName)).Int64("step"));
 
         var resumed = ShapesDataset.FastOptions(batchSize: 4);
         resumed.ShuffleBufferSize = 10;
@@ -127,7 +127,7 @@ public class ClipTrainerTests
         Assert.Contains("NaN", e.Message);
         Assert.Contains("step 3", e.Message);
         Assert.Equal(Path.Combine(dir, ClipTrainingSession.CheckpointFileName), e.LastCheckpoint);
-        Assert.Equal(2, (long)ClipPackageFile.ReadHeader(e.LastCheckpoint!)["step"]!);
+        Assert.Equal(2, ClipPackageFile.ReadHeader(e.LastCheckpoint!).Int64("step"));
         Assert.True(float.IsFinite(session.Model.LogitScale.item<float>()), "the bad step must not be applied");
     }
 
@@ -160,7 +160,7 @@ public class ClipTrainerTests
         Assert.Contains("simulated", e.Message);
         var path = Path.Combine(dir, ClipTrainingSession.CheckpointFileName);
         Assert.False(File.Exists(path + ".tmp"));
-        Assert.Equal(2, (long)ClipPackageFile.ReadHeader(path)["step"]!);
+        Assert.Equal(2, ClipPackageFile.ReadHeader(path).Int64("step"));
 
         var resume = ShapesDataset.FastOptions(batchSize: 4);
         resume.ResumeFrom = dir;
