@@ -84,4 +84,37 @@ public class ZeroShotPipelineTests
         var clash = ml.Transforms.ClipZeroShot(ModelFolders.For("vit"), ["Label", "dog"], templates: ["{}"]);
         Assert.Contains("'Label'", Assert.Throws<ArgumentOutOfRangeException>(() => clash.Fit(data)).Message);
     }
+
+    [Fact]
+    public void Without_slot_names_the_scores_labels_and_evaluation_are_the_same_and_survive_save_and_load()
+    {
+        var ml = new MLContext(seed: 1);
+        var expected = ModelFolders.Case("vit.zeroshot_probs.npy");
+        var labels = Enumerable.Range(0, 4).Select(i => ModelFolders.ZeroShotClasses[i % 2]).ToArray();
+        var data = ml.Data.LoadFromEnumerable(PipelineData.Images(labels));
+        IEstimator<ITransformer> Pipeline(bool slotNames) => ml.Transforms.Conversion.MapClassNamesToKey("Label", ModelFolders.ZeroShotClasses)
+            .Append(ml.Transforms.ClipZeroShot(ModelFolders.For("vit"), new ClipZeroShotOptions
+            {
+                ClassNames = ModelFolders.ZeroShotClasses, Templates = ModelFolders.ZeroShotTemplates, ScoreSlotNames = slotNames,
+            }));
+        var named = Pipeline(true).Fit(data).Transform(data);
+        var plain = Pipeline(false).Fit(data);
+        var output = plain.Transform(data);
+
+        Assert.False(output.Schema["Score"].HasSlotNames());
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 5), output.Schema["Score"].Type);
+        var scores = ml.Data.CreateEnumerable<ZeroShotPrediction>(output, reuseRowObject: false).ToArray();
+        Assert.Equal(ml.Data.CreateEnumerable<ZeroShotPrediction>(named, reuseRowObject: false).SelectMany(s => s.Score), scores.SelectMany(s => s.Score));
+        Assert.True(ModelFolders.MaxAbsDiff(scores.SelectMany(s => s.Score).ToArray(), expected.Data) <= 1e-4f);
+        VBuffer<ReadOnlyMemory<char>> keys = default;
+        output.Schema["PredictedLabel"].GetKeyValues(ref keys);
+        Assert.Equal(ModelFolders.ZeroShotClasses, keys.DenseValues().Select(n => n.ToString()));
+        Assert.Equal(ml.MulticlassClassification.Evaluate(named).MicroAccuracy, ml.MulticlassClassification.Evaluate(output).MicroAccuracy);
+
+        using var stream = new MemoryStream();
+        ml.Model.Save(plain, data.Schema, stream);
+        stream.Position = 0;
+        var loaded = new MLContext().Model.Load(stream, out _);
+        Assert.Equal(scores.SelectMany(s => s.Score), ml.Data.CreateEnumerable<ZeroShotPrediction>(loaded.Transform(data), reuseRowObject: false).SelectMany(s => s.Score));
+    }
 }
