@@ -13,7 +13,8 @@ namespace Microsoft.ML.Clip.TorchSharp.Modeling;
 /// scalar while libtorch still reads it: training crashed in <c>add</c> with "Expected false to be true" from
 /// <c>Scalar::toFloat</c> after a few hundred steps. Every operation here holds its scalar in a <c>using</c> variable
 /// (disposed after the call) or in a static field (never finalized). Model and training code use these instead of the
-/// overloads taking numbers.
+/// overloads taking numbers; <c>BannedSymbols.txt</c> (Microsoft.CodeAnalysis.BannedApiAnalyzers, RS0030 as an error)
+/// fails the build on a number-to-Scalar conversion, a numeric tensor operator or <c>add</c>/<c>sub</c> without alpha.
 /// </remarks>
 internal static class KeptScalars
 {
