@@ -23,12 +23,48 @@ public static class Fixtures
         return path;
     }
 
-    /// <summary>A fresh empty temporary folder, for tests that write files.</summary>
+    /// <summary>A fresh empty temporary folder, for tests that write files; deleted with the others when the test process exits.</summary>
     public static string NewTempDir(string prefix = "clip-test")
     {
-        var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        var dir = Path.Combine(TempRoot.Value, $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    // One folder per test process holds every NewTempDir. It is deleted at exit; as the test host may be stopped before
+    // its exit handlers finish, each new test process also deletes the folders of test processes that no longer run.
+    private static readonly Lazy<string> TempRoot = new(() =>
+    {
+        foreach (var stale in Directory.EnumerateDirectories(Path.GetTempPath(), "clip-tests-*"))
+        {
+            var parts = Path.GetFileName(stale).Split('-');
+            if (parts.Length == 4 && int.TryParse(parts[2], out var pid) && !IsRunning(pid))
+                TryDelete(stale);
+        }
+        var root = Path.Combine(Path.GetTempPath(), $"clip-tests-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
+    });
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string folder)
+    {
+        try { Directory.Delete(folder, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     private static string FindRoot([CallerFilePath] string thisFile = "")

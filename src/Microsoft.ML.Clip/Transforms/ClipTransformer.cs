@@ -9,9 +9,10 @@ namespace Microsoft.ML.Clip.Transforms;
 /// <remarks>
 /// <c>mlContext.Model.Save</c> stores the inner chain, which ML.NET reloads without this package's types being
 /// registered (the custom mappings are found by contract name in this assembly). A reloaded model is that
-/// plain chain: same outputs, without this wrapper's friendlier input errors.
+/// plain chain: same outputs, without this wrapper's friendlier input errors. Dispose it (or the
+/// <c>TransformerChain</c> holding it) to release its ONNX Runtime sessions and the temporary ONNX files ML.NET writes.
 /// </remarks>
-public sealed class ClipTransformer : ITransformer
+public sealed class ClipTransformer : ITransformer, IDisposable
 {
     private readonly Action<DataViewSchema> _checkInput;
 
@@ -53,4 +54,7 @@ public sealed class ClipTransformer : ITransformer
 
     /// <summary>Saves the inner chain of built-in transformers.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)Inner).Save(ctx);
+
+    /// <summary>Releases the inner chain's ONNX Runtime sessions and deletes ML.NET's temporary copies of its ONNX graphs.</summary>
+    public void Dispose() => Inner.Dispose();
 }

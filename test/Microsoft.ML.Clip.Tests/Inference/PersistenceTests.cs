@@ -47,6 +47,24 @@ public class PersistenceTests
     }
 
     [Fact]
+    public void DisposingAFittedPipelineReleasesItsOnnxRuntimeSessions()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(PipelineData.Images());
+        var model = ml.Transforms.ClipZeroShot(ModelFolders.For("vit"), ModelFolders.ZeroShotClasses, templates: ModelFolders.ZeroShotTemplates)
+            .Append(ml.Transforms.ClipImageEmbedding("Embedding", ModelFolders.For("vit"), "Image"))
+            .Fit(data);
+        Assert.Equal(4, model.Transform(data).GetColumn<float[]>("Embedding").Count());
+        var onnx = model.OfType<Microsoft.ML.Clip.Transforms.ClipTransformer>().SelectMany(c => c.Inner).OfType<Microsoft.ML.Transforms.Onnx.OnnxTransformer>().ToList();
+        Assert.Equal(3, onnx.Count); // zero-shot: encoder and head; embedding: encoder
+
+        // Disposing the chain reaches the transformers inside each ClipTransformer: their sessions are gone, so scoring
+        // fails (ML.NET 5.0.1 then throws a bare NullReferenceException from its disposed OnnxModel).
+        model.Dispose();
+        Assert.ThrowsAny<Exception>(() => model.Transform(data).GetColumn<float[]>("Embedding").ToList());
+    }
+
+    [Fact]
     public void TextEmbeddingPipelineSavesAndLoads()
     {
         var ml = new MLContext(seed: 1);
