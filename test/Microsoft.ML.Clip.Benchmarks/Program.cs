@@ -9,6 +9,7 @@ public static class Program
     public static void Main(string[] args)
     {
         if (args is ["train-step", .. var rest]) { TrainingStepTiming.Run(rest); return; } // build/bench-train.sh
+        if (args is ["embed-throughput", .. var embed]) { EmbedThroughput.Run(embed); return; } // build/bench-embed.sh
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }
