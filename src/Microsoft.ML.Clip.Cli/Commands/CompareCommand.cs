@@ -61,7 +61,7 @@ internal static class CompareCommand
             var details = new StringBuilder();
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
             // The baseline network is built once for all sets.
-            using var resNet18 = parse.GetValue(resnet) ? FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels)) : null;
+            using var resNet18 = parse.GetValue(resnet) ? FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels), gpuDeviceId: parse.GetValue(gpu), log: m => Console.Error.WriteLine(m)) : null;
             foreach (var (name, trainSet, testSet, ownTemplates) in sets)
             {
                 EvaluationCli.Info($"== {name}: {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");

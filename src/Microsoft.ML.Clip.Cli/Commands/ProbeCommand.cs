@@ -60,7 +60,7 @@ internal static class ProbeCommand
             }
             else
             {
-                using var encoder = FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels));
+                using var encoder = FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels), gpuDeviceId: parse.GetValue(gpu), log: m => Console.Error.WriteLine(m));
                 (trainFeatures, testFeatures) = ImageFeatures.ResNet18(encoder, trainSet.Paths, testSet.Paths, EvaluationCli.Info);
             }
             var runner = new ProbeRunner(ml, grid, parse.GetValue(validation), parse.GetValue(seed));

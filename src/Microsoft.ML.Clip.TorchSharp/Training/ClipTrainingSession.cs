@@ -95,7 +95,13 @@ internal sealed class ClipTrainingSession : IDisposable
         FrozenImageEncoder? encoder = null;
         try
         {
-            encoder = options.ImageEncoder is { } encoderName ? FrozenImageEncoder.Create(encoderName, options.ImageEncoderDirectory, options.ImageEncoderResolution) : null;
+            var device = ResolveDevice(options.Device);
+            // The frozen encoder runs where the model trains: CUDA (ONNX Runtime's, with a logged CPU fallback when the
+            // application references the CPU build) or the CPU.
+            int? encoderGpu = device.type == DeviceType.CUDA ? Math.Max(0, device.index) : null;
+            encoder = options.ImageEncoder is { } encoderName
+                ? FrozenImageEncoder.Create(encoderName, options.ImageEncoderDirectory, options.ImageEncoderResolution, encoderGpu, log)
+                : null;
             // Seed the initialisation here, not in the model's constructor (which inference also uses).
             random.manual_seed(options.Seed);
             ClipTorchModel model;
@@ -121,7 +127,6 @@ internal sealed class ClipTrainingSession : IDisposable
                 if (encoder is not null) model = LockedImageModel(model, encoder, keepProjection: false, log);
             }
 
-            var device = ResolveDevice(options.Device);
             Parameter? bias = null;
             if (options.Loss == ClipLossKind.Sigmoid)
             {

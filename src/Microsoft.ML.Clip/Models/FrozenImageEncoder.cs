@@ -27,7 +27,8 @@ public sealed class FrozenImageEncoder : IDisposable
     private readonly object _sync = new();
     private bool _disposed;
 
-    private FrozenImageEncoder(string name, byte[] graph, int featureSize, ClipPreprocessSettings preprocess, int? intraOpThreads)
+    private FrozenImageEncoder(string name, byte[] graph, int featureSize, ClipPreprocessSettings preprocess, int? intraOpThreads,
+        int? gpuDeviceId = null, Action<string>? log = null)
     {
         Name = name;
         GraphBytes = graph;
@@ -36,7 +37,8 @@ public sealed class FrozenImageEncoder : IDisposable
         Id = ComputeId(graph, preprocess);
         try
         {
-            _session = OrtSessions.Create(graph, name, intraOpThreads, gpuDeviceId: null, fallbackToCpu: true, log: null, out _);
+            _session = OrtSessions.Create(graph, name, intraOpThreads, gpuDeviceId, fallbackToCpu: true, log, out var provider);
+            Provider = provider;
         }
         catch (OnnxRuntimeException e)
         {
@@ -59,6 +61,9 @@ public sealed class FrozenImageEncoder : IDisposable
     /// <summary>The normalised graph (serialised ONNX).</summary>
     internal byte[] GraphBytes { get; }
 
+    /// <summary>Where ONNX Runtime runs the encoder: <c>CPU</c> or <c>CUDA:n</c>.</summary>
+    public string Provider { get; } = "CPU";
+
     /// <summary>The normalised graph, parsed anew on each call (tens of MB for ResNet-18: keep the result).</summary>
     internal ModelProto ParseGraph() => ModelProto.Parser.ParseFrom(GraphBytes);
 
@@ -74,7 +79,10 @@ public sealed class FrozenImageEncoder : IDisposable
     /// that are small anyway; the mean image is resampled and the final pool made global.
     /// </param>
     /// <exception cref="FileNotFoundException">A file is missing (the message names it and the package).</exception>
-    public static FrozenImageEncoder ResNet18(string? modelDirectory = null, int? intraOpThreads = null, int resolution = FrozenEncoderGraphs.NativeResNet18Resolution)
+    /// <param name="gpuDeviceId">CUDA device to run on (falls back to the CPU, logged, where CUDA is not usable); null: the CPU.</param>
+    /// <param name="log">Receives the CUDA fallback message.</param>
+    public static FrozenImageEncoder ResNet18(string? modelDirectory = null, int? intraOpThreads = null, int resolution = FrozenEncoderGraphs.NativeResNet18Resolution,
+        int? gpuDeviceId = null, Action<string>? log = null)
     {
         modelDirectory ??= Path.Combine(AppContext.BaseDirectory, Evaluation.ResNet18FeaturesCatalog.DefaultModelDirectory);
         var prep = Path.Combine(modelDirectory, Evaluation.ResNet18FeaturesCatalog.PreprocessFile);
@@ -90,7 +98,7 @@ public sealed class FrozenImageEncoder : IDisposable
             Mean = [0f, 0f, 0f],
             Std = [1f / 255, 1f / 255, 1f / 255],
         };
-        return new FrozenImageEncoder(ResNet18Name, graph, Evaluation.ResNet18FeaturesCatalog.FeatureSize, preprocess, intraOpThreads);
+        return new FrozenImageEncoder(ResNet18Name, graph, Evaluation.ResNet18FeaturesCatalog.FeatureSize, preprocess, intraOpThreads, gpuDeviceId, log);
     }
 
     /// <summary>
@@ -102,7 +110,10 @@ public sealed class FrozenImageEncoder : IDisposable
     /// <param name="intraOpThreads">ONNX Runtime threads; null for its default.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">It is not ONNX, or its signature differs (the message names the file).</exception>
-    public static FrozenImageEncoder FromOnnx(string path, ClipPreprocessSettings? preprocess = null, int? intraOpThreads = null)
+    /// <param name="gpuDeviceId">CUDA device to run on (falls back to the CPU, logged, where CUDA is not usable); null: the CPU.</param>
+    /// <param name="log">Receives the CUDA fallback message.</param>
+    public static FrozenImageEncoder FromOnnx(string path, ClipPreprocessSettings? preprocess = null, int? intraOpThreads = null,
+        int? gpuDeviceId = null, Action<string>? log = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -116,19 +127,21 @@ public sealed class FrozenImageEncoder : IDisposable
         }
         else if (resolution is int fixedSize && fixedSize != preprocess.Resolution)
             throw new ArgumentException($"Image encoder '{path}' takes {fixedSize}×{fixedSize} images; the preprocessing asks for {preprocess.Resolution}.", nameof(preprocess));
-        return new FrozenImageEncoder(Path.GetFileName(path), model.ToByteArray(), featureSize, preprocess, intraOpThreads);
+        return new FrozenImageEncoder(Path.GetFileName(path), model.ToByteArray(), featureSize, preprocess, intraOpThreads, gpuDeviceId, log);
     }
 
     /// <summary><see cref="ResNet18"/> for <c>"resnet18"</c>, otherwise <see cref="FromOnnx"/> of the path.</summary>
     /// <param name="encoder"><c>resnet18</c> or the path of an ONNX file.</param>
     /// <param name="resNet18Directory">Where the ResNet-18 files are (see <see cref="ResNet18"/>).</param>
     /// <param name="resolution">Input side; null: the encoder's own (224 for ResNet-18). A user's file with a fixed size must match it.</param>
-    public static FrozenImageEncoder Create(string encoder, string? resNet18Directory = null, int? resolution = null)
+    /// <param name="gpuDeviceId">CUDA device to run on (falls back to the CPU, logged, where CUDA is not usable); null: the CPU.</param>
+    /// <param name="log">Receives the CUDA fallback message.</param>
+    public static FrozenImageEncoder Create(string encoder, string? resNet18Directory = null, int? resolution = null, int? gpuDeviceId = null, Action<string>? log = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(encoder);
         return string.Equals(encoder, ResNet18Name, StringComparison.OrdinalIgnoreCase)
-            ? ResNet18(resNet18Directory, resolution: resolution ?? FrozenEncoderGraphs.NativeResNet18Resolution)
-            : FromOnnx(encoder, resolution is int r ? ClipPreprocessSettings.OpenAI(r) : null);
+            ? ResNet18(resNet18Directory, resolution: resolution ?? FrozenEncoderGraphs.NativeResNet18Resolution, gpuDeviceId: gpuDeviceId, log: log)
+            : FromOnnx(encoder, resolution is int r ? ClipPreprocessSettings.OpenAI(r) : null, gpuDeviceId: gpuDeviceId, log: log);
     }
 
     /// <summary>

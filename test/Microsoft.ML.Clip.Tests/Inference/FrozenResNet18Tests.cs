@@ -99,6 +99,20 @@ public class FrozenResNet18Tests
     }
 
     [Fact]
+    public void A_cuda_request_with_the_cpu_package_runs_on_the_cpu_says_so_and_gives_the_same_features()
+    {
+        using var cpu = FrozenImageEncoder.ResNet18(ModelDirectory);
+        var log = new List<string>();
+        using var asked = FrozenImageEncoder.ResNet18(ModelDirectory, gpuDeviceId: 0, log: log.Add);
+        Assert.Equal("CPU", cpu.Provider);
+        Assert.Equal("CPU", asked.Provider);
+        Assert.Contains(log, m => m.Contains("CUDA device 0 is not usable", StringComparison.Ordinal) && m.Contains("running on the CPU", StringComparison.Ordinal));
+        var input = new float[3 * 224 * 224];
+        for (var i = 0; i < input.Length; i++) input[i] = i % 251;
+        Assert.Equal(cpu.Featurize(input, 1), asked.Featurize(input, 1));
+    }
+
+    [Fact]
     public void A_missing_model_folder_names_the_file_and_the_package()
     {
         var e = Assert.Throws<FileNotFoundException>(() => FrozenImageEncoder.ResNet18(Path.Combine(Path.GetTempPath(), "no-such-dnn-models")));
