@@ -115,7 +115,10 @@ internal sealed class ClipTrainingSession : IDisposable
             {
                 (model, initialBias, var initialHeader) = LoadInitialModel(init);
                 if (initialHeader is not null)
-                    CheckSameEncoder(initialHeader, encoder, "start from it", allowNewEncoder: true);
+                {
+                    try { CheckSameEncoder(initialHeader, encoder, "start from it", allowNewEncoder: true); }
+                    catch { model.Dispose(); throw; }
+                }
                 // A projection trained on another encoder's features means nothing here: then only the text side is kept.
                 // Imported files record no encoder; their projection is kept when its sizes fit.
                 if (encoder is not null)
@@ -304,7 +307,7 @@ internal sealed class ClipTrainingSession : IDisposable
 
     /// <summary>
     /// <paramref name="model"/>'s text side on top of a projection of <paramref name="encoder"/>'s features: a model that
-    /// already projects those features is kept as it is; otherwise its text weights (and temperature) move to a new model
+    /// already projects those features (<paramref name="keepProjection"/>, sizes matching) is kept as it is; otherwise its text weights (and temperature) move to a new model
     /// whose projection starts from the reference-style initialisation, and its own image tower is dropped.
     /// </summary>
     private static ClipTorchModel LockedImageModel(ClipTorchModel model, FrozenImageEncoder encoder, bool keepProjection, Action<string>? log)

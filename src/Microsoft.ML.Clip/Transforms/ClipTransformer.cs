@@ -10,7 +10,8 @@ namespace Microsoft.ML.Clip.Transforms;
 /// <c>mlContext.Model.Save</c> stores the inner chain, which ML.NET reloads without this package's types being
 /// registered (the custom mappings are found by contract name in this assembly). A reloaded model is that
 /// plain chain: same outputs, without this wrapper's friendlier input errors. Dispose it (or the
-/// <c>TransformerChain</c> holding it) to release its ONNX Runtime sessions and the temporary ONNX files ML.NET writes.
+/// <c>TransformerChain</c> holding it) to release its ONNX Runtime sessions. ML.NET 5.0.1 also leaves a copy of each
+/// generated ONNX graph in <c>MLContext.TempFilePath</c>, which even disposing does not delete.
 /// </remarks>
 public sealed class ClipTransformer : ITransformer, IDisposable
 {
@@ -55,6 +56,6 @@ public sealed class ClipTransformer : ITransformer, IDisposable
     /// <summary>Saves the inner chain of built-in transformers.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)Inner).Save(ctx);
 
-    /// <summary>Releases the inner chain's ONNX Runtime sessions and deletes ML.NET's temporary copies of its ONNX graphs.</summary>
+    /// <summary>Releases the inner chain's ONNX Runtime sessions (the transformer cannot score afterwards).</summary>
     public void Dispose() => Inner.Dispose();
 }
