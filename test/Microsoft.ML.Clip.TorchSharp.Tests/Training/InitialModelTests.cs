@@ -45,30 +45,30 @@ public class InitialModelTests
         var path = Path.Combine(dir, "lit.clipmodel");
         trained.Save(path);
 
+        ClipTrainingSession StartFrom(string? encoderPath)
+        {
+            var again = ShapesDataset.FastOptions(batchSize: 4);
+            again.ImageEncoder = encoderPath;
+            again.InitialCheckpoint = path;
+            return ClipTrainingSession.Create(again, null);
+        }
+
         // Same encoder: the trained head is where fine-tuning starts.
-        var same = ShapesDataset.FastOptions(batchSize: 4);
-        same.ImageEncoder = encoder;
-        same.InitialCheckpoint = path;
-        using (var session = ClipTrainingSession.Create(same, null))
+        using (var session = StartFrom(encoder))
         {
             Assert.Equal(Values(trained, "visual.proj"), Values(session, "visual.proj"));
             Assert.Equal(Values(trained, "text_projection"), Values(session, "text_projection"));
         }
 
         // Another encoder with the same feature size: its features mean something else, so only the text side is kept.
-        var switched = ShapesDataset.FastOptions(batchSize: 4);
-        switched.ImageEncoder = other;
-        switched.InitialCheckpoint = path;
-        using (var session = ClipTrainingSession.Create(switched, null))
+        using (var session = StartFrom(other))
         {
             Assert.NotEqual(Values(trained, "visual.proj"), Values(session, "visual.proj"));
             Assert.Equal(Values(trained, "text_projection"), Values(session, "text_projection"));
         }
 
         // No encoder: the saved image tower is a bare projection of features nobody computes.
-        var none = ShapesDataset.FastOptions(batchSize: 4);
-        none.InitialCheckpoint = path;
-        var e = Assert.Throws<InvalidOperationException>(() => ClipTrainingSession.Create(none, null));
+        var e = Assert.Throws<InvalidOperationException>(() => StartFrom(null));
         Assert.Contains(path, e.Message);
         Assert.Contains("encoder.onnx", e.Message);
     }
