@@ -121,7 +121,7 @@ public sealed partial class ClipModel : IDisposable
             throw new FileNotFoundException($"Encoder '{path}' named in {ClipModelInfo.FileName} does not exist.", path);
         try
         {
-            return OrtSessions.Create(File.ReadAllBytes(path), path, options.IntraOpNumThreads, options.GpuDeviceId, options.FallbackToCpu, options.Log, out provider);
+            return OrtSessions.Create(path, options.IntraOpNumThreads, options.GpuDeviceId, options.FallbackToCpu, options.Log, out provider);
         }
         catch (OnnxRuntimeException e)
         {

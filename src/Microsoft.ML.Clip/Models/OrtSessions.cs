@@ -11,9 +11,21 @@ internal static class OrtSessions
 {
     private static readonly Dictionary<int, string?> CudaProbe = [];
 
-    /// <summary>Creates a session over <paramref name="model"/>; <paramref name="provider"/> says where it runs.</summary>
+    /// <summary>Creates a session over the serialised <paramref name="model"/>; <paramref name="provider"/> says where it runs.</summary>
     public static InferenceSession Create(byte[] model, string origin, int? intraOpThreads, int? gpuDeviceId, bool fallbackToCpu,
         Action<string>? log, out string provider)
+        => Create(options => new InferenceSession(model, options), origin, intraOpThreads, gpuDeviceId, fallbackToCpu, log, out provider);
+
+    /// <summary>
+    /// Creates a session over the ONNX file at <paramref name="path"/>, read by ONNX Runtime itself (no managed copy of
+    /// a model that may weigh hundreds of megabytes); <paramref name="provider"/> says where it runs.
+    /// </summary>
+    public static InferenceSession Create(string path, int? intraOpThreads, int? gpuDeviceId, bool fallbackToCpu,
+        Action<string>? log, out string provider)
+        => Create(options => new InferenceSession(path, options), path, intraOpThreads, gpuDeviceId, fallbackToCpu, log, out provider);
+
+    private static InferenceSession Create(Func<SessionOptions, InferenceSession> open, string origin, int? intraOpThreads, int? gpuDeviceId,
+        bool fallbackToCpu, Action<string>? log, out string provider)
     {
         if (gpuDeviceId is int device)
         {
@@ -22,7 +34,7 @@ internal static class OrtSessions
             {
                 options = NewOptions(intraOpThreads);
                 options.AppendExecutionProvider_CUDA(device);
-                var session = new InferenceSession(model, options);
+                var session = open(options);
                 provider = $"CUDA:{device}";
                 return session;
             }
@@ -39,7 +51,7 @@ internal static class OrtSessions
         }
         using var cpu = NewOptions(intraOpThreads);
         provider = "CPU";
-        return new InferenceSession(model, cpu);
+        return open(cpu);
     }
 
     /// <summary>
