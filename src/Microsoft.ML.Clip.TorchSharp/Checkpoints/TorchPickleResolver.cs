@@ -51,6 +51,7 @@ internal sealed class TorchPickleResolver : IPickleResolver
     private readonly string _source;
     private readonly Func<string, ScalarType, long, Tensor> _loadStorage;
     private readonly Dictionary<string, TorchStorage> _storages = new();
+    private readonly List<Tensor> _rebuilt = [];
 
     /// <param name="source">The archive, for error messages.</param>
     /// <param name="loadStorage">Reads storage <c>key</c> as a flat tensor of the dtype and element count given.</param>
@@ -149,8 +150,16 @@ internal sealed class TorchPickleResolver : IPickleResolver
         if (!empty && (offset < 0 || last >= storage.Count))
             throw new InvalidDataException(
                 $"'{_source}': tensor of shape [{string.Join(", ", size)}] at offset {offset} reads past storage '{storage.Key}' ({storage.Count} elements); the file is corrupt.");
-        if (empty) return zeros(size, storage.DType);
-        return storage.Data.as_strided(size, stride, offset);
+        var tensor = empty ? zeros(size, storage.DType) : storage.Data.as_strided(size, stride, offset);
+        _rebuilt.Add(tensor);
+        return tensor;
+    }
+
+    /// <summary>Frees every tensor rebuilt so far (a read that failed half-way must not leave them to the finalizer).</summary>
+    public void DisposeRebuiltTensors()
+    {
+        foreach (var tensor in _rebuilt) tensor.Dispose();
+        _rebuilt.Clear();
     }
 
     private T Arg<T>(PickleGlobal callable, IReadOnlyList<object?> args, int index) =>

@@ -53,6 +53,11 @@ internal static class TorchZipArchive
                 var stateNames = isTorchScript ? TorchScriptClassInfo.Read(zip, stem) : new Dictionary<string, HashSet<string>>();
                 return new Content(root, isTorchScript, stateNames);
             }
+            catch
+            {
+                resolver.DisposeRebuiltTensors();
+                throw;
+            }
             finally
             {
                 // Tensor views keep their storage alive in libtorch; the flat storage handles are not needed.
