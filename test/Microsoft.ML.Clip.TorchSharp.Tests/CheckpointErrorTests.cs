@@ -34,16 +34,8 @@ public class CheckpointErrorTests
     [Fact]
     public void ArchiveWithShortStorageNamesTheEntry()
     {
-        var dir = Fixtures.NewTempDir();
-        var good = Path.Combine(dir, "good.pt");
-        TorchSaveWriter.Write(good, [new("w", (object)ones(4, 4))], stem: "good");
-        // Same archive with storage 0 cut to 10 bytes (64 needed).
-        var bad = Path.Combine(dir, "bad.pt");
-        using (var source = System.IO.Compression.ZipFile.OpenRead(good))
-        {
-            var pickle = ReadAll(source.GetEntry("good/data.pkl")!);
-            TorchSaveWriter.WriteArchive(bad, "good", pickle, [new byte[10]]);
-        }
+        // Storage 0 cut to 10 bytes (64 needed).
+        var bad = DamagedArchive(pickle => pickle, _ => new byte[10]);
         var e = Assert.Throws<InvalidDataException>(() => ClipCheckpoint.ReadStateDict(bad));
         Assert.Contains(bad, e.Message);
         Assert.Contains("good/data/0", e.Message);
@@ -52,23 +44,31 @@ public class CheckpointErrorTests
     [Fact]
     public void ArchiveWithNegativeStorageCountNamesTheEntry()
     {
-        var dir = Fixtures.NewTempDir();
-        var good = Path.Combine(dir, "good.pt");
-        TorchSaveWriter.Write(good, [new("w", (object)ones(4, 4))], stem: "good");
-        // Same archive with the pickled element count of storage 0 (BININT 16 after "cpu") set to -1.
-        var bad = Path.Combine(dir, "bad.pt");
-        using (var source = System.IO.Compression.ZipFile.OpenRead(good))
+        // The pickled element count of storage 0 (BININT 16 after "cpu") set to -1.
+        var bad = DamagedArchive(pickle =>
         {
-            var pickle = ReadAll(source.GetEntry("good/data.pkl")!);
             var at = pickle.AsSpan().IndexOf("cpu"u8) + 3;
             Assert.Equal((byte)'J', pickle[at]);
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(pickle.AsSpan(at + 1, 4), -1);
-            TorchSaveWriter.WriteArchive(bad, "good", pickle, [ReadAll(source.GetEntry("good/data/0")!)]);
-        }
+            return pickle;
+        }, storage => storage);
         var e = Assert.Throws<InvalidDataException>(() => ClipCheckpoint.ReadStateDict(bad));
         Assert.Contains(bad, e.Message);
         Assert.Contains("good/data/0", e.Message);
         Assert.Contains("-1 elements", e.Message);
+    }
+
+    // A one-tensor torch.save archive (folder "good") rewritten with its pickle and storage 0 changed by the two functions.
+    private static string DamagedArchive(Func<byte[], byte[]> pickle, Func<byte[], byte[]> storage)
+    {
+        var dir = Fixtures.NewTempDir();
+        var good = Path.Combine(dir, "good.pt");
+        TorchSaveWriter.Write(good, [new("w", (object)ones(4, 4))], stem: "good");
+        var bad = Path.Combine(dir, "bad.pt");
+        using var source = System.IO.Compression.ZipFile.OpenRead(good);
+        TorchSaveWriter.WriteArchive(bad, "good", pickle(ReadAll(source.GetEntry("good/data.pkl")!)),
+            [storage(ReadAll(source.GetEntry("good/data/0")!))]);
+        return bad;
     }
 
     private static byte[] ReadAll(System.IO.Compression.ZipArchiveEntry entry)

@@ -1,5 +1,4 @@
 using Microsoft.ML.Clip.Evaluation;
-using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 
 namespace ClipCli.Evaluation;
@@ -20,27 +19,13 @@ internal static class ImageFeatures
 
     /// <summary>
     /// ResNet-18 features (the 512 pooled ImageNet features of Microsoft.ML.DnnImageFeaturizer.ResNet18) of
-    /// <paramref name="paths"/>: the package's graphs chained into one batchable graph (<see cref="FrozenImageEncoder"/>,
-    /// the frozen tower of locked-image tuning; <see cref="FrozenImageEncoder.ResNet18"/>, loaded once by the caller), 64
-    /// images preprocessed per round; the same preprocessing as CLIP's (bicubic resize of the shorter side to 224, centre crop).
+    /// <paramref name="paths"/>, through <paramref name="encoder"/> (<see cref="FrozenImageEncoder.ResNet18"/>, loaded once
+    /// by the caller): the same preprocessing as CLIP's (bicubic resize of the shorter side to 224, centre crop).
     /// </summary>
     public static float[][] ResNet18(FrozenImageEncoder encoder, IReadOnlyList<string> paths, Action<string> log)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
-        const int batch = 64;
-        var pixels = new float[batch * preprocessor.OutputLength];
-        var features = new float[batch * encoder.FeatureSize];
-        var result = new float[paths.Count][];
-        for (var start = 0; start < paths.Count; start += batch)
-        {
-            var n = Math.Min(batch, paths.Count - start);
-            for (var i = 0; i < n; i++)
-                preprocessor.PreprocessFile(paths[start + i], pixels.AsSpan(i * preprocessor.OutputLength, preprocessor.OutputLength));
-            encoder.Featurize(pixels, n, features);
-            for (var i = 0; i < n; i++)
-                result[start + i] = features.AsSpan(i * encoder.FeatureSize, encoder.FeatureSize).ToArray();
-        }
+        var result = encoder.FeaturizeFiles(paths);
         var run = watch.Elapsed.TotalSeconds;
         log($"ResNet-18: featurised {paths.Count} images in {run:F1} s ({paths.Count / Math.Max(run, 1e-9):F1} images/s).");
         return result;

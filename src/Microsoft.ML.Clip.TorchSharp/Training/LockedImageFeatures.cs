@@ -22,7 +22,6 @@ internal sealed class LockedImageFeatures : IDisposable
     private readonly ClipImagePreprocessor _preprocessor;
     private readonly Dictionary<long, string> _rowKeys = [];
     private long _hitsReported, _missesReported;
-    private float[] _pixels = [];
 
     public LockedImageFeatures(FrozenImageEncoder encoder, string cacheDirectory)
     {
@@ -115,16 +114,12 @@ internal sealed class LockedImageFeatures : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    // Preprocesses the images into one reused buffer, encodes them in one call and stores the features.
+    // Encodes the images (preprocessed batch by batch into the encoder's buffer) and stores the features.
     private int Encode(List<(string Key, object Image, string Name)> images)
     {
         if (images.Count == 0) return 0;
-        var length = _preprocessor.OutputLength;
-        if (_pixels.Length < images.Count * length) _pixels = new float[images.Count * length];
-        for (var i = 0; i < images.Count; i++)
-            ClipImageColumn.Preprocess(_preprocessor, images[i].Image, _pixels.AsSpan(i * length, length), images[i].Name);
         var features = new float[images.Count * _encoder.FeatureSize];
-        _encoder.Featurize(_pixels, images.Count, features);
+        _encoder.Featurize(images, (image, destination) => ClipImageColumn.Preprocess(_preprocessor, image.Image, destination, image.Name), features);
         for (var i = 0; i < images.Count; i++)
             _cache.Add(images[i].Key, features.AsSpan(i * _encoder.FeatureSize, _encoder.FeatureSize));
         return images.Count;

@@ -25,7 +25,13 @@ public sealed class FrozenImageEncoder : IDisposable
 
     private readonly InferenceSession _session;
     private readonly object _sync = new();
+    private readonly object _batchSync = new();
+    private float[]? _batchPixels;
     private bool _disposed;
+
+    /// <summary>Preprocesses one image into its slot of a batch: 3 × R × R floats as <see cref="Preprocess"/> says.</summary>
+    /// <typeparam name="T">The image's form (a path, encoded bytes, a decoded image…).</typeparam>
+    public delegate void ImagePreprocessing<in T>(T image, Span<float> destination);
 
     private FrozenImageEncoder(string name, byte[] graph, int featureSize, ClipPreprocessSettings preprocess, int? intraOpThreads,
         int? gpuDeviceId = null, Action<string>? log = null)
@@ -184,6 +190,45 @@ public sealed class FrozenImageEncoder : IDisposable
             var n = Math.Min(BatchSize, count - start);
             Run(new Memory<float>(pixels, start * pixelCount, n * pixelCount), n, destination.Slice(start * FeatureSize, n * FeatureSize));
         }
+    }
+
+    /// <summary>
+    /// Features [images.Count × F] of <paramref name="images"/>, each preprocessed by <paramref name="preprocess"/> into a
+    /// batch buffer the encoder reuses, <see cref="BatchSize"/> images per ONNX Runtime call.
+    /// </summary>
+    /// <param name="images">The images.</param>
+    /// <param name="preprocess">Writes one image's pixels; its exceptions pass through (name the image in them).</param>
+    /// <param name="destination">At least images.Count × F floats.</param>
+    public void Featurize<T>(IReadOnlyList<T> images, ImagePreprocessing<T> preprocess, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(preprocess);
+        if (destination.Length < (long)images.Count * FeatureSize)
+            throw new ArgumentException($"Room for {images.Count} x {FeatureSize} features is needed, got {destination.Length}.", nameof(destination));
+        var pixelCount = 3 * Preprocess.Resolution * Preprocess.Resolution;
+        lock (_batchSync)
+        {
+            _batchPixels ??= new float[BatchSize * pixelCount];
+            for (var start = 0; start < images.Count; start += BatchSize)
+            {
+                var n = Math.Min(BatchSize, images.Count - start);
+                for (var i = 0; i < n; i++)
+                    preprocess(images[start + i], _batchPixels.AsSpan(i * pixelCount, pixelCount));
+                Featurize(_batchPixels, n, destination.Slice(start * FeatureSize, n * FeatureSize));
+            }
+        }
+    }
+
+    /// <summary>Features of image files, decoded and preprocessed as <see cref="Preprocess"/> says: one array of F per file.</summary>
+    /// <exception cref="FileNotFoundException">A file is missing (the message names it).</exception>
+    /// <exception cref="InvalidDataException">A file is not a readable image (the message names it).</exception>
+    public float[][] FeaturizeFiles(IReadOnlyList<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var preprocessor = new ClipImagePreprocessor(Preprocess);
+        var features = new float[paths.Count * FeatureSize];
+        Featurize(paths, (path, destination) => preprocessor.PreprocessFile(path, destination), features);
+        return [.. Enumerable.Range(0, paths.Count).Select(i => features.AsSpan(i * FeatureSize, FeatureSize).ToArray())];
     }
 
     private void Run(Memory<float> pixels, int n, Span<float> destination)

@@ -99,6 +99,24 @@ public class FrozenResNet18Tests
     }
 
     [Fact]
+    public void Image_files_are_featurised_like_their_preprocessed_pixels_and_a_missing_one_is_named()
+    {
+        using var encoder = FrozenImageEncoder.ResNet18(ModelDirectory);
+        var files = new[] { "gray.jpg", "cmyk.jpg", "bilevel.png" }.Select(f => Path.Combine(Microsoft.ML.Clip.TestUtilities.Fixtures.Root, "images", f)).ToArray();
+        var features = encoder.FeaturizeFiles(files);
+
+        var preprocessor = new Microsoft.ML.Clip.Imaging.ClipImagePreprocessor(encoder.Preprocess);
+        var pixels = files.SelectMany(f => preprocessor.Preprocess(File.ReadAllBytes(f))).ToArray();
+        var expected = encoder.Featurize(pixels, files.Length);
+        Assert.Equal(files.Length, features.Length);
+        Assert.Equal(expected, features.SelectMany(f => f));
+
+        var missing = Path.Combine(Microsoft.ML.Clip.TestUtilities.Fixtures.Root, "images", "no-such.png");
+        var e = Assert.Throws<FileNotFoundException>(() => encoder.FeaturizeFiles([files[0], missing]));
+        Assert.Contains(missing, e.Message);
+    }
+
+    [Fact]
     public void A_cuda_request_with_the_cpu_package_runs_on_the_cpu_says_so_and_gives_the_same_features()
     {
         using var cpu = FrozenImageEncoder.ResNet18(ModelDirectory);
