@@ -1,6 +1,5 @@
 using System.Globalization;
 using Google.Protobuf;
-using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
@@ -81,12 +80,7 @@ public static class ClipOnnxExporter
             ImageResolution = config.ImageResolution,
             LogitScale = logitScale,
             VisionKind = encoder is not null ? "onnx-features" : config.IsVisionTransformer ? "vit" : "resnet",
-            Preprocess = encoder is null ? new ClipPreprocessInfo() : new ClipPreprocessInfo
-            {
-                ResizeMode = encoder.Preprocess.ResizeMode == ClipResizeMode.Squash ? "squash" : "shortest-side-center-crop",
-                Mean = encoder.Preprocess.Mean,
-                Std = encoder.Preprocess.Std,
-            },
+            Preprocess = encoder is null ? new ClipPreprocessInfo() : ClipPreprocessInfo.From(encoder.Preprocess),
             Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
             Source = source,
         };

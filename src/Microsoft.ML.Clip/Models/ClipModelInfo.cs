@@ -52,7 +52,7 @@ public sealed record ClipModelInfo
     public ClipPreprocessSettings ToPreprocessSettings() => new()
     {
         Resolution = ImageResolution,
-        ResizeMode = Preprocess.ResizeMode == "squash" ? ClipResizeMode.Squash : ClipResizeMode.ShortestSideCenterCrop,
+        ResizeMode = Preprocess.ResizeMode == ClipPreprocessInfo.Squash ? ClipResizeMode.Squash : ClipResizeMode.ShortestSideCenterCrop,
         Mean = Preprocess.Mean,
         Std = Preprocess.Std,
     };
@@ -90,7 +90,7 @@ public sealed record ClipModelInfo
             throw new InvalidDataException($"'{origin}': image_resolution must be positive, got {ImageResolution}.");
         if (Preprocess.Mean.Length != 3 || Preprocess.Std.Length != 3 || Preprocess.Std.Any(s => s <= 0))
             throw new InvalidDataException($"'{origin}': preprocess mean and std need 3 values each, std > 0.");
-        if (Preprocess.ResizeMode is not ("shortest-side-center-crop" or "squash"))
+        if (Preprocess.ResizeMode is not (ClipPreprocessInfo.ShortestSideCenterCrop or ClipPreprocessInfo.Squash))
             throw new InvalidDataException($"'{origin}': unknown preprocess resize_mode '{Preprocess.ResizeMode}'.");
         if (Tokenizer.ContextLength < 2)
             throw new InvalidDataException($"'{origin}': tokenizer context_length must be at least 2, got {Tokenizer.ContextLength}.");
@@ -100,8 +100,22 @@ public sealed record ClipModelInfo
 /// <summary>Preprocessing part of <see cref="ClipModelInfo"/>.</summary>
 public sealed record ClipPreprocessInfo
 {
+    /// <summary>The <see cref="ResizeMode"/> of <see cref="ClipResizeMode.ShortestSideCenterCrop"/>.</summary>
+    public const string ShortestSideCenterCrop = "shortest-side-center-crop";
+
+    /// <summary>The <see cref="ResizeMode"/> of <see cref="ClipResizeMode.Squash"/>.</summary>
+    public const string Squash = "squash";
+
     /// <summary><c>shortest-side-center-crop</c> (OpenAI) or <c>squash</c>.</summary>
-    [JsonPropertyName("resize_mode")] public string ResizeMode { get; init; } = "shortest-side-center-crop";
+    [JsonPropertyName("resize_mode")] public string ResizeMode { get; init; } = ShortestSideCenterCrop;
+
+    /// <summary>The JSON form of <paramref name="settings"/> (its resolution is <see cref="ClipModelInfo.ImageResolution"/>).</summary>
+    public static ClipPreprocessInfo From(ClipPreprocessSettings settings) => new()
+    {
+        ResizeMode = settings.ResizeMode == ClipResizeMode.Squash ? Squash : ShortestSideCenterCrop,
+        Mean = settings.Mean,
+        Std = settings.Std,
+    };
 
     /// <summary>Resampling filter; <c>bicubic</c> (PIL's, antialiased).</summary>
     [JsonPropertyName("interpolation")] public string Interpolation { get; init; } = "bicubic";
