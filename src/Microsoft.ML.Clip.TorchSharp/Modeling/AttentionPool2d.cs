@@ -20,15 +20,15 @@ public sealed class AttentionPool2d : Module<Tensor, Tensor>
 #pragma warning restore IDE1006
     private readonly int _heads;
 
-    /// <summary>Creates the pool for a <paramref name="spatialDim"/>² map of <paramref name="embedDim"/> channels.</summary>
-    public AttentionPool2d(int spatialDim, int embedDim, int heads, int outputDim) : base(nameof(AttentionPool2d))
+    /// <summary>Creates the pool for a <paramref name="spatialDim"/>² map of <paramref name="embedDim"/> channels. Random initial values come from <paramref name="generator"/> when one is given (see <see cref="ClipTorchModel(ClipConfig, Generator)"/>).</summary>
+    public AttentionPool2d(int spatialDim, int embedDim, int heads, int outputDim, Generator? generator = null) : base(nameof(AttentionPool2d))
     {
         _heads = heads;
-        positional_embedding = Parameter(randn(spatialDim * spatialDim + 1, embedDim).DividedByInPlace(Math.Sqrt(embedDim)));
-        k_proj = Linear(embedDim, embedDim);
-        q_proj = Linear(embedDim, embedDim);
-        v_proj = Linear(embedDim, embedDim);
-        c_proj = Linear(embedDim, outputDim);
+        positional_embedding = Parameter(ParameterInit.Randn(generator, spatialDim * spatialDim + 1, embedDim).DividedByInPlace(Math.Sqrt(embedDim)));
+        k_proj = ParameterInit.Drawn(Linear(embedDim, embedDim), generator);
+        q_proj = ParameterInit.Drawn(Linear(embedDim, embedDim), generator);
+        v_proj = ParameterInit.Drawn(Linear(embedDim, embedDim), generator);
+        c_proj = ParameterInit.Drawn(Linear(embedDim, outputDim), generator);
         RegisterComponents();
     }
 

@@ -24,20 +24,20 @@ public sealed class Bottleneck : Module<Tensor, Tensor>
     private readonly Sequential? downsample;
 #pragma warning restore IDE1006
 
-    /// <summary>Creates a block from <paramref name="inplanes"/> channels to <paramref name="planes"/> × 4.</summary>
-    public Bottleneck(int inplanes, int planes, int stride = 1) : base(nameof(Bottleneck))
+    /// <summary>Creates a block from <paramref name="inplanes"/> channels to <paramref name="planes"/> × 4. Random initial values come from <paramref name="generator"/> when one is given (see <see cref="ClipTorchModel(ClipConfig, Generator)"/>).</summary>
+    public Bottleneck(int inplanes, int planes, int stride = 1, Generator? generator = null) : base(nameof(Bottleneck))
     {
-        conv1 = Conv2d(inplanes, planes, 1, bias: false);
+        conv1 = ParameterInit.Drawn(Conv2d(inplanes, planes, 1, bias: false), generator);
         bn1 = BatchNorm2d(planes);
-        conv2 = Conv2d(planes, planes, 3, padding: 1, bias: false);
+        conv2 = ParameterInit.Drawn(Conv2d(planes, planes, 3, padding: 1, bias: false), generator);
         bn2 = BatchNorm2d(planes);
         avgpool = stride > 1 ? AvgPool2d(stride) : null;
-        conv3 = Conv2d(planes, planes * Expansion, 1, bias: false);
+        conv3 = ParameterInit.Drawn(Conv2d(planes, planes * Expansion, 1, bias: false), generator);
         bn3 = BatchNorm2d(planes * Expansion);
         if (stride > 1 || inplanes != planes * Expansion)
             downsample = Sequential(
                 ("-1", AvgPool2d(stride)),
-                ("0", Conv2d(inplanes, planes * Expansion, 1, stride: 1, bias: false)),
+                ("0", ParameterInit.Drawn(Conv2d(inplanes, planes * Expansion, 1, stride: 1, bias: false), generator)),
                 ("1", BatchNorm2d(planes * Expansion)));
         RegisterComponents();
     }

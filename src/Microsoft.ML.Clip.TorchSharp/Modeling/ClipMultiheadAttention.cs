@@ -17,18 +17,18 @@ public sealed class ClipMultiheadAttention : Module<Tensor, Tensor?, Tensor>
 #pragma warning restore IDE1006
     private readonly int _heads;
 
-    /// <summary>Creates the layer for <paramref name="width"/>-wide tokens and <paramref name="heads"/> heads.</summary>
-    public ClipMultiheadAttention(int width, int heads) : base("MultiheadAttention")
+    /// <summary>Creates the layer for <paramref name="width"/>-wide tokens and <paramref name="heads"/> heads. Random initial values come from <paramref name="generator"/> when one is given (see <see cref="ClipTorchModel(ClipConfig, Generator)"/>).</summary>
+    public ClipMultiheadAttention(int width, int heads, Generator? generator = null) : base("MultiheadAttention")
     {
         if (heads <= 0 || width % heads != 0)
             throw new ArgumentException($"Width {width} is not a multiple of the head count {heads}.", nameof(heads));
         _heads = heads;
         in_proj_weight = Parameter(empty(3 * width, width));
         in_proj_bias = Parameter(zeros(3 * width));
-        out_proj = Linear(width, width);
+        out_proj = ParameterInit.Drawn(Linear(width, width), generator);
         using (no_grad())
         {
-            init.xavier_uniform_(in_proj_weight);
+            ParameterInit.XavierUniform(in_proj_weight, generator);
             out_proj.bias!.zero_();
         }
         RegisterComponents();

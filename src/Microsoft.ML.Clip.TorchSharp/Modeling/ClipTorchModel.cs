@@ -29,21 +29,26 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
 
     /// <summary>Creates a randomly initialised model (the reference initialisation) for <paramref name="config"/>.</summary>
     /// <exception cref="ArgumentException">The configuration is impossible (see <see cref="ClipConfig.Validate"/>).</exception>
-    public ClipTorchModel(ClipConfig config) : base("CLIP")
+    /// <param name="config">The architecture.</param>
+    /// <param name="generator">
+    /// Where every random initial value comes from; <see langword="null"/>: TorchSharp's process-wide default generator.
+    /// Training passes its own seeded one, so that the initialisation does not depend on what other threads draw.
+    /// </param>
+    public ClipTorchModel(ClipConfig config, Generator? generator = null) : base("CLIP")
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        visual = config.IsImageFeatureProjection ? new ImageFeatureProjection(config)
-            : config.IsVisionTransformer ? new VisionTransformer(config) : new ModifiedResNet(config);
-        transformer = new ClipTransformer(config.TransformerWidth, config.TransformerLayers, config.TransformerHeads, config.Activation, config.LayerNormEps);
+        visual = config.IsImageFeatureProjection ? new ImageFeatureProjection(config, generator)
+            : config.IsVisionTransformer ? new VisionTransformer(config, generator) : new ModifiedResNet(config, generator);
+        transformer = new ClipTransformer(config.TransformerWidth, config.TransformerLayers, config.TransformerHeads, config.Activation, config.LayerNormEps, generator);
         token_embedding = Embedding(config.VocabSize, config.TransformerWidth);
         positional_embedding = Parameter(empty(config.ContextLength, config.TransformerWidth));
         ln_final = LayerNorm(config.TransformerWidth, config.LayerNormEps);
         text_projection = Parameter(empty(config.TransformerWidth, config.EmbedDim));
         logit_scale = Parameter(tensor(Math.Log(1 / 0.07), ScalarType.Float32));
         RegisterComponents();
-        InitializeTextParameters();
+        InitializeTextParameters(generator);
     }
 
     /// <summary>The architecture.</summary>
@@ -135,22 +140,22 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
         KeptScalars.Full(length, length, double.NegativeInfinity, dtype, device).triu(1);
 
     // The reference initialisation of the text side (the image towers initialise themselves).
-    private void InitializeTextParameters()
+    private void InitializeTextParameters(Generator? generator)
     {
         using var _ = no_grad();
-        init.normal_(token_embedding.weight!, 0, 0.02);
-        init.normal_(positional_embedding, 0, 0.01);
+        ParameterInit.Normal(token_embedding.weight!, 0.02, generator);
+        ParameterInit.Normal(positional_embedding, 0.01, generator);
         var width = Config.TransformerWidth;
         var projStd = Math.Pow(width, -0.5) * Math.Pow(2 * Config.TransformerLayers, -0.5);
         var attnStd = Math.Pow(width, -0.5);
         var fcStd = Math.Pow(2 * width, -0.5);
         foreach (var block in transformer.Blocks)
         {
-            init.normal_(block.Attention.InProjWeight, 0, attnStd);
-            init.normal_(block.Attention.OutProj.weight!, 0, projStd);
-            init.normal_(block.MlpIn.weight!, 0, fcStd);
-            init.normal_(block.MlpOut.weight!, 0, projStd);
+            ParameterInit.Normal(block.Attention.InProjWeight, attnStd, generator);
+            ParameterInit.Normal(block.Attention.OutProj.weight!, projStd, generator);
+            ParameterInit.Normal(block.MlpIn.weight!, fcStd, generator);
+            ParameterInit.Normal(block.MlpOut.weight!, projStd, generator);
         }
-        init.normal_(text_projection, 0, attnStd);
+        ParameterInit.Normal(text_projection, attnStd, generator);
     }
 }

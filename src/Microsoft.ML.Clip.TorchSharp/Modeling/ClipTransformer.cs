@@ -11,13 +11,13 @@ public sealed class ClipTransformer : Module<Tensor, Tensor?, Tensor>
     private readonly ModuleList<ResidualAttentionBlock> resblocks;
 #pragma warning restore IDE1006
 
-    /// <summary>Creates <paramref name="layers"/> blocks of <paramref name="width"/> with <paramref name="heads"/> heads.</summary>
-    public ClipTransformer(int width, int layers, int heads, ClipActivation activation, double layerNormEps) : base("Transformer")
+    /// <summary>Creates <paramref name="layers"/> blocks of <paramref name="width"/> with <paramref name="heads"/> heads. Random initial values come from <paramref name="generator"/> when one is given (see <see cref="ClipTorchModel(ClipConfig, Generator)"/>).</summary>
+    public ClipTransformer(int width, int layers, int heads, ClipActivation activation, double layerNormEps, Generator? generator = null) : base("Transformer")
     {
         Width = width;
         Layers = layers;
         resblocks = new ModuleList<ResidualAttentionBlock>(
-            Enumerable.Range(0, layers).Select(_ => new ResidualAttentionBlock(width, heads, activation, layerNormEps)).ToArray());
+            Enumerable.Range(0, layers).Select(_ => new ResidualAttentionBlock(width, heads, activation, layerNormEps, generator)).ToArray());
         RegisterComponents();
     }
 

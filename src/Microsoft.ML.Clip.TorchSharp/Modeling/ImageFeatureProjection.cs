@@ -18,12 +18,12 @@ internal sealed class ImageFeatureProjection : Module<Tensor, Tensor>
     private readonly Parameter proj;
 #pragma warning restore IDE1006
 
-    public ImageFeatureProjection(ClipConfig config) : base("visual")
+    public ImageFeatureProjection(ClipConfig config, Generator? generator = null) : base("visual")
     {
         var features = config.ImageFeatureSize ?? throw new ArgumentException("An ImageFeatureProjection needs ClipConfig.ImageFeatureSize.", nameof(config));
         ln_post = LayerNorm(features, config.LayerNormEps);
         // The scale of CLIP's projections (width^-0.5): unit-variance features give embeddings of unit-order norm.
-        proj = Parameter(randn(features, config.EmbedDim).TimesInPlace(Math.Pow(features, -0.5)));
+        proj = Parameter(ParameterInit.Randn(generator, features, config.EmbedDim).TimesInPlace(Math.Pow(features, -0.5)));
         RegisterComponents();
     }
 

@@ -25,25 +25,25 @@ public sealed class ModifiedResNet : Module<Tensor, Tensor>
     private readonly AttentionPool2d attnpool;
 #pragma warning restore IDE1006
 
-    /// <summary>Creates the tower described by <paramref name="config"/> (a ResNet config).</summary>
-    public ModifiedResNet(ClipConfig config) : base(nameof(ModifiedResNet))
+    /// <summary>Creates the tower described by <paramref name="config"/> (a ResNet config). Random initial values come from <paramref name="generator"/> when one is given (see <see cref="ClipTorchModel(ClipConfig, Generator)"/>).</summary>
+    public ModifiedResNet(ClipConfig config, Generator? generator = null) : base(nameof(ModifiedResNet))
     {
         var width = config.VisionWidth;
         var layers = config.VisionLayers;
-        conv1 = Conv2d(3, width / 2, 3, stride: 2, padding: 1, bias: false);
+        conv1 = ParameterInit.Drawn(Conv2d(3, width / 2, 3, stride: 2, padding: 1, bias: false), generator);
         bn1 = BatchNorm2d(width / 2);
-        conv2 = Conv2d(width / 2, width / 2, 3, padding: 1, bias: false);
+        conv2 = ParameterInit.Drawn(Conv2d(width / 2, width / 2, 3, padding: 1, bias: false), generator);
         bn2 = BatchNorm2d(width / 2);
-        conv3 = Conv2d(width / 2, width, 3, padding: 1, bias: false);
+        conv3 = ParameterInit.Drawn(Conv2d(width / 2, width, 3, padding: 1, bias: false), generator);
         bn3 = BatchNorm2d(width);
         avgpool = AvgPool2d(2);
 
         var inplanes = width;
         Sequential Stage(int planes, int blocks, int stride)
         {
-            var modules = new List<(string, Module<Tensor, Tensor>)> { ("0", new Bottleneck(inplanes, planes, stride)) };
+            var modules = new List<(string, Module<Tensor, Tensor>)> { ("0", new Bottleneck(inplanes, planes, stride, generator)) };
             inplanes = planes * Bottleneck.Expansion;
-            for (var i = 1; i < blocks; i++) modules.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Bottleneck(inplanes, planes)));
+            for (var i = 1; i < blocks; i++) modules.Add((i.ToString(System.Globalization.CultureInfo.InvariantCulture), new Bottleneck(inplanes, planes, generator: generator)));
             return Sequential(modules.ToArray());
         }
         layer1 = Stage(width, layers[0], 1);
@@ -52,9 +52,9 @@ public sealed class ModifiedResNet : Module<Tensor, Tensor>
         layer4 = Stage(width * 8, layers[3], 2);
 
         var embedDim = width * 32; // the ResNet feature width
-        attnpool = new AttentionPool2d(config.ImageResolution / 32, embedDim, config.VisionHeads, config.EmbedDim);
+        attnpool = new AttentionPool2d(config.ImageResolution / 32, embedDim, config.VisionHeads, config.EmbedDim, generator);
         RegisterComponents();
-        InitializeParameters();
+        InitializeParameters(generator);
     }
 
     /// <summary>Image embeddings [N, EmbedDim] of normalised images [N, 3, R, R].</summary>
@@ -70,11 +70,11 @@ public sealed class ModifiedResNet : Module<Tensor, Tensor>
 
     // The reference initialisation: attention-pool projections ~ N(0, 1/√C), and the last BN of every
     // residual branch zeroed so each block starts as the identity.
-    private void InitializeParameters()
+    private void InitializeParameters(Generator? generator)
     {
         using var _ = no_grad();
         foreach (var linear in attnpool.Projections)
-            init.normal_(linear.weight!, 0, Math.Pow(linear.weight!.shape[1], -0.5));
+            ParameterInit.Normal(linear.weight!, Math.Pow(linear.weight!.shape[1], -0.5), generator);
         foreach (var stage in new[] { layer1, layer2, layer3, layer4 })
             foreach (var block in stage.children().OfType<Bottleneck>())
                 init.zeros_(block.LastNorm.weight!);

@@ -14,15 +14,15 @@ public sealed class ResidualAttentionBlock : Module<Tensor, Tensor?, Tensor>
     private readonly LayerNorm ln_2;
 #pragma warning restore IDE1006
 
-    /// <summary>Creates a block of <paramref name="width"/> with <paramref name="heads"/> heads.</summary>
-    public ResidualAttentionBlock(int width, int heads, ClipActivation activation, double layerNormEps) : base(nameof(ResidualAttentionBlock))
+    /// <summary>Creates a block of <paramref name="width"/> with <paramref name="heads"/> heads. Random initial values come from <paramref name="generator"/> when one is given (see <see cref="ClipTorchModel(ClipConfig, Generator)"/>).</summary>
+    public ResidualAttentionBlock(int width, int heads, ClipActivation activation, double layerNormEps, Generator? generator = null) : base(nameof(ResidualAttentionBlock))
     {
-        attn = new ClipMultiheadAttention(width, heads);
+        attn = new ClipMultiheadAttention(width, heads, generator);
         ln_1 = LayerNorm(width, layerNormEps);
         mlp = Sequential(
-            ("c_fc", Linear(width, width * 4)),
+            ("c_fc", ParameterInit.Drawn(Linear(width, width * 4), generator)),
             ("gelu", activation == ClipActivation.QuickGelu ? new QuickGelu() : (Module<Tensor, Tensor>)GELU()),
-            ("c_proj", Linear(width * 4, width)));
+            ("c_proj", ParameterInit.Drawn(Linear(width * 4, width), generator)));
         ln_2 = LayerNorm(width, layerNormEps);
         RegisterComponents();
     }

@@ -21,20 +21,20 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
 #pragma warning restore IDE1006
     private readonly int _width;
 
-    /// <summary>Creates the tower described by <paramref name="config"/> (a ViT config).</summary>
-    public VisionTransformer(ClipConfig config) : base(nameof(VisionTransformer))
+    /// <summary>Creates the tower described by <paramref name="config"/> (a ViT config). Random initial values come from <paramref name="generator"/> when one is given (see <see cref="ClipTorchModel(ClipConfig, Generator)"/>).</summary>
+    public VisionTransformer(ClipConfig config, Generator? generator = null) : base(nameof(VisionTransformer))
     {
         var patch = config.VisionPatchSize ?? throw new ArgumentException("A VisionTransformer needs ClipConfig.VisionPatchSize.", nameof(config));
         var width = _width = config.VisionWidth;
         var grid = config.ImageResolution / patch;
         var scale = Math.Pow(width, -0.5);
-        conv1 = Conv2d(3, width, kernel_size: patch, stride: patch, bias: false);
-        class_embedding = Parameter(randn(width).TimesInPlace(scale));
-        positional_embedding = Parameter(randn(grid * grid + 1, width).TimesInPlace(scale));
+        conv1 = ParameterInit.Drawn(Conv2d(3, width, kernel_size: patch, stride: patch, bias: false), generator);
+        class_embedding = Parameter(ParameterInit.Randn(generator, width).TimesInPlace(scale));
+        positional_embedding = Parameter(ParameterInit.Randn(generator, grid * grid + 1, width).TimesInPlace(scale));
         ln_pre = LayerNorm(width, config.LayerNormEps);
-        transformer = new ClipTransformer(width, config.VisionLayers[0], config.VisionHeads, config.Activation, config.LayerNormEps);
+        transformer = new ClipTransformer(width, config.VisionLayers[0], config.VisionHeads, config.Activation, config.LayerNormEps, generator);
         ln_post = LayerNorm(width, config.LayerNormEps);
-        proj = Parameter(randn(width, config.EmbedDim).TimesInPlace(scale));
+        proj = Parameter(ParameterInit.Randn(generator, width, config.EmbedDim).TimesInPlace(scale));
         RegisterComponents();
     }
 

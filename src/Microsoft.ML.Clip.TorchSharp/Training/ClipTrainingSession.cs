@@ -102,8 +102,9 @@ internal sealed class ClipTrainingSession : IDisposable
             encoder = options.ImageEncoder is { } encoderName
                 ? FrozenImageEncoder.Create(encoderName, options.ImageEncoderDirectory, options.ImageEncoderResolution, encoderGpu, log)
                 : null;
-            // Seed the initialisation here, not in the model's constructor (which inference also uses).
-            random.manual_seed(options.Seed);
+            // A generator of its own, not the process-wide one: another thread drawing random numbers between a seed and
+            // the model's construction (a second training, the application) would silently change the initial weights.
+            using var generator = new Generator((ulong)options.Seed);
             ClipTorchModel model;
             float? initialBias = null;
             if (resumeHeader is not null)
@@ -122,12 +123,12 @@ internal sealed class ClipTrainingSession : IDisposable
                 // A projection trained on another encoder's features means nothing here: then only the text side is kept.
                 // Imported files record no encoder; their projection is kept when its sizes fit.
                 if (encoder is not null)
-                    model = LockedImageModel(model, encoder, keepProjection: initialHeader?.OptionalString(ImageEncoderIdKey) is not { } savedId || savedId == encoder.Id, log);
+                    model = LockedImageModel(model, encoder, keepProjection: initialHeader?.OptionalString(ImageEncoderIdKey) is not { } savedId || savedId == encoder.Id, generator, log);
             }
             else
             {
-                model = new ClipTorchModel(options.Config ?? ClipModelPresets.Get(options.Preset));
-                if (encoder is not null) model = LockedImageModel(model, encoder, keepProjection: false, log);
+                model = new ClipTorchModel(options.Config ?? ClipModelPresets.Get(options.Preset), generator);
+                if (encoder is not null) model = LockedImageModel(model, encoder, keepProjection: false, generator, log);
             }
 
             Parameter? bias = null;
@@ -310,13 +311,13 @@ internal sealed class ClipTrainingSession : IDisposable
     /// already projects those features (<paramref name="keepProjection"/>, sizes matching) is kept as it is; otherwise its text weights (and temperature) move to a new model
     /// whose projection starts from the reference-style initialisation, and its own image tower is dropped.
     /// </summary>
-    private static ClipTorchModel LockedImageModel(ClipTorchModel model, FrozenImageEncoder encoder, bool keepProjection, Action<string>? log)
+    private static ClipTorchModel LockedImageModel(ClipTorchModel model, FrozenImageEncoder encoder, bool keepProjection, Generator generator, Action<string>? log)
     {
         if (keepProjection && model.Config.ImageFeatureSize == encoder.FeatureSize && model.Config.ImageResolution == encoder.Preprocess.Resolution)
             return model;
         using (model)
         {
-            var locked = new ClipTorchModel(model.Config.WithImageFeatures(encoder.FeatureSize, encoder.Preprocess.Resolution));
+            var locked = new ClipTorchModel(model.Config.WithImageFeatures(encoder.FeatureSize, encoder.Preprocess.Resolution), generator);
             var text = model.state_dict().Where(kv => !kv.Key.StartsWith("visual.", StringComparison.Ordinal)).ToList();
             using (no_grad())
             {
