@@ -32,10 +32,10 @@ public static class CliRunner
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin != null) process.StandardInput.Write(stdin);
         process.StandardInput.Close();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"clip {string.Join(' ', args)} did not finish in 3 minutes.");
+            throw new TimeoutException($"clip {string.Join(' ', args)} did not finish in 10 minutes.");
         }
         return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
     }

@@ -22,7 +22,7 @@ public class NotebookTests
     [MemberData(nameof(Notebooks))]
     public void Notebook_runs_headless_without_a_failing_cell(string notebook)
     {
-        var run = NotebookRunner.Run(notebook, TimeSpan.FromMinutes(5));
+        var run = NotebookRunner.Run(notebook, TimeSpan.FromMinutes(10));
         Assert.True(run.Succeeded,
             $"{notebook}: dotnet-repl exited with {run.ExitCode}; executed copy: {run.ExecutedCopy}\n"
             + (run.Errors.Count > 0 ? string.Join("\n", run.Errors) : run.Log));

@@ -22,7 +22,11 @@ public class FetchScriptTests
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"bash {script} did not finish in 5 minutes.");
+        }
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 

@@ -68,10 +68,10 @@ public class FreshProcessTests
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException("ModelRunner did not finish in 2 minutes.");
+            throw new TimeoutException("ModelRunner did not finish in 5 minutes.");
         }
         return (process.ExitCode, stdout.Result + stderr.Result);
     }

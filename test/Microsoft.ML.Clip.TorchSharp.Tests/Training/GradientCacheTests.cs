@@ -34,8 +34,8 @@ public class GradientCacheTests
     [InlineData(ClipLossKind.Sigmoid, 4)]
     public void Chunked_gradients_equal_the_full_batch_within_1e_5(ClipLossKind kind, int chunk)
     {
-        random.manual_seed(11);
-        using var model = new ClipTorchModel(ShapesDataset.SmallConfig);
+        using var generator = new Generator(11);
+        using var model = new ClipTorchModel(ShapesDataset.SmallConfig, generator);
         using var bias = kind == ClipLossKind.Sigmoid ? new Parameter(tensor(-10f)) : null;
         var plain = Gradients(model, bias, kind, chunk: 0, trainImage: true, out var plainLoss);
         var cached = Gradients(model, bias, kind, chunk, trainImage: true, out var cachedLoss);
@@ -61,8 +61,8 @@ public class GradientCacheTests
     [Fact]
     public void A_locked_tower_gets_no_gradient_in_either_path()
     {
-        random.manual_seed(12);
-        using var model = new ClipTorchModel(ShapesDataset.SmallConfig);
+        using var generator = new Generator(12);
+        using var model = new ClipTorchModel(ShapesDataset.SmallConfig, generator);
         foreach (var (name, p) in model.named_parameters())
             if (name.StartsWith("visual.", StringComparison.Ordinal)) p.requires_grad = false;
         foreach (var chunk in new[] { 0, 5 })
