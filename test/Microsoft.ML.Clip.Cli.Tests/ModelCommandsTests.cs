@@ -94,6 +94,32 @@ public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<Converte
     }
 
     [Fact]
+    public void ConvertWithFp16HalvesTheFolderAndKeepsTheFeaturesOfAFloat16Checkpoint()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-fp16");
+        try
+        {
+            var half = Path.Combine(dir, "fp16");
+            var result = CliRunner.Run(null, "convert", Fixtures.Reference("models", "vit.openai.pt"), half, "--fp16");
+            Assert.True(result.ExitCode == 0, result.StdErr);
+            Assert.DoesNotContain("rounded", result.StdErr); // the fixture's weights are float16 values: nothing to round
+            foreach (var file in new[] { "image.onnx", "text.onnx" })
+                Assert.True(new FileInfo(Path.Combine(half, file)).Length < 0.6 * new FileInfo(Path.Combine(vit.Path, file)).Length, file);
+            AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "vit.image_features.npy")),
+                ParseRows(CliRunner.Run(null, "embed-image", "--model", half, "--pixels", Fixtures.Reference("cases", "images.npy"))));
+            AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "vit.text_features.npy")), ParseRows(CliRunner.Run(Captions(), "embed-text", "--model", half)));
+
+            var safetensors = CliRunner.Run(null, "convert", Fixtures.Reference("models", "vit.openai.pt"), Path.Combine(dir, "st"), "--format", "safetensors", "--fp16");
+            Assert.Equal(1, safetensors.ExitCode);
+            Assert.Contains("--fp16 applies to --format onnx only", safetensors.StdErr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ConvertToSafetensorsWritesHuggingFaceForViTAndOpenAINamesForResNet()
     {
         var dir = Fixtures.NewTempDir("clip-cli-st");

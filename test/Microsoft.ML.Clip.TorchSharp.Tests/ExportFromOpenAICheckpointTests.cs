@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.TestUtilities;
+using Microsoft.ML.Data;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Export;
 using Xunit.Abstractions;
@@ -33,5 +34,94 @@ public class ExportFromOpenAICheckpointTests(ITestOutputHelper output)
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData("vit")]
+    [InlineData("rn")]
+    public void Float16_weights_halve_the_files_and_keep_the_reference_features(string model)
+    {
+        // The fixtures hold float16 weights (as OpenAI's releases do), so storing them as float16 loses nothing.
+        var root = Fixtures.NewTempDir($"clip-export-{model}-fp16");
+        try
+        {
+            using var checkpoint = ClipCheckpoint.Load(Fixtures.Reference("models", $"{model}.openai.pt"));
+            using var scale = checkpoint.StateDict["logit_scale"].to(ScalarType.Float32);
+            string Export(string name, bool fp16)
+            {
+                var folder = Path.Combine(root, name);
+                ClipOnnxExporter.Export(checkpoint.Config, checkpoint.StateDict, scale.item<float>(), folder, null, new ClipOnnxExportOptions { WeightsAsFloat16 = fp16 });
+                return folder;
+            }
+            var full = Export("float32", fp16: false);
+            var half = Export("float16", fp16: true);
+
+            foreach (var file in new[] { "image.onnx", "text.onnx" })
+            {
+                long fullBytes = new FileInfo(Path.Combine(full, file)).Length, halfBytes = new FileInfo(Path.Combine(half, file)).Length;
+                output.WriteLine($"{model} {file}: {fullBytes} → {halfBytes} bytes ({halfBytes / (double)fullBytes:P0})");
+                Assert.True(halfBytes < 0.6 * fullBytes, $"{file}: {halfBytes} bytes with float16 weights vs {fullBytes}");
+                var graph = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(half, file))).Graph;
+                Assert.DoesNotContain(graph.Initializer, t => t.DataType == (int)Onnx.TensorProto.Types.DataType.Float && t.Dims.Count >= 2);
+            }
+            var (image, text) = OrtTestHelpers.CompareWithReference(Path.Combine(half, "image.onnx"), Path.Combine(half, "text.onnx"), model);
+            output.WriteLine($"{model} float16 weights: image_embeds max abs {image:E3}, text_embeds max abs {text:E3}");
+            Assert.True(image <= Tolerance, $"image max abs diff {image}");
+            Assert.True(text <= Tolerance, $"text max abs diff {text}");
+
+            // ML.NET's row path widens the float16 weights back (its ONNX scoring rejects float16) and agrees too.
+            var ml = new MLContext(seed: 1);
+            var texts = ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "a diagram" }, new TextRow { Text = "a dog" } });
+            using var fullModel = Models.ClipModel.Load(full);
+            var expected = fullModel.EmbedTexts(["a diagram", "a dog"]);
+            var rows = ml.Transforms.ClipTextEmbedding("Embedding", half, "Text", normalize: false).Fit(texts).Transform(texts)
+                .GetColumn<float[]>("Embedding").ToArray();
+            for (var r = 0; r < rows.Length; r++)
+                Assert.True(OrtTestHelpers.MaxAbsDiff(expected[r], rows[r]) <= Tolerance, $"row {r}: ML.NET on float16 weights differs");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Float16_weights_round_float32_weights_only_slightly()
+    {
+        // A freshly initialised model's float32 weights are not float16-representable: rounded, not lost.
+        var root = Fixtures.NewTempDir("clip-export-rounded");
+        try
+        {
+            using var generator = new Generator(3);
+            using var model = new Modeling.ClipTorchModel(Training.ShapesDataset.SmallConfig, generator);
+            var state = model.state_dict();
+            var full = Path.Combine(root, "float32");
+            var half = Path.Combine(root, "float16");
+            ClipOnnxExporter.Export(model.Config, state, model.LogitScale.item<float>(), full, null);
+            ClipOnnxExporter.Export(model.Config, state, model.LogitScale.item<float>(), half, null, new ClipOnnxExportOptions { WeightsAsFloat16 = true });
+
+            using var fullModel = Models.ClipModel.Load(full);
+            using var halfModel = Models.ClipModel.Load(half);
+            using var pixels = randn([3, 3, 32, 32], generator: generator);
+            var values = pixels.data<float>().ToArray();
+            var pairs = fullModel.EmbedImages(values, 3).Zip(halfModel.EmbedImages(values, 3))
+                .Concat(fullModel.EmbedTexts(["a red circle", "a blue square"]).Zip(halfModel.EmbedTexts(["a red circle", "a blue square"])));
+            foreach (var (a, b) in pairs)
+            {
+                var cosine = a.Zip(b, (x, y) => (double)x * y).Sum() / Math.Sqrt(a.Sum(x => (double)x * x) * b.Sum(y => (double)y * y));
+                output.WriteLine($"cosine {cosine:F7}, max abs {OrtTestHelpers.MaxAbsDiff(a, b):E2}");
+                Assert.True(cosine > 0.9999, $"cosine {cosine}");
+                Assert.True(OrtTestHelpers.MaxAbsDiff(a, b) > 0, "rounding to float16 left float32 weights unchanged?");
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private sealed class TextRow
+    {
+        public string Text { get; set; } = "";
     }
 }

@@ -158,7 +158,10 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
     /// Writes the model as <c>image.onnx</c>, <c>text.onnx</c> and <c>clip_model.json</c> into <paramref name="folder"/>
     /// (the inference currency: the ONNX embedders and <c>clip</c> commands load it).
     /// </summary>
-    public ClipModelInfo ExportOnnx(string folder)
+    /// <param name="folder">The folder to write (created when missing).</param>
+    /// <param name="weightsAsFloat16">Store the weight matrices as float16 (see <see cref="ClipOnnxExportOptions.WeightsAsFloat16"/>;
+    /// trained weights are float32, so they are rounded).</param>
+    public ClipModelInfo ExportOnnx(string folder, bool weightsAsFloat16 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         lock (_sync)
@@ -167,7 +170,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             try
             {
                 return ClipOnnxExporter.Export(Config, state, LogitScale, folder, "Microsoft.ML.Clip ClipTrainer",
-                    new ClipOnnxExportOptions { ImageEncoder = ImageEncoder });
+                    new ClipOnnxExportOptions { ImageEncoder = ImageEncoder, WeightsAsFloat16 = weightsAsFloat16 });
             }
             finally
             {

@@ -49,7 +49,7 @@ internal static class ClipOnnxGraphs
         }
         ReplaceInput(g, encoderInput, Value(inputName, DataType.Float, 1, variableLength ? -1 : 3L * resolution * resolution), prologue);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
-        return model.ToByteArray();
+        return ToBytes(model, "image");
     }
 
     /// <summary>
@@ -64,6 +64,18 @@ internal static class ClipOnnxGraphs
         ReplaceInput(g, encoderInput, Value(inputName, DataType.Int64, 1, contextLength), [CreateNode("Identity", encoderInput, [inputName])]);
         WidenFloat16Initializers(g);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
+        return ToBytes(model, "text");
+    }
+
+    // A wrapped graph lives in memory and inside the saved ML.NET model as one protobuf message (2 GB at most); a float16
+    // encoder widened to float32 can outgrow it even though its file did not.
+    private static byte[] ToBytes(ModelProto model, string tower)
+    {
+        var size = model.CalculateSize();
+        if (size >= int.MaxValue)
+            throw new NotSupportedException(
+                $"The {tower} encoder, with its weights in float32 as ML.NET's ONNX scoring needs them, would be {size} bytes: over protobuf's 2 GB limit, so an ML.NET pipeline cannot hold it. " +
+                "ClipModel runs the file as it is: ClipModel.EmbedImages / EmbedTexts (also as an IDataView).");
         return model.ToByteArray();
     }
 
