@@ -1,5 +1,6 @@
 using System.Globalization;
 using Google.Protobuf;
+using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
@@ -135,11 +136,11 @@ public static class ClipOnnxExporter
     {
         if (weightsAsFloat16) Float16WeightStorage.Apply(model);
         // Protobuf messages are limited to 2 GB; larger models need ONNX external data, not written here.
-        long size = model.CalculateSize();
-        if (size >= int.MaxValue)
+        var size = ProtobufSize.Of(model);
+        if (ProtobufSize.OverLimit(size))
         {
             var hint = weightsAsFloat16 ? "" : " Storing the weights as float16 (ClipOnnxExportOptions.WeightsAsFloat16, `clip convert --fp16`) halves it.";
-            throw new NotSupportedException($"'{path}' would be {size} bytes, over protobuf's 2 GB limit; ONNX external data is not supported by this exporter.{hint}");
+            throw new NotSupportedException($"'{path}' would be about {size} bytes, over protobuf's 2 GB limit; ONNX external data is not supported by this exporter.{hint}");
         }
         AtomicFile.Write(path, model.WriteTo);
     }

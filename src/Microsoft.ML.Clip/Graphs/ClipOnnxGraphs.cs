@@ -71,10 +71,10 @@ internal static class ClipOnnxGraphs
     // encoder widened to float32 can outgrow it even though its file did not.
     private static byte[] ToBytes(ModelProto model, string tower)
     {
-        var size = model.CalculateSize();
-        if (size >= int.MaxValue)
+        var size = ProtobufSize.Of(model);
+        if (ProtobufSize.OverLimit(size))
             throw new NotSupportedException(
-                $"The {tower} encoder, with its weights in float32 as ML.NET's ONNX scoring needs them, would be {size} bytes: over protobuf's 2 GB limit, so an ML.NET pipeline cannot hold it. " +
+                $"The {tower} encoder, with its weights in float32 as ML.NET's ONNX scoring needs them, would be about {size} bytes: over protobuf's 2 GB limit, so an ML.NET pipeline cannot hold it. " +
                 "ClipModel runs the file as it is: ClipModel.EmbedImages / EmbedTexts (also as an IDataView).");
         return model.ToByteArray();
     }
