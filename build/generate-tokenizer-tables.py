@@ -8,6 +8,8 @@ Run with a Python 3.11 that has the `regex` package:
 Writes:
   python-html.json       html.entities.html5, html._invalid_charrefs, html._invalid_codepoints
   python-unicode.txt     per code point flags (run-length encoded) and str.lower() mappings
+  ftfy-tables.json       the two tables of ftfy 6.3's fix_text that derive from Python's data: the all-caps HTML
+                         entities it adds and fix_character_width's map (see FtfyText.cs)
 """
 import html
 import html.entities
@@ -92,6 +94,27 @@ def main(out_dir):
     with open(os.path.join(out_dir, 'python-html.json'), 'w', encoding='utf-8', newline='\n') as w:
         json.dump(data, w, ensure_ascii=True, separators=(',', ':'))
         w.write('\n')
+    with open(os.path.join(out_dir, 'ftfy-tables.json'), 'w', encoding='utf-8', newline='\n') as w:
+        json.dump(ftfy_tables(), w, ensure_ascii=True, separators=(',', ':'), sort_keys=True)
+        w.write('\n')
+
+
+def ftfy_tables():
+    # ftfy also decodes the upper-case spelling of every all-lower-case entity name that ends in ';', when Python
+    # itself would leave that spelling alone; its value is the upper-cased value.
+    caps = {}
+    for name, value in html.entities.html5.items():
+        if name.endswith(';') and name == name.lower():
+            upper = '&' + name.upper()
+            if html.unescape(upper) == upper:
+                caps[name.upper()] = value.upper()
+    # fix_character_width: the ideographic space, and every character of U+FF01..U+FFEF that NFKC changes.
+    width = {'3000': ' '}
+    for cp in range(0xFF01, 0xFFF0):
+        folded = unicodedata.normalize('NFKC', chr(cp))
+        if folded != chr(cp):
+            width[f'{cp:x}'] = folded
+    return {'capsEntities': caps, 'width': width}
 
 
 if __name__ == '__main__':

@@ -4,10 +4,9 @@ using System.Text;
 namespace Microsoft.ML.Clip.Tokenization;
 
 /// <summary>
-/// The reference's text clean-up before pre-tokenising: <c>html.unescape</c> twice, <c>strip()</c>,
-/// runs of <c>\s</c> to one space, <c>strip()</c>, then <c>str.lower()</c> — each with Python's
-/// semantics (see <see cref="PythonUnicode"/> and <see cref="PythonHtml"/>). ftfy's <c>fix_text</c>,
-/// which the reference runs first, is not reproduced.
+/// The reference's text clean-up before pre-tokenising: ftfy's <c>fix_text</c> (<see cref="FtfyText"/>: all of it but the
+/// mojibake repair), <c>html.unescape</c> twice, <c>strip()</c>, runs of <c>\s</c> to one space, <c>strip()</c>, then
+/// <c>str.lower()</c> — each with Python's semantics (see <see cref="PythonUnicode"/> and <see cref="PythonHtml"/>).
 /// </summary>
 internal static class ClipTextNormalizer
 {
@@ -18,6 +17,7 @@ internal static class ClipTextNormalizer
     /// </summary>
     public static int Normalize(string text, ref char[] buffer, ref char[] scratch)
     {
+        text = FtfyText.Fix(text);
         if (text.Contains('&'))
             text = PythonHtml.Unescape(PythonHtml.Unescape(text));
 

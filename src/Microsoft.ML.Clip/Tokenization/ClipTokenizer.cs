@@ -22,10 +22,11 @@ public enum ClipTruncation
 /// pattern (over code points, so letters and digits outside the BMP count as one character each;
 /// <c>&lt;|startoftext|&gt;</c> and <c>&lt;|endoftext|&gt;</c> inside the text become ids 49406 and 49407)
 /// and each piece is byte-pair encoded with <c>&lt;/w&gt;</c> on its last symbol. Pieces are cached.</para>
-/// <para>Not reproduced: the reference first runs <c>ftfy.fix_text</c>, which repairs mojibake and
-/// replaces curly quotes, full-width characters, ligatures and some control characters. Such texts may
-/// tokenize differently from the reference; texts on which ftfy changes nothing tokenize identically.
-/// Unpaired UTF-16 surrogates are read as U+FFFD (Python would fail on them).</para>
+/// <para>Before all that the reference runs ftfy's <c>fix_text</c>; its character-level repairs are reproduced
+/// (curly quotes, full- and half-width forms, Latin ligatures, C1 controls read as Windows-1252, control
+/// characters and terminal escapes removed, ftfy's HTML-entity rule, NFC). Not reproduced: its mojibake repair
+/// (text that is UTF-8 misread as a legacy code page, such as <c>cafÃ©</c>), which may therefore tokenize
+/// differently from the reference. Unpaired UTF-16 surrogates are read as U+FFFD (Python would fail on them).</para>
 /// <para>All members are thread-safe.</para>
 /// </remarks>
 public sealed partial class ClipTokenizer

@@ -37,6 +37,9 @@ internal static class PythonHtml
         s_invalidCodepoints = [.. root.GetProperty("invalidCodepoints").EnumerateArray().Select(e => e.GetInt32())];
     }
 
+    /// <summary>The value of the html5 named reference <paramref name="name"/> (without '&amp;', with any ';'), exactly as listed.</summary>
+    public static bool TryGetNamed(ReadOnlySpan<char> name, out string value) => s_entityLookup.TryGetValue(name, out value!);
+
     /// <summary>Number of named references in the table (2231 in Python 3.11).</summary>
     public static int EntityCount => s_entities.Count;
 

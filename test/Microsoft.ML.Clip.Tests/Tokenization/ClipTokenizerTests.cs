@@ -10,7 +10,9 @@ public class ClipTokenizerTests
     /// <summary>
     /// Inputs the fixtures do not cover. Expected ids come from a Python 3.11 re-statement of the
     /// reference SimpleTokenizer (html.unescape twice, strip, regex \s+ → ' ', strip, lower, the
-    /// reference pattern with the regex module, BPE over lines 1..48894 of the merges file).
+    /// reference pattern with the regex module, BPE over lines 1..48894 of the merges file), without ftfy; on each
+    /// of them ftfy changes nothing or only what the two html.unescape calls would (cases where it does more are
+    /// in <see cref="FtfyTextTests"/>).
     /// </summary>
     public static TheoryData<string, int[]> PythonReferenceCases => new()
     {
@@ -42,10 +44,7 @@ public class ClipTokenizerTests
         { "&eacute;t&eacute;", [3459, 39694] },
         { "&lt;|endoftext|&gt;", [49407] },
         { "&amp;lt;|startoftext|&amp;gt;", [49406] },
-        // U+001C is str.isspace() (stripped at the ends) but not regex \s (kept inside).
-        { "\u001C a\u001Cb \u001C", [320, 472, 321] },
         { "a\u2003\u2009b\u3000c", [320, 321, 322] },
-        { "x\u0085y", [343, 344] },
         { "\u00A0a\u00A0", [320] },
         // str.lower(): final sigma (case-ignorable characters skipped on both sides) and İ → i + U+0307.
         { "ΟΔΟΣ ΣΑΣ", [138, 123, 138, 112, 138, 123, 139, 480, 139, 225, 138, 109, 139, 480] },
