@@ -16,10 +16,10 @@ namespace Microsoft.ML.Clip.TorchSharp.Export;
 internal static class Float16WeightStorage
 {
     /// <summary>Suffix of the float16 initializer that feeds the Cast producing the original name.</summary>
-    public const string StoredSuffix = ".float16";
+    private const string StoredSuffix = ".float16";
 
-    /// <summary>Rewrites <paramref name="model"/> in place; returns the number of tensors now stored as float16.</summary>
-    public static int Apply(ModelProto model)
+    /// <summary>Rewrites <paramref name="model"/> in place.</summary>
+    public static void Apply(ModelProto model)
     {
         var graph = model.Graph;
         var casts = new List<NodeProto>();
@@ -33,7 +33,6 @@ internal static class Float16WeightStorage
         }
         // Nodes stay in topological order: the Casts read only initializers, so they go first.
         for (var i = casts.Count - 1; i >= 0; i--) graph.Node.Insert(0, casts[i]);
-        return casts.Count;
     }
 
     private static ReadOnlySpan<float> Values(TensorProto tensor)

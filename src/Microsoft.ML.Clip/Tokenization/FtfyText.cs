@@ -183,7 +183,8 @@ internal static partial class FtfyText
     // The replacement of one code point, or null when every map leaves it alone.
     private static string? Map(int codePoint, char unit)
     {
-        // An unpaired surrogate becomes U+FFFD (fix_surrogates); CodePointAt already reads it so.
+        // An unpaired surrogate becomes U+FFFD (fix_surrogates; CodePointAt already reads it so). It must go before NFC:
+        // string.Normalize throws on invalid UTF-16.
         if (codePoint == 0xFFFD && char.IsSurrogate(unit))
             return "\uFFFD";
         string? text = codePoint is >= 0x80 and <= 0x9F && s_c1[codePoint - 0x80] != codePoint ? s_c1[codePoint - 0x80].ToString() : null;
@@ -220,11 +221,12 @@ internal static partial class FtfyText
         _ => null,
     };
 
+    // ftfy also lists U+0085 here, but its C1 step (MapCharacters, earlier in the pass) has already made it '…'.
     private static string FixLineBreaks(string text)
     {
-        if (text.IndexOfAny(['\r', '\u2028', '\u2029', '\u0085']) < 0)
+        if (text.IndexOfAny(['\r', '\u2028', '\u2029']) < 0)
             return text;
-        return text.Replace("\r\n", "\n").Replace('\r', '\n').Replace('\u2028', '\n').Replace('\u2029', '\n').Replace('\u0085', '\n');
+        return text.Replace("\r\n", "\n").Replace('\r', '\n').Replace('\u2028', '\n').Replace('\u2029', '\n');
     }
 
     private static string RemoveControlCharacters(string text)
