@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Models;
-using ClipActivation = Microsoft.ML.Clip.TorchSharp.Modeling.ClipActivation;
 
 namespace ClipCli.Commands;
 

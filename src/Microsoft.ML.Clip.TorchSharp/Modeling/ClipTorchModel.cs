@@ -65,7 +65,8 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
     /// <inheritdoc cref="ClipWeights.Load" path="/param"/>
     public static ClipTorchModel FromCheckpoint(string path, ClipActivation activation = ClipActivation.QuickGelu)
     {
-        using var weights = ClipWeights.Load(path, activation);
+        // The stored dtype (often float16) goes straight into the parameters, which convert it: no float32 copy on the way.
+        using var weights = ClipWeights.FromPlain(CheckpointWeights.Load(path, activation), floatingAsFloat32: false);
         var model = new ClipTorchModel(weights.Config);
         try
         {

@@ -22,10 +22,10 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// </remarks>
 public sealed class ClipTrainerTransformer : ITransformer, IDisposable
 {
-    private const string ModelKind = "model";
+    private const string ModelKind = ClipPackageFile.ModelKind;
 
     /// <summary>Name under which a saved locked-image model carries its frozen encoder's ONNX graph (bytes).</summary>
-    internal const string ImageEncoderTensorName = "image_encoder.onnx";
+    internal const string ImageEncoderTensorName = ClipPackageFile.ImageEncoderTensorName;
 
     private readonly ClipTorchModel _model;
     private readonly Func<IReadOnlyList<string>, int, long[]> _tokenize;
@@ -156,27 +156,17 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
 
     /// <summary>
     /// Writes the model as <c>image.onnx</c>, <c>text.onnx</c> and <c>clip_model.json</c> into <paramref name="folder"/>
-    /// (the inference currency: the ONNX embedders and <c>clip</c> commands load it).
+    /// (the inference currency: the ONNX embedders and <c>clip</c> commands load it). The same files as
+    /// <see cref="ClipModelConverter.ConvertToOnnx"/> writes from the model's saved file.
     /// </summary>
     /// <param name="folder">The folder to write (created when missing).</param>
-    /// <param name="weightsAsFloat16">Store the weight matrices as float16 (see <see cref="ClipOnnxExportOptions.WeightsAsFloat16"/>;
+    /// <param name="weightsAsFloat16">Store the weight matrices as float16 (see <see cref="ClipConversionOptions.WeightsAsFloat16"/>;
     /// trained weights are float32, so they are rounded).</param>
     public ClipModelInfo ExportOnnx(string folder, bool weightsAsFloat16 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         lock (_sync)
-        {
-            var state = _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
-            try
-            {
-                return ClipOnnxExporter.Export(Config, state, LogitScale, folder, "Microsoft.ML.Clip ClipTrainer",
-                    new ClipOnnxExportOptions { ImageEncoder = ImageEncoder, WeightsAsFloat16 = weightsAsFloat16 });
-            }
-            finally
-            {
-                foreach (var t in state.Values) t.Dispose();
-            }
-        }
+            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder).Info;
     }
 
     /// <summary>
@@ -214,7 +204,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             };
             tensors.Add((ImageEncoderTensorName, encoderGraph!));
         }
-        lock (_sync) ClipPackageFile.Write(stream, header, tensors);
+        lock (_sync) ClipPackageTensors.Write(stream, header, tensors);
     }
 
     /// <summary>Saves to a file (see <see cref="Save(Stream)"/>), through a temporary file and a rename so that a
@@ -240,7 +230,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(stream);
-        var (header, tensors) = ClipPackageFile.Read(stream, source);
+        var (header, tensors) = ClipPackageTensors.Read(stream, source);
         try
         {
             if (header.Kind != ModelKind)

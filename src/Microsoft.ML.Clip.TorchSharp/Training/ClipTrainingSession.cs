@@ -78,7 +78,7 @@ internal sealed class ClipTrainingSession : IDisposable
     }
 
     /// <summary>Header key of the frozen image encoder's identity in checkpoints and saved models.</summary>
-    internal const string ImageEncoderIdKey = "image_encoder_id";
+    internal const string ImageEncoderIdKey = ClipPackageFile.ImageEncoderIdKey;
 
     /// <summary>Builds the model (preset, config or pretrained checkpoint), locks towers, and restores a checkpoint when resuming.</summary>
     public static ClipTrainingSession Create(ClipTrainerOptions options, Action<string>? log)
@@ -90,7 +90,7 @@ internal sealed class ClipTrainingSession : IDisposable
         if (resumePath is not null)
         {
             using var stream = File.OpenRead(resumePath);
-            (resumeHeader, resumeTensors) = ClipPackageFile.Read(stream, resumePath);
+            (resumeHeader, resumeTensors) = ClipPackageTensors.Read(stream, resumePath);
         }
         FrozenImageEncoder? encoder = null;
         try
@@ -252,7 +252,7 @@ internal sealed class ClipTrainingSession : IDisposable
         };
         var tensors = ModelTensors(Model, Bias).Select(t => ("model." + t.Name, t.Tensor))
             .Concat(_optimizer.State().Select(t => ("optim." + t.Name, t.Tensor)));
-        AtomicFile.Write(path, stream => ClipPackageFile.Write(stream, header, tensors, _options.CheckpointWriteHook));
+        AtomicFile.Write(path, stream => ClipPackageTensors.Write(stream, header, tensors, _options.CheckpointWriteHook));
         _lastCheckpoint = path;
         _log?.Invoke($"Checkpoint at step {Step}: {path}");
         return path;
@@ -387,7 +387,7 @@ internal sealed class ClipTrainingSession : IDisposable
         {
             Dictionary<string, Tensor> tensors;
             ClipPackageHeader header;
-            using (var stream = File.OpenRead(path)) (header, tensors) = ClipPackageFile.Read(stream, path);
+            using (var stream = File.OpenRead(path)) (header, tensors) = ClipPackageTensors.Read(stream, path);
             try
             {
                 var model = new ClipTorchModel(header.Config);

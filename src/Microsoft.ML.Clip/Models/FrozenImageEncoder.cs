@@ -241,7 +241,8 @@ public sealed class FrozenImageEncoder : IDisposable
         }
     }
 
-    private static string ComputeId(byte[] graph, ClipPreprocessSettings preprocess)
+    // Internal: the checkpoint converter checks a saved model's encoder with it, without starting a session.
+    internal static string ComputeId(byte[] graph, ClipPreprocessSettings preprocess)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(graph);
