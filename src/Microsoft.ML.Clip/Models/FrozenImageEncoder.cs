@@ -90,13 +90,7 @@ public sealed class FrozenImageEncoder : IDisposable
     public static FrozenImageEncoder ResNet18(string? modelDirectory = null, int? intraOpThreads = null, int resolution = FrozenEncoderGraphs.NativeResNet18Resolution,
         int? gpuDeviceId = null, Action<string>? log = null)
     {
-        modelDirectory ??= Path.Combine(AppContext.BaseDirectory, Evaluation.ResNet18FeaturesCatalog.DefaultModelDirectory);
-        var prep = Path.Combine(modelDirectory, Evaluation.ResNet18FeaturesCatalog.PreprocessFile);
-        var net = Path.Combine(modelDirectory, Evaluation.ResNet18FeaturesCatalog.NetworkFile);
-        foreach (var file in new[] { prep, net })
-            if (!File.Exists(file))
-                throw new FileNotFoundException(
-                    $"ResNet-18 model file '{file}' is missing: reference the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 (it copies DnnImageModels/ to the output) or pass its folder.", file);
+        var (prep, net) = ResNet18Files.Locate(modelDirectory);
         var graph = FrozenEncoderGraphs.ResNet18(prep, net, resolution).ToByteArray();
         var preprocess = new ClipPreprocessSettings
         {
@@ -104,7 +98,7 @@ public sealed class FrozenImageEncoder : IDisposable
             Mean = [0f, 0f, 0f],
             Std = [1f / 255, 1f / 255, 1f / 255],
         };
-        return new FrozenImageEncoder(ResNet18Name, graph, Evaluation.ResNet18FeaturesCatalog.FeatureSize, preprocess, intraOpThreads, gpuDeviceId, log);
+        return new FrozenImageEncoder(ResNet18Name, graph, ResNet18Files.FeatureSize, preprocess, intraOpThreads, gpuDeviceId, log);
     }
 
     /// <summary>
