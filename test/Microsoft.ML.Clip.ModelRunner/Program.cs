@@ -1,5 +1,5 @@
 using Microsoft.ML;
-using Microsoft.ML.Clip.IO;
+using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Data;
 
 // Usage: ModelRunner MODEL.zip INPUT OUTPUT.npy [COLUMN]

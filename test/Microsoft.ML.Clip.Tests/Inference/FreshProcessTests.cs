@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;

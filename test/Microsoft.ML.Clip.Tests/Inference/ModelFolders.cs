@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.Imaging;
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
 using Onnx;
