@@ -31,7 +31,7 @@ public sealed class FrozenImageEncoder : IDisposable
 
     /// <summary>Preprocesses one image into its slot of a batch: 3 × R × R floats as <see cref="Preprocess"/> says.</summary>
     /// <typeparam name="T">The image's form (a path, encoded bytes, a decoded image…).</typeparam>
-    public delegate void ImagePreprocessing<in T>(T image, Span<float> destination);
+    internal delegate void ImagePreprocessing<in T>(T image, Span<float> destination);
 
     private FrozenImageEncoder(string name, byte[] graph, int featureSize, ClipPreprocessSettings preprocess, int? intraOpThreads,
         int? gpuDeviceId = null, Action<string>? log = null)
@@ -65,12 +65,14 @@ public sealed class FrozenImageEncoder : IDisposable
     public string Id { get; }
 
     /// <summary>The normalised graph (serialised ONNX).</summary>
+    // friend: used by Microsoft.ML.Clip.TorchSharp (Training/ClipTrainerTransformer saves the encoder's graph with the model)
     internal byte[] GraphBytes { get; }
 
     /// <summary>Where ONNX Runtime runs the encoder: <c>CPU</c> or <c>CUDA:n</c>.</summary>
     public string Provider { get; } = "CPU";
 
     /// <summary>The normalised graph, parsed anew on each call (tens of MB for ResNet-18: keep the result).</summary>
+    // friend: used by Microsoft.ML.Clip.TorchSharp (Export/, which is moving into this package)
     internal ModelProto ParseGraph() => ModelProto.Parser.ParseFrom(GraphBytes);
 
     /// <summary>
@@ -148,6 +150,7 @@ public sealed class FrozenImageEncoder : IDisposable
     /// Rebuilds an encoder from the graph a saved model carries (<see cref="GraphBytes"/>). The bytes are used as they are
     /// (only their signature is checked), so the id stays the hash of exactly what was saved.
     /// </summary>
+    // friend: used by Microsoft.ML.Clip.TorchSharp (Training/ClipTrainerTransformer rebuilds the encoder of a saved model)
     internal static FrozenImageEncoder FromGraph(string name, byte[] graph, ClipPreprocessSettings preprocess)
     {
         var (_, resolution, featureSize) = FrozenEncoderGraphs.Normalize(graph, name);
@@ -193,7 +196,8 @@ public sealed class FrozenImageEncoder : IDisposable
     /// <param name="images">The images.</param>
     /// <param name="preprocess">Writes one image's pixels; its exceptions pass through (name the image in them).</param>
     /// <param name="destination">At least images.Count × F floats.</param>
-    public void Featurize<T>(IReadOnlyList<T> images, ImagePreprocessing<T> preprocess, Span<float> destination)
+    // friend: used by Microsoft.ML.Clip.TorchSharp (Training/LockedImageFeatures preprocesses its own image values)
+    internal void Featurize<T>(IReadOnlyList<T> images, ImagePreprocessing<T> preprocess, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(preprocess);
