@@ -14,13 +14,13 @@ namespace Microsoft.ML.Clip.Graphs;
 internal static class FrozenEncoderGraphs
 {
     /// <summary>Input of a normalised feature graph (the same name as a CLIP image encoder's).</summary>
-    public const string InputName = "pixel_values";
+    public const string InputName = Models.EncoderSignature.PixelValues;
 
     /// <summary>Output of a normalised feature graph.</summary>
     public const string FeaturesName = "image_features";
 
     /// <summary>Output of a feature graph extended by a projection.</summary>
-    public const string EmbedsName = "image_embeds";
+    public const string EmbedsName = Models.EncoderSignature.ImageEmbeds;
 
     /// <summary>Name of the projection initializer (the state-dict name of the trainable part).</summary>
     public const string ProjectionName = "visual.proj";
