@@ -13,6 +13,7 @@ namespace Microsoft.ML.Clip.Graphs;
 /// its output so graphs read like the forward pass they restate (the CLIP exporter in
 /// <c>Microsoft.ML.Clip.TorchSharp</c> adds a <c>Tensor</c> adapter on top). Tensor-agnostic on purpose.
 /// </summary>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/, which is moving into this package)
 internal sealed class OnnxGraphBuilder
 {
     /// <summary>Opset of the ai.onnx domain the graphs target (LayerNormalization needs 17).</summary>

@@ -1,11 +1,13 @@
+using ClipCli.Evaluation;
 using Microsoft.ML.Clip.Evaluation;
 using Microsoft.ML.Clip.TestUtilities;
 using SkiaSharp;
 using Xunit;
 
-namespace Microsoft.ML.Clip.Tests.Evaluation;
+namespace Microsoft.ML.Clip.Cli.Tests;
 
-public class ReportTests
+/// <summary><c>clip compare</c>'s report and plot, compiled in from the tool's sources (see the project file).</summary>
+public class ComparisonReportTests
 {
     private static readonly DatasetComparison Sample = new()
     {
@@ -23,7 +25,7 @@ public class ReportTests
     [Fact]
     public void MarkdownTableHasOneRowPerDataSetAndOneColumnPerK()
     {
-        var md = Report.ToMarkdown([Sample, Sample with { Name = "mnist", FewShot = [], ResNet18Probe = null, ZeroShotTop5 = null }]);
+        var md = ComparisonReport.ToMarkdown([Sample, Sample with { Name = "mnist", FewShot = [], ResNet18Probe = null, ZeroShotTop5 = null }]);
         var lines = md.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(4, lines.Length);
         Assert.Contains("| 1-shot | 2-shot | 4-shot |", lines[0]);
@@ -35,7 +37,7 @@ public class ReportTests
     [Fact]
     public void SweepTableMarksTheChosenValue()
     {
-        var md = Report.SweepToMarkdown([new(0.01f, 0.5), new(1f, 0.75)], 1f);
+        var md = ComparisonReport.SweepToMarkdown([new(0.01f, 0.5), new(1f, 0.75)], 1f);
         Assert.Contains("| 1 | 75.0% | chosen |", md);
         Assert.Contains("| 0.01 | 50.0% |  |", md);
     }

@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.ML.Clip.Models;
 
-namespace Microsoft.ML.Clip.Models;
+namespace Microsoft.ML.Clip.TorchSharp.Training;
 
 /// <summary>
 /// Features of a <see cref="FrozenImageEncoder"/> kept on disk, keyed by the SHA-256 of each image's content: an

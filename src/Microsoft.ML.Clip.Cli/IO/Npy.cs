@@ -2,20 +2,20 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Microsoft.ML.Clip.IO;
+namespace ClipCli.IO;
 
 /// <summary>An array read from a numpy <c>.npy</c> file: its shape and its values.</summary>
-public sealed record NpyArray<T>(int[] Shape, T[] Data)
+internal sealed record NpyArray<T>(int[] Shape, T[] Data)
 {
     /// <summary>Number of elements.</summary>
     public int Length => Data.Length;
 }
 
 /// <summary>
-/// Reads the numpy <c>.npy</c> format 1.0 files of the fixtures (little-endian, C order): float32
-/// (<c>&lt;f4</c>), int64 (<c>&lt;i8</c>) and uint8 (<c>|u1</c>).
+/// Reads numpy <c>.npy</c> format 1.0 float32 files (<c>&lt;f4</c>, little-endian, C order): the preprocessed pixels
+/// <c>clip embed-image --pixels</c> and <c>clip zeroshot --pixels</c> take.
 /// </summary>
-public static class Npy
+internal static class Npy
 {
     private static readonly Regex DescrRe = new(@"'descr':\s*'([^']+)'", RegexOptions.Compiled);
     private static readonly Regex ShapeRe = new(@"'shape':\s*\(([^)]*)\)", RegexOptions.Compiled);
@@ -23,33 +23,6 @@ public static class Npy
 
     /// <summary>Reads a float32 array.</summary>
     public static NpyArray<float> ReadFloat32(string path) => Read(path, "<f4", 4, (s, i) => BinaryPrimitives.ReadSingleLittleEndian(s.Slice(i * 4)));
-
-    /// <summary>Reads an int64 array.</summary>
-    public static NpyArray<long> ReadInt64(string path) => Read(path, "<i8", 8, (s, i) => BinaryPrimitives.ReadInt64LittleEndian(s.Slice(i * 8)));
-
-    /// <summary>Reads a uint8 array.</summary>
-    public static NpyArray<byte> ReadUInt8(string path) => Read(path, "|u1", 1, (s, i) => s[i]);
-
-    /// <summary>Writes a float32 array in <c>.npy</c> format 1.0.</summary>
-    public static void WriteFloat32(string path, int[] shape, ReadOnlySpan<float> data)
-    {
-        var shapeText = shape.Length == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape) + ")";
-        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shapeText}, }}";
-        var total = 10 + header.Length + 1;
-        header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
-        using var stream = File.Create(path);
-        stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y']);
-        stream.WriteByte(1);
-        stream.WriteByte(0);
-        Span<byte> len = stackalloc byte[2];
-        BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
-        stream.Write(len);
-        stream.Write(Encoding.ASCII.GetBytes(header));
-        var buffer = new byte[data.Length * 4];
-        for (var i = 0; i < data.Length; i++)
-            BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(i * 4), data[i]);
-        stream.Write(buffer);
-    }
 
     private delegate T Reader<T>(ReadOnlySpan<byte> span, int index);
 

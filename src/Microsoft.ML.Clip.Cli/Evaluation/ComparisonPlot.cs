@@ -1,7 +1,7 @@
 using System.Globalization;
 using SkiaSharp;
 
-namespace Microsoft.ML.Clip.Evaluation;
+namespace ClipCli.Evaluation;
 
 /// <summary>
 /// The CLIP paper's few-shot figure for one data set, as a PNG: test accuracy against labelled examples per class
@@ -13,7 +13,7 @@ namespace Microsoft.ML.Clip.Evaluation;
 /// ML.NET's ImageAnalytics is built against. Text needs a TrueType font; without one (SkiaSharp's dependency-free
 /// Linux build finds none by itself) the lines are drawn without labels.
 /// </remarks>
-public static class ComparisonPlot
+internal static class ComparisonPlot
 {
     /// <summary>Default width in pixels.</summary>
     public const int DefaultWidth = 800;
@@ -113,19 +113,19 @@ public static class ComparisonPlot
         if (r.ResNet18Probe is { } resnet)
         {
             HorizontalLine(canvas, X(0), X(xMax), Y(resnet.Accuracy), ResNetColor, [3, 4]);
-            legend.Add(($"linear probe ResNet-18, all data ({Report.Percent(resnet.Accuracy)})", ResNetColor, [3, 4]));
+            legend.Add(($"linear probe ResNet-18, all data ({ComparisonReport.Percent(resnet.Accuracy)})", ResNetColor, [3, 4]));
         }
         if (r.ClipProbe is { } clip)
         {
             HorizontalLine(canvas, X(0), X(xMax), Y(clip.Accuracy), ClipProbeColor, [3, 4]);
-            legend.Add(($"linear probe CLIP, all data ({Report.Percent(clip.Accuracy)})", ClipProbeColor, [3, 4]));
+            legend.Add(($"linear probe CLIP, all data ({ComparisonReport.Percent(clip.Accuracy)})", ClipProbeColor, [3, 4]));
         }
         if (r.ZeroShotTop1 is { } zero)
         {
             HorizontalLine(canvas, X(0), X(xMax), Y(zero), ZeroShotColor, [10, 6]);
             using var dot = new SKPaint { Color = ZeroShotColor, IsAntialias = true };
             canvas.DrawCircle(X(0), Y(zero), 6, dot);
-            legend.Add(($"zero-shot CLIP ({Report.Percent(zero)})", ZeroShotColor, [10, 6]));
+            legend.Add(($"zero-shot CLIP ({ComparisonReport.Percent(zero)})", ZeroShotColor, [10, 6]));
         }
         if (r.FewShot.Count > 0)
         {
