@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
+using Microsoft.ML.Clip.Tokenization;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Export;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
@@ -46,9 +47,13 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         TextColumnName = textColumnName;
         ImageEmbeddingColumnName = imageEmbeddingColumnName;
         TextEmbeddingColumnName = textEmbeddingColumnName;
-        _tokenize = tokenize ?? ClipTrainingSession.DefaultTokenize;
+        _tokenize = tokenize ?? DefaultTokenize;
         Preprocessor = new ClipImagePreprocessor(imageEncoder?.Preprocess ?? ClipPreprocessSettings.OpenAI(model.Config.ImageResolution));
     }
+
+    /// <summary>The tokenization of training and inference alike: CLIP's tokenizer with truncation to the context.</summary>
+    internal static Func<IReadOnlyList<string>, int, long[]> DefaultTokenize { get; } =
+        (texts, contextLength) => ClipTokenizer.Default.EncodeBatch(texts, contextLength, ClipTruncation.Truncate);
 
     /// <summary>The frozen image encoder of a locked-image (LiT) model; null when the model has its own image tower.</summary>
     public FrozenImageEncoder? ImageEncoder { get; }
@@ -203,8 +208,8 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
         if (ImageEncoder is not null)
         {
             // The frozen encoder travels inside the model file, so a saved LiT model loads and exports on its own.
-            header["image_encoder"] = ImageEncoder.Name;
-            header[ClipTrainingSession.ImageEncoderIdKey] = ImageEncoder.Id;
+            header[ClipPackageHeader.ImageEncoderNameKey] = ImageEncoder.Name;
+            header[ClipPackageHeader.ImageEncoderIdKey] = ImageEncoder.Id;
             header["image_encoder_preprocess"] = new JsonObject
             {
                 ["resolution"] = ImageEncoder.Preprocess.Resolution,
@@ -291,8 +296,8 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
             Mean = settings.SingleArray("mean"),
             Std = settings.SingleArray("std"),
         };
-        var encoder = FrozenImageEncoder.FromGraph(header.OptionalString("image_encoder") ?? "image encoder", graph.data<byte>().ToArray(), preprocess);
-        if (encoder.Id != header.OptionalString(ClipTrainingSession.ImageEncoderIdKey))
+        var encoder = FrozenImageEncoder.FromGraph(header.OptionalString(ClipPackageHeader.ImageEncoderNameKey) ?? "image encoder", graph.data<byte>().ToArray(), preprocess);
+        if (encoder.Id != header.OptionalString(ClipPackageHeader.ImageEncoderIdKey))
         {
             encoder.Dispose();
             throw new InvalidDataException($"{source}: the frozen image encoder's graph does not match its recorded id (corrupt file).");
