@@ -11,12 +11,14 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// Builds what a run trains, as open_clip's <c>create_model</c> does for its train loop: the architecture (preset,
 /// explicit config, an initial checkpoint or the checkpoint being resumed), the weights of an initial checkpoint, the
 /// locked-image rebuild on a frozen encoder, the sigmoid loss's bias, and the frozen towers. The only place training
-/// reads a pretrained checkpoint (<see cref="ClipWeights.Load"/>).
+/// reads a pretrained checkpoint (<see cref="ClipWeights.Load"/>, and header-only in
+/// <see cref="ReadCheckpointConfig"/>).
 /// </summary>
-internal static class ClipModelFactory
+internal static partial class ClipModelFactory
 {
     /// <summary>
-    /// The architecture a run with <paramref name="options"/> starts from.
+    /// The architecture a run with <paramref name="options"/> starts from, read from headers and config files only,
+    /// never from tensor data: the estimator's schema needs its embedding size and should not cost a checkpoint load.
     /// With <see cref="ClipTrainerOptions.ImageEncoder"/> the image side is then rebuilt on the encoder's features
     /// (<see cref="ClipConfig.WithImageFeatures"/>); the embedding size and the text side stay.
     /// </summary>
@@ -25,11 +27,7 @@ internal static class ClipModelFactory
         if (options.ResumeFrom is { } resume)
             return ClipPackageFile.ReadHeader(ClipTrainingCheckpoint.ResolvePath(resume)).Config;
         if (options.InitialCheckpoint is { } init)
-        {
-            if (File.Exists(init) && ClipPackageFile.IsPackageFile(init)) return ClipPackageFile.ReadHeader(init).Config;
-            using var weights = ClipWeights.Load(init);
-            return weights.Config;
-        }
+            return ReadCheckpointConfig(init);
         return options.Config ?? ClipModelPresets.Get(options.Preset);
     }
 

@@ -89,7 +89,10 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         return session.ToTransformer(ImageColumnName, TextColumnName);
     }
 
-    /// <summary>The input schema plus the two embedding columns (float vectors of the model's embedding size).</summary>
+    /// <summary>
+    /// The input schema plus the two embedding columns (float vectors of the model's embedding size). The size comes
+    /// from the preset, the config or the header of the checkpoint to start from or resume: no tensor data is read.
+    /// </summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         CheckColumn(inputSchema, ImageColumnName, IsImage, "Image, Vector<Byte> (encoded image) or String (image path)");

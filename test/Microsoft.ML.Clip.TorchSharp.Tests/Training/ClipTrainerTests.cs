@@ -243,7 +243,7 @@ public class ClipTrainerTests(ITestOutputHelper output)
     }
 
     // SchemaShape.Create is internal to ML.NET; tests reach it by reflection (the estimator never needs it).
-    private static SchemaShape ShapeOf(DataViewSchema schema) =>
+    internal static SchemaShape ShapeOf(DataViewSchema schema) =>
         (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, [typeof(DataViewSchema)])!
             .Invoke(null, [schema])!;
 
