@@ -50,7 +50,10 @@ public sealed class ClipTrainerOptions
             "Microsoft.ML.Clip", "feature-cache");
     }
 
-    /// <summary>Architecture preset (<see cref="ClipModelPresets.Names"/>) used when neither <see cref="Config"/> nor <see cref="InitialCheckpoint"/> is set.</summary>
+    /// <summary>
+    /// Architecture preset used when neither <see cref="Config"/> nor <see cref="InitialCheckpoint"/> is set: a name of
+    /// <see cref="ClipModelPresets.Names"/> or the path of a <c>clip_config.json</c> file (see <see cref="ClipModelPresets.Get"/>).
+    /// </summary>
     public string Preset = Defaults.Preset;
 
     /// <summary>An explicit architecture to train from scratch (reference initialisation); overrides <see cref="Preset"/>.</summary>
