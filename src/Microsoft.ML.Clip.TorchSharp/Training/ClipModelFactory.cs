@@ -1,6 +1,7 @@
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -5,6 +5,7 @@ using Microsoft.ML.Clip.Tokenization;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Export;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -113,7 +114,7 @@ public sealed class ClipTrainerTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         var (image, text) = FindInputs(input.Schema);
-        return new ClipEmbeddingDataView(this, input, GetOutputSchema(input.Schema), image, text);
+        return new ClipTrainerEmbeddingDataView(this, input, GetOutputSchema(input.Schema), image, text);
     }
 
     /// <summary>The L2-normalised embedding of an encoded image (PNG, JPEG, ...).</summary>

@@ -1,5 +1,6 @@
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Clip.TorchSharp.Training;
 using Microsoft.ML.Data;
 

@@ -1,8 +1,9 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// ModifiedResNet bottleneck (expansion 4). Strides are done by an average pool after the 3×3 conv

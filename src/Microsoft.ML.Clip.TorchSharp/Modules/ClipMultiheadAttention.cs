@@ -1,8 +1,9 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// Self-attention with the parameters of PyTorch's <c>nn.MultiheadAttention</c> (<c>in_proj_weight</c>,

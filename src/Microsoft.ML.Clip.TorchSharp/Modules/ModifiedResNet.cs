@@ -1,8 +1,9 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// CLIP's ResNet image tower: a three-conv stem with an average pool instead of a max pool,

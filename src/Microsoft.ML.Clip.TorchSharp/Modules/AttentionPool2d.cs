@@ -1,8 +1,9 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// ModifiedResNet's head: the mean of the feature map is prepended as a query token, positional
