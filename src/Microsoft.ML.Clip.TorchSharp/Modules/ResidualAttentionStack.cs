@@ -9,7 +9,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Modules;
 /// openai/CLIP's <c>Transformer</c>: a stack of <see cref="ResidualAttentionBlock"/>s, named <c>resblocks.N</c> as in
 /// OpenAI's state dicts (named for what it is, apart from ML.NET's transformers and TorchSharp's <c>nn.Transformer</c>).
 /// </summary>
-public sealed class ResidualAttentionStack : Module<Tensor, Tensor?, Tensor>
+internal sealed class ResidualAttentionStack : Module<Tensor, Tensor?, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly ModuleList<ResidualAttentionBlock> resblocks;

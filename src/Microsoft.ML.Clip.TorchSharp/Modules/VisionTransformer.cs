@@ -9,7 +9,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Modules;
 /// CLIP's ViT image tower: patch embedding (<c>conv1</c>, no bias), class token, positional embedding,
 /// <c>ln_pre</c>, transformer, <c>ln_post</c> on the class token, projection <c>proj</c> to the embedding.
 /// </summary>
-public sealed class VisionTransformer : Module<Tensor, Tensor>
+internal sealed class VisionTransformer : Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly Conv2d conv1;
