@@ -93,7 +93,7 @@ public class ExportFromOpenAICheckpointTests(ITestOutputHelper output)
         try
         {
             using var generator = new Generator(3);
-            using var model = new Modeling.ClipTorchModel(Training.ShapesDataset.SmallConfig, generator);
+            using var model = new Modules.ClipTorchModel(Training.ShapesDataset.SmallConfig, generator);
             var state = model.state_dict();
             var full = Path.Combine(root, "float32");
             var half = Path.Combine(root, "float16");

@@ -3,6 +3,7 @@ using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints.Pickle;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 
 namespace Microsoft.ML.Clip.TorchSharp.Tests;
 

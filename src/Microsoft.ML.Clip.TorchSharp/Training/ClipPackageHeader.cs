@@ -10,6 +10,12 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// </summary>
 internal sealed class ClipPackageHeader
 {
+    /// <summary>Field naming the frozen image encoder of a locked-image model or checkpoint (for messages).</summary>
+    public const string ImageEncoderNameKey = "image_encoder";
+
+    /// <summary>Field holding the frozen image encoder's identity (a hash of its graph and preprocessing).</summary>
+    public const string ImageEncoderIdKey = "image_encoder_id";
+
     private readonly JsonObject _json;
 
     private readonly string _prefix;

@@ -1,6 +1,7 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>Scaled dot-product attention over already projected queries, keys and values (batch first).</summary>
 internal static class AttentionMath

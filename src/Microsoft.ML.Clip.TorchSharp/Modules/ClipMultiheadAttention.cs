@@ -1,14 +1,15 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// Self-attention with the parameters of PyTorch's <c>nn.MultiheadAttention</c> (<c>in_proj_weight</c>,
 /// <c>in_proj_bias</c>, <c>out_proj</c>) so that state-dict names match OpenAI's. Input is batch first [N, L, E].
 /// </summary>
-public sealed class ClipMultiheadAttention : Module<Tensor, Tensor?, Tensor>
+internal sealed class ClipMultiheadAttention : Module<Tensor, Tensor?, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly Parameter in_proj_weight;

@@ -1,14 +1,15 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// CLIP's ResNet image tower: a three-conv stem with an average pool instead of a max pool,
 /// four stages of <see cref="Bottleneck"/>s with anti-aliased strides, and an <see cref="AttentionPool2d"/> head.
 /// </summary>
-public sealed class ModifiedResNet : Module<Tensor, Tensor>
+internal sealed class ModifiedResNet : Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly Conv2d conv1;

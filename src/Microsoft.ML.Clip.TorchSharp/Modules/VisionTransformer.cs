@@ -1,21 +1,22 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// CLIP's ViT image tower: patch embedding (<c>conv1</c>, no bias), class token, positional embedding,
 /// <c>ln_pre</c>, transformer, <c>ln_post</c> on the class token, projection <c>proj</c> to the embedding.
 /// </summary>
-public sealed class VisionTransformer : Module<Tensor, Tensor>
+internal sealed class VisionTransformer : Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly Conv2d conv1;
     private readonly Parameter class_embedding;
     private readonly Parameter positional_embedding;
     private readonly LayerNorm ln_pre;
-    private readonly ClipTransformer transformer;
+    private readonly ResidualAttentionStack transformer;
     private readonly LayerNorm ln_post;
     private readonly Parameter proj;
 #pragma warning restore IDE1006
@@ -32,7 +33,7 @@ public sealed class VisionTransformer : Module<Tensor, Tensor>
         class_embedding = Parameter(ParameterInit.Randn(generator, width).TimesInPlace(scale));
         positional_embedding = Parameter(ParameterInit.Randn(generator, grid * grid + 1, width).TimesInPlace(scale));
         ln_pre = LayerNorm(width, config.LayerNormEps);
-        transformer = new ClipTransformer(width, config.VisionLayers[0], config.VisionHeads, config.Activation, config.LayerNormEps, generator);
+        transformer = new ResidualAttentionStack(width, config.VisionLayers[0], config.VisionHeads, config.Activation, config.LayerNormEps, generator);
         ln_post = LayerNorm(width, config.LayerNormEps);
         proj = Parameter(ParameterInit.Randn(generator, width, config.EmbedDim).TimesInPlace(scale));
         RegisterComponents();

@@ -1,15 +1,16 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// ModifiedResNet's head: the mean of the feature map is prepended as a query token, positional
 /// embeddings added, and that token attends to all positions (<c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>,
 /// output projection <c>c_proj</c>).
 /// </summary>
-public sealed class AttentionPool2d : Module<Tensor, Tensor>
+internal sealed class AttentionPool2d : Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly Parameter positional_embedding;

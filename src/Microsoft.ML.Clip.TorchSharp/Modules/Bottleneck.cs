@@ -1,14 +1,15 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// ModifiedResNet bottleneck (expansion 4). Strides are done by an average pool after the 3×3 conv
 /// (anti-aliasing) and, on the shortcut, by <c>downsample</c> = AvgPool (<c>-1</c>), 1×1 conv (<c>0</c>), BN (<c>1</c>).
 /// </summary>
-public sealed class Bottleneck : Module<Tensor, Tensor>
+internal sealed class Bottleneck : Module<Tensor, Tensor>
 {
     /// <summary>Output channels per input "plane".</summary>
     public const int Expansion = 4;

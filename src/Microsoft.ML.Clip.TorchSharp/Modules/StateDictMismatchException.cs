@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// Thrown by <see cref="ClipTorchModel.LoadStateDict"/> when the weights do not fit the model: it lists the

@@ -1,9 +1,10 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>
 /// CLIP (openai/CLIP <c>model.py</c> architecture) in TorchSharp: an image tower (<see cref="VisionTransformer"/>
@@ -19,7 +20,7 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly Module<Tensor, Tensor> visual;
-    private readonly ClipTransformer transformer;
+    private readonly ResidualAttentionStack transformer;
     private readonly Embedding token_embedding;
     private readonly Parameter positional_embedding;
     private readonly LayerNorm ln_final;
@@ -41,7 +42,7 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
         Config = config;
         visual = config.IsImageFeatureProjection ? new ImageFeatureProjection(config, generator)
             : config.IsVisionTransformer ? new VisionTransformer(config, generator) : new ModifiedResNet(config, generator);
-        transformer = new ClipTransformer(config.TransformerWidth, config.TransformerLayers, config.TransformerHeads, config.Activation, config.LayerNormEps, generator);
+        transformer = new ResidualAttentionStack(config.TransformerWidth, config.TransformerLayers, config.TransformerHeads, config.Activation, config.LayerNormEps, generator);
         token_embedding = Embedding(config.VocabSize, config.TransformerWidth);
         positional_embedding = Parameter(empty(config.ContextLength, config.TransformerWidth));
         ln_final = LayerNorm(config.TransformerWidth, config.LayerNormEps);

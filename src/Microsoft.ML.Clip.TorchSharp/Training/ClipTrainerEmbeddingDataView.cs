@@ -6,7 +6,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// The output of <see cref="ClipTrainerTransformer.Transform"/>: the input's columns plus the embedding columns,
 /// computed lazily per row (only when their getters are called).
 /// </summary>
-internal sealed class ClipEmbeddingDataView(ClipTrainerTransformer transformer, IDataView input, DataViewSchema schema,
+internal sealed class ClipTrainerEmbeddingDataView(ClipTrainerTransformer transformer, IDataView input, DataViewSchema schema,
     DataViewSchema.Column? imageColumn, DataViewSchema.Column? textColumn) : IDataView
 {
     internal ClipTrainerTransformer Transformer { get; } = transformer;
@@ -36,7 +36,7 @@ internal sealed class ClipEmbeddingDataView(ClipTrainerTransformer transformer, 
 
     private sealed class Cursor : DataViewRowCursor
     {
-        private readonly ClipEmbeddingDataView _parent;
+        private readonly ClipTrainerEmbeddingDataView _parent;
         private readonly DataViewRowCursor _input;
         private readonly HashSet<int> _active;
         private readonly int _imageIndex;
@@ -46,7 +46,7 @@ internal sealed class ClipEmbeddingDataView(ClipTrainerTransformer transformer, 
         private float[]? _imageEmbedding, _textEmbedding;
         private long _imagePosition = -1, _textPosition = -1;
 
-        public Cursor(ClipEmbeddingDataView parent, DataViewRowCursor input, HashSet<int> active, int imageIndex, int textIndex)
+        public Cursor(ClipTrainerEmbeddingDataView parent, DataViewRowCursor input, HashSet<int> active, int imageIndex, int textIndex)
         {
             _parent = parent;
             _input = input;

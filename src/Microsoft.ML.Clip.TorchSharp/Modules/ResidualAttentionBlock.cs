@@ -1,11 +1,12 @@
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Microsoft.ML.Clip.TorchSharp.Modeling;
+namespace Microsoft.ML.Clip.TorchSharp.Modules;
 
 /// <summary>Pre-norm transformer block: <c>x + attn(ln_1(x))</c>, then <c>x + mlp(ln_2(x))</c>; MLP width 4×.</summary>
-public sealed class ResidualAttentionBlock : Module<Tensor, Tensor?, Tensor>
+internal sealed class ResidualAttentionBlock : Module<Tensor, Tensor?, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     private readonly ClipMultiheadAttention attn;
