@@ -42,12 +42,12 @@ else
   lit_epochs=${LIT_EPOCHS:-3}; lit_batch=${LIT_BATCH:-128}; epochs=${EPOCHS:-3}; batch=${BATCH:-64}
 fi
 progress() { awk 'NR % 10 == 1 || /wrote|Epoch|Encoded|cached/ { print; fflush() }'; }
-clip train --data "$out/data/train/pairs.tsv" --out "$out/model-lit" --config tiny --image-encoder resnet18 \
-  --feature-cache "${CLIP_FEATURE_CACHE:-$out/feature-cache}" --epochs "$lit_epochs" --batch "$lit_batch" \
-  --lr "${LIT_LR:-2e-3}" --warmup 20 --device cpu | progress
+clip train --data "$out/data/train/pairs.tsv" --out "$out/model-lit" --preset tiny --image-encoder resnet18 \
+  --feature-cache-directory "${CLIP_FEATURE_CACHE:-$out/feature-cache}" --epochs "$lit_epochs" --batch-size "$lit_batch" \
+  --learning-rate "${LIT_LR:-2e-3}" --warmup-steps 20 --device cpu | progress
 stamp "trained LiT"
-clip train --data "$out/data/train/pairs.tsv" --out "$out/model-scratch" --config tiny \
-  --epochs "$epochs" --batch "$batch" --lr 1e-3 --warmup 20 --device cpu | progress
+clip train --data "$out/data/train/pairs.tsv" --out "$out/model-scratch" --preset tiny \
+  --epochs "$epochs" --batch-size "$batch" --learning-rate 1e-3 --warmup-steps 20 --device cpu | progress
 stamp "trained from scratch"
 
 # 3. The comparison through each exported ONNX model (the inference components), then both side by side.

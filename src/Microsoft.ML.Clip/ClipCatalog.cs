@@ -1,7 +1,9 @@
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.Transforms;
+using Microsoft.ML.Clip.ZeroShot;
 
-namespace Microsoft.ML.Clip;
+// In ML.NET's namespace, as its own catalogs (OnnxCatalog, ImageEstimatorsCatalog): `using Microsoft.ML;` finds these.
+namespace Microsoft.ML;
 
 /// <summary>ML.NET catalog extension methods for CLIP: image and text embeddings, zero-shot classification.</summary>
 public static class ClipCatalog
@@ -94,7 +96,7 @@ public static class ClipCatalog
     /// <param name="model">A loaded model.</param>
     /// <param name="classNames">Class names, in score-slot order.</param>
     /// <param name="inputColumnName">Image path, encoded bytes, ML.NET <c>Image</c> (<c>MLImage</c>, e.g. from <c>LoadImages</c>) or preprocessed pixels.</param>
-    /// <param name="templates">Prompt templates with <c>{}</c>; null: <see cref="ZeroShot.ClipPromptTemplates.ImageNet80"/>.</param>
+    /// <param name="templates">Prompt templates with <c>{}</c>; null: <see cref="ClipPromptTemplates.ImageNet80"/>.</param>
     public static ClipZeroShotEstimator ClipZeroShot(this TransformsCatalog catalog, ClipModel model, IReadOnlyList<string> classNames,
         string inputColumnName = ClipZeroShotOptions.Defaults.InputColumnName, IReadOnlyList<string>? templates = null)
         => new(catalog, new ClipModelSource(model), new ClipZeroShotOptions { ClassNames = classNames, InputColumnName = inputColumnName, Templates = templates });

@@ -4,6 +4,7 @@ using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Export;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Clip.TorchSharp.Training;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;

@@ -50,7 +50,7 @@ public class ConvertWithoutLibTorchTests(ToolWithoutLibTorch tool) : IClassFixtu
         var tsv = Path.Combine(dir, "pairs.tsv");
         File.Copy(Path.Combine(Fixtures.Root, "images", "palette.png"), Path.Combine(dir, "0.png"));
         File.WriteAllLines(tsv, ["0.png\ta picture", "0.png\ta picture"]);
-        var train = Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out"), "--config", "tiny", "--batch", "2", "--epochs", "1", "--device", "cpu");
+        var train = Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out"), "--preset", "tiny", "--batch-size", "2", "--epochs", "1", "--device", "cpu");
         Assert.NotEqual(0, train.ExitCode);
         Assert.Contains("libtorch", train.StdErr, StringComparison.OrdinalIgnoreCase);
     }
@@ -78,7 +78,7 @@ public class ConvertWithoutLibTorchTests(ToolWithoutLibTorch tool) : IClassFixtu
         // Checkpoints as --model are converted on the fly, also without libtorch.
         var embedded = Run(null, "embed-image", "--model", safetensors, "--pixels", Fixtures.Reference("cases", "images.npy"));
         Assert.True(embedded.ExitCode == 0, embedded.StdErr);
-        var expected = Microsoft.ML.Clip.IO.Npy.ReadFloat32(Fixtures.Reference("cases", $"{model}.image_features.npy"));
+        var expected = Npy.ReadFloat32(Fixtures.Reference("cases", $"{model}.image_features.npy"));
         Assert.Equal(expected.Shape[0], embedded.Lines.Length);
         var first = System.Text.Json.JsonSerializer.Deserialize<float[]>(embedded.Lines[0])!;
         for (var i = 0; i < first.Length; i++)
@@ -94,7 +94,7 @@ public class ConvertWithoutLibTorchTests(ToolWithoutLibTorch tool) : IClassFixtu
         File.Copy(Path.Combine(Fixtures.Root, "images", "rgb16.png"), Path.Combine(dir, "1.png"));
         File.WriteAllLines(Path.Combine(dir, "pairs.tsv"), ["0.png\ta palette", "1.png\ta colour picture"]);
         var outDir = Path.Combine(dir, "out");
-        var train = CliRunner.Run(null, "train", "--data", Path.Combine(dir, "pairs.tsv"), "--out", outDir, "--config", "tiny", "--batch", "2", "--epochs", "1", "--device", "cpu");
+        var train = CliRunner.Run(null, "train", "--data", Path.Combine(dir, "pairs.tsv"), "--out", outDir, "--preset", "tiny", "--batch-size", "2", "--epochs", "1", "--device", "cpu");
         Assert.True(train.ExitCode == 0, train.StdErr);
         var converted = Path.Combine(dir, "converted");
         var convert = Run(null, "convert", Path.Combine(outDir, "model.clipmodel"), converted);

@@ -21,7 +21,7 @@ public class MainJobPipelineTests
         File.WriteAllLines(pairs, new[] { "image\tcaption" }.Concat(captions));
 
         var modelDir = Path.Combine(dir, "model");
-        var trained = CliRunner.Run(null, "train", "--data", pairs, "--out", modelDir, "--config", "tiny", "--batch", "6", "--epochs", "1", "--device", "cpu");
+        var trained = CliRunner.Run(null, "train", "--data", pairs, "--out", modelDir, "--preset", "tiny", "--batch-size", "6", "--epochs", "1", "--device", "cpu");
         Assert.True(trained.ExitCode == 0, trained.StdErr);
         Assert.Contains(trained.Lines, l => l.StartsWith("step 2/2 epoch 1 loss", StringComparison.Ordinal));
 

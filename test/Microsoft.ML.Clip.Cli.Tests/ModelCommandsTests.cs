@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
 using Xunit;

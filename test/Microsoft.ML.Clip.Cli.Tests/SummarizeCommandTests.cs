@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ClipCli.Evaluation;
 using Microsoft.ML.Clip.Evaluation;
 using Microsoft.ML.Clip.TestUtilities;
 using Xunit;

@@ -30,7 +30,7 @@ public class TrainCommandTests
         var dir = Fixtures.NewTempDir("clip-cli-train");
         var tsv = WriteData(dir);
         var outDir = Path.Combine(dir, "out");
-        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--config", "tiny", "--batch", "4", "--epochs", "1", "--chunk", "2", "--device", "cpu");
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--preset", "tiny", "--batch-size", "4", "--epochs", "1", "--chunk-size", "2", "--device", "cpu");
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.Contains(result.Lines, l => l.StartsWith("step 2/2 epoch 1 loss", StringComparison.Ordinal));
         foreach (var file in new[] { "image.onnx", "text.onnx", ClipModelInfo.FileName, "model.clipmodel", "checkpoint.clipckpt" })
@@ -44,7 +44,7 @@ public class TrainCommandTests
         Assert.True(converted.ExitCode == 0, converted.StdErr);
 
         // The finished run's checkpoint resumes into a second epoch only when the epochs grow; same epochs: nothing left.
-        var resumed = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--batch", "4", "--epochs", "1", "--resume", outDir, "--device", "cpu");
+        var resumed = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--batch-size", "4", "--epochs", "1", "--resume-from", outDir, "--device", "cpu");
         Assert.True(resumed.ExitCode == 0, resumed.StdErr);
         Assert.DoesNotContain(resumed.Lines, l => l.StartsWith("step ", StringComparison.Ordinal));
     }
@@ -56,8 +56,8 @@ public class TrainCommandTests
         var tsv = WriteData(dir);
         var outDir = Path.Combine(dir, "out");
         var cache = Path.Combine(dir, "cache");
-        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--config", "tiny", "--batch", "4", "--epochs", "2",
-            "--image-encoder", "resnet18", "--feature-cache", cache, "--device", "cpu");
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--preset", "tiny", "--batch-size", "4", "--epochs", "2",
+            "--image-encoder", "resnet18", "--feature-cache-directory", cache, "--device", "cpu");
         Assert.True(result.ExitCode == 0, result.StdErr);
         // 8 rows, 7 distinct images (bilevel.png twice): each encoded once before training; the epochs read the cache.
         Assert.Contains(result.Lines, l => l.StartsWith("Encoded 7 images with 'resnet18'", StringComparison.Ordinal) && l.EndsWith("; 1 rows were in the cache already.", StringComparison.Ordinal));
@@ -76,9 +76,33 @@ public class TrainCommandTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(outDir, info.ImageModelFile)), File.ReadAllBytes(Path.Combine(converted, info.ImageModelFile)));
 
         // Resuming the finished run needs the same encoder.
-        var resumed = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--batch", "4", "--epochs", "2", "--resume", outDir, "--device", "cpu");
+        var resumed = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--batch-size", "4", "--epochs", "2", "--resume-from", outDir, "--device", "cpu");
         Assert.NotEqual(0, resumed.ExitCode);
         Assert.Contains("frozen image encoder 'resnet18'", resumed.StdErr);
+    }
+
+    [Fact]
+    public void Config_takes_a_clip_config_file_and_points_a_preset_name_to_preset()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-train-config");
+        var tsv = WriteData(dir);
+        var config = Path.Combine(dir, "clip_config.json");
+        File.WriteAllText(config, """
+            { "embed_dim": 16, "image_resolution": 32, "vision_layers": 1, "vision_width": 64, "vision_patch_size": 16,
+              "context_length": 77, "vocab_size": 49408, "transformer_width": 64, "transformer_heads": 1, "transformer_layers": 1 }
+            """);
+        var outDir = Path.Combine(dir, "out");
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--config", config, "--batch-size", "4", "--epochs", "1", "--device", "cpu");
+        Assert.True(result.ExitCode == 0, result.StdErr);
+        var info = ClipModelInfo.Load(Path.Combine(outDir, ClipModelInfo.FileName));
+        Assert.Equal((16, 32), (info.EmbedDim, info.ImageResolution));
+
+        var named = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out2"), "--config", "tiny");
+        Assert.NotEqual(0, named.ExitCode);
+        Assert.Contains("use --preset tiny", named.StdErr);
+        var both = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out3"), "--config", config, "--preset", "tiny");
+        Assert.NotEqual(0, both.ExitCode);
+        Assert.Contains("--preset and --config", both.StdErr);
     }
 
     [Fact]

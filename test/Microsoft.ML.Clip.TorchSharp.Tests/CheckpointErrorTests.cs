@@ -1,5 +1,6 @@
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Clip.TorchSharp.Tests;

@@ -1,6 +1,7 @@
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

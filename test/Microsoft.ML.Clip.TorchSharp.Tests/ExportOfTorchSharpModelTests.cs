@@ -2,6 +2,7 @@ using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Export;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Clip.TorchSharp.Tests.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -47,7 +48,7 @@ public class ExportOfTorchSharpModelTests(ITestOutputHelper output)
             if (activation == ClipActivation.Gelu)
             {
                 // Not vacuous: exact GELU gives features far from the QuickGELU reference.
-                var reference = Microsoft.ML.Clip.IO.Npy.ReadFloat32(Fixtures.Reference("cases", $"{model}.text_features.npy")).Data;
+                var reference = Npy.ReadFloat32(Fixtures.Reference("cases", $"{model}.text_features.npy")).Data;
                 Assert.True(OrtTestHelpers.MaxAbsDiff(onnxText, reference) > 1e-3f);
             }
         }

@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Clip.TorchSharp.Tests.Training;
 using static TorchSharp.torch;
 

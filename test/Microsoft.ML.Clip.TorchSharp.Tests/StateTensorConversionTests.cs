@@ -2,7 +2,7 @@ using Microsoft.ML.Clip.Export;
 using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
-using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Clip.TorchSharp.Tests.Training;
 using Microsoft.ML.Clip.TorchSharp.Training;
 using static TorchSharp.torch;

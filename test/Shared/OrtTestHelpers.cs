@@ -1,4 +1,3 @@
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Xunit;

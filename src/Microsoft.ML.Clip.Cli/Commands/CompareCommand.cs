@@ -83,7 +83,7 @@ internal static class CompareCommand
                     .AppendLine($"![{name}]({PlotFileName(name)})").AppendLine()
                     .AppendLine(ownTemplates is null ? $"Zero-shot prompts: {setTemplates.Count} templates." : $"Zero-shot prompts ({ComparisonDataSource.TemplatesFileName}): {string.Join(", ", setTemplates.Select(t => $"`{t}`"))}.").AppendLine()
                     .AppendLine("Linear probe on CLIP features, λ sweep:").AppendLine()
-                    .Append(Report.SweepToMarkdown(clipProbe.Sweep, clipProbe.L2Regularization)).AppendLine();
+                    .Append(ComparisonReport.SweepToMarkdown(clipProbe.Sweep, clipProbe.L2Regularization)).AppendLine();
 
                 ProbeResult? resnetResult = null;
                 if (resNet18 is not null)
@@ -94,7 +94,7 @@ internal static class CompareCommand
                     var (resProbe, resTop1, _) = runner.Run($"{name}: linear probe ResNet-18", trainRes, testRes);
                     resnetResult = new ProbeResult(resTop1, resProbe.L2Regularization);
                     details.AppendLine("Linear probe on ResNet-18 features, λ sweep:").AppendLine()
-                        .Append(Report.SweepToMarkdown(resProbe.Sweep, resProbe.L2Regularization)).AppendLine();
+                        .Append(ComparisonReport.SweepToMarkdown(resProbe.Sweep, resProbe.L2Regularization)).AppendLine();
                 }
 
                 var fewShot = ClipFewShot.Evaluate(ml.MulticlassClassification.Trainers, trainClip, testClip, new ClipFewShotOptions
@@ -121,7 +121,7 @@ internal static class CompareCommand
                 ComparisonPlot.SavePng(result, Path.Combine(outDir, PlotFileName(name)));
             }
 
-            var table = Report.ToMarkdown(results);
+            var table = ComparisonReport.ToMarkdown(results);
             var report = new StringBuilder()
                 .AppendLine("# CLIP: zero-shot vs linear probe vs few-shot").AppendLine()
                 .AppendLine($"Model: `{clip.Folder}` ({clip.Info.Source ?? clip.Info.VisionKind}, D={clip.EmbeddingSize}). Zero-shot prompts: {promptTemplates.Count} templates unless a set has its own. "

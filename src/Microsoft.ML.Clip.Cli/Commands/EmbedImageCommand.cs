@@ -1,4 +1,4 @@
-using Microsoft.ML.Clip.IO;
+using ClipCli.IO;
 using Microsoft.ML.Clip.Models;
 
 namespace ClipCli.Commands;

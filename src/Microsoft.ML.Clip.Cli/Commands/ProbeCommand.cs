@@ -69,12 +69,12 @@ internal static class ProbeCommand
             var ci = CultureInfo.InvariantCulture;
             Console.WriteLine($"# Linear probe on {kind} features: {classes.Length} classes, {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");
             Console.WriteLine();
-            Console.Write(Report.SweepToMarkdown(probe.Sweep, probe.L2Regularization));
+            Console.Write(ComparisonReport.SweepToMarkdown(probe.Sweep, probe.L2Regularization));
             Console.WriteLine();
             Console.WriteLine(string.Create(ci, $"chosen λ: {probe.L2Regularization:G3} (refitted on {probe.TrainingRowCount} rows)"));
-            Console.WriteLine($"test accuracy top-1: {Report.Percent(top1)}");
+            Console.WriteLine($"test accuracy top-1: {ComparisonReport.Percent(top1)}");
             if (top5 is { } t5)
-                Console.WriteLine($"test accuracy top-5: {Report.Percent(t5)}");
+                Console.WriteLine($"test accuracy top-5: {ComparisonReport.Percent(t5)}");
             return 0;
         }));
         return command;

@@ -1,3 +1,4 @@
+using ClipCli.Evaluation;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML.Clip.Evaluation;
@@ -29,7 +30,7 @@ internal static class SummarizeCommand
             var rows = setNames.SelectMany(set => loaded
                 .Select(run => run.Results.FirstOrDefault(x => x.Name == set) is { } found ? found with { Name = $"{set} — {run.Name}" } : null)
                 .OfType<DatasetComparison>()).ToList();
-            var table = Report.ToMarkdown(rows);
+            var table = ComparisonReport.ToMarkdown(rows);
             var text = new StringBuilder()
                 .AppendLine($"# {parse.GetValue(title)}").AppendLine()
                 .AppendJoin(Environment.NewLine, loaded.Select(r => $"- **{r.Name}**: [{r.Directory}/report.md]({Path.GetRelativePath(Path.GetDirectoryName(Path.GetFullPath(parse.GetValue(output)!))!, Path.Combine(r.Directory, "report.md"))}) (details, λ sweeps, plots)"))

@@ -9,7 +9,7 @@ namespace ClipCli.Commands;
 /// <c>clip train --data pairs.tsv --out DIR</c>: contrastive training on a TSV of image path (relative to the TSV) and
 /// caption per line. The out folder receives the ONNX model (<c>image.onnx</c>, <c>text.onnx</c>, <c>clip_model.json</c>:
 /// loadable with <c>--model DIR</c>), OpenAI-named safetensors under <c>safetensors/</c> (for <c>clip convert</c>),
-/// the trained model (<c>model.clipmodel</c>) and the training checkpoint (<c>checkpoint.clipckpt</c>, for <c>--resume</c>).
+/// the trained model (<c>model.clipmodel</c>) and the training checkpoint (<c>checkpoint.clipckpt</c>, for <c>--resume-from</c>).
 /// </summary>
 internal static class TrainCommand
 {
@@ -20,34 +20,36 @@ internal static class TrainCommand
     {
         var data = new Option<string>("--data") { Description = "TSV file: image path (relative to the TSV's folder) <TAB> caption, one pair per line; an optional 'image<TAB>caption' header, '#' comment lines and empty lines are skipped.", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder (created when missing).", Required = true };
-        var config = new Option<string>("--config") { Description = "Model preset: tiny, small or base (ViT-B/32).", DefaultValueFactory = _ => "tiny" };
-        config.AcceptOnlyFromAmong([.. ClipModelPresets.Names]);
+        // Each training option is named after the ClipTrainerOptions property it sets (--batch-size sets BatchSize, ...).
+        var preset = new Option<string>("--preset") { Description = $"Model preset ({string.Join(", ", ClipModelPresets.Names)}; base is ViT-B/32), trained from scratch.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.Preset };
+        preset.AcceptOnlyFromAmong([.. ClipModelPresets.Names]);
+        var config = new Option<string?>("--config") { Description = "A clip_config.json file: the architecture to train from scratch instead of a preset." };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.Epochs };
-        var batch = new Option<int>("--batch") { Description = "Contrastive batch size.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.BatchSize };
-        var chunk = new Option<int>("--chunk") { Description = "Gradient-caching chunk (rows per forward/backward); 0: none.", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch-size") { Description = "Contrastive batch size.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.BatchSize };
+        var chunk = new Option<int>("--chunk-size") { Description = "Gradient-caching chunk (rows per forward/backward); 0: none.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.ChunkSize };
         var loss = new Option<string>("--loss") { Description = "infonce (CLIP) or siglip (sigmoid).", DefaultValueFactory = _ => "infonce" };
         loss.AcceptOnlyFromAmong("infonce", "siglip");
-        var learningRate = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.LearningRate };
-        var warmup = new Option<int>("--warmup") { Description = "Warm-up steps.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WarmupSteps };
+        var learningRate = new Option<double>("--learning-rate") { Description = "Peak learning rate.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.LearningRate };
+        var warmup = new Option<int>("--warmup-steps") { Description = "Warm-up steps.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WarmupSteps };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation and data order.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.Seed };
-        var init = new Option<string?>("--init") { Description = "Pretrained checkpoint to fine-tune (.pt, safetensors, or a model.clipmodel)." };
-        var lockImage = new Option<bool>("--lock-image") { Description = "Freeze the model's own image tower (LiT on an --init checkpoint)." };
-        var lockText = new Option<bool>("--lock-text") { Description = "Freeze the text tower (with --image-encoder, the text projection still trains)." };
+        var init = new Option<string?>("--initial-checkpoint") { Description = "Pretrained checkpoint to fine-tune (.pt, safetensors, or a model.clipmodel)." };
+        var lockImage = new Option<bool>("--lock-image-tower") { Description = "Freeze the model's own image tower (LiT on an --initial-checkpoint)." };
+        var lockText = new Option<bool>("--lock-text-tower") { Description = "Freeze the text tower (with --image-encoder, the text projection still trains)." };
         var imageEncoder = new Option<string?>("--image-encoder")
         {
             Description = "Locked-image tuning: a frozen pretrained image encoder, 'resnet18' (ImageNet ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18) or PATH.onnx (float [N,3,R,R] -> [N,F]); only a projection on it and the text side train.",
         };
         var encoderResolution = new Option<int?>("--image-encoder-resolution") { Description = "Input side of --image-encoder (default: its own; 224 for resnet18, which also takes e.g. 128 at a third of the cost)." };
-        var featureCache = new Option<string?>("--feature-cache") { Description = "Folder of the frozen encoder's feature cache (default: ~/.local/share/Microsoft.ML.Clip/feature-cache)." };
-        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
-        var resume = new Option<string?>("--resume") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
-        var crop = new Option<double>("--random-crop") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
+        var featureCache = new Option<string?>("--feature-cache-directory") { Description = "Folder of the frozen encoder's feature cache (default: ~/.local/share/Microsoft.ML.Clip/feature-cache)." };
+        var resnetModels = new Option<string?>("--image-encoder-directory") { Description = "Folder with the ResNet-18 files ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
+        var resume = new Option<string?>("--resume-from") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
+        var checkpointEvery = new Option<int>("--checkpoint-every-steps") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
+        var crop = new Option<double>("--random-resized-crop-min-scale") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default: CUDA when available)." };
 
         var command = new Command("train", "Train (or fine-tune) a CLIP model contrastively on image-caption pairs.")
         {
-            data, output, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, imageEncoder, encoderResolution, featureCache, resnetModels,
+            data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, imageEncoder, encoderResolution, featureCache, resnetModels,
             resume, checkpointEvery, crop, device,
         };
         command.SetAction(parse => InferenceCommandSupport.Guard(() =>
@@ -62,7 +64,8 @@ internal static class TrainCommand
             {
                 var options = new ClipTrainerOptions
                 {
-                    Preset = parse.GetValue(config)!,
+                    Preset = parse.GetValue(preset)!,
+                    Config = ReadConfig(parse.GetValue(config), parse.GetResult(preset) is { Implicit: false }),
                     Epochs = parse.GetValue(epochs),
                     BatchSize = parse.GetValue(batch),
                     ChunkSize = parse.GetValue(chunk),
@@ -109,7 +112,7 @@ internal static class TrainCommand
             }
             catch (OperationCanceledException)
             {
-                Console.Error.WriteLine($"cancelled; resume with --resume {outDir}");
+                Console.Error.WriteLine($"cancelled; resume with --resume-from {outDir}");
                 return 130;
             }
             catch (ClipTrainingDivergedException e)
@@ -123,6 +126,22 @@ internal static class TrainCommand
             }
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The architecture of <c>--config FILE</c> (null when not given). A preset name there is a mistake from the time
+    /// <c>--config</c> took one: the message points to <c>--preset</c>.
+    /// </summary>
+    private static ClipConfig? ReadConfig(string? path, bool presetGiven)
+    {
+        if (path is null) return null;
+        if (presetGiven)
+            throw new ArgumentException("--preset and --config both give the architecture; pass one of them.");
+        if (!File.Exists(path))
+            throw new FileNotFoundException(ClipModelPresets.Names.Contains(path, StringComparer.OrdinalIgnoreCase)
+                ? $"--config takes a clip_config.json file; '{path}' is a preset name: use --preset {path}."
+                : $"The model config file '{path}' does not exist.", path);
+        return ClipModelPresets.Get(Path.GetFullPath(path)); // a full path is never taken for a preset name
     }
 
     /// <summary>Reads the pairs TSV by the rule of <see cref="ImageTextTsv"/> (the one <c>clip-data prepare</c> writes

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Microsoft.ML.Clip.IO;
+using ClipCli.IO;
 using Microsoft.ML.Clip.ZeroShot;
 
 namespace ClipCli.Commands;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Clip.TorchSharp.Checkpoints;

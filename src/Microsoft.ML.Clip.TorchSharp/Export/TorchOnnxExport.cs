@@ -1,7 +1,7 @@
 using Microsoft.ML.Clip.Export;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
-using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 
 namespace Microsoft.ML.Clip.TorchSharp.Export;
 

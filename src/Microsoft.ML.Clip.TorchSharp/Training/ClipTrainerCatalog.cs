@@ -1,4 +1,4 @@
-using System.Reflection;
+using Microsoft.ML.Clip.Transforms;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
@@ -22,20 +22,7 @@ public static class ClipTrainerCatalog
         return new ClipTrainerEstimator(FindContext(catalog), imageColumnName, textColumnName, options);
     }
 
-    // The catalog's environment (the MLContext's own) is internal to ML.NET; it is found by reflection so that training
-    // logs reach mlContext.Log (a test guards this). If ML.NET renames it, logging goes to a fresh context.
-    private static IHostEnvironment FindContext(TransformsCatalog catalog)
-    {
-        for (var type = catalog.GetType(); type is not null; type = type.BaseType)
-        {
-            foreach (var property in type.GetProperties(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public))
-                if (typeof(IHostEnvironment).IsAssignableFrom(property.PropertyType) && property.GetIndexParameters().Length == 0
-                    && property.GetValue(catalog) is IHostEnvironment fromProperty)
-                    return fromProperty;
-            foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public))
-                if (typeof(IHostEnvironment).IsAssignableFrom(field.FieldType) && field.GetValue(catalog) is IHostEnvironment fromField)
-                    return fromField;
-        }
-        return new MLContext();
-    }
+    // The catalog's environment (the MLContext's own) is internal to ML.NET: found the one way the inference package
+    // finds it (a test guards it), so that training logs reach mlContext.Log; if ML.NET renames it, logs go to a fresh context.
+    private static IHostEnvironment FindContext(TransformsCatalog catalog) => ClipEnvironment.Of(catalog) ?? new MLContext();
 }

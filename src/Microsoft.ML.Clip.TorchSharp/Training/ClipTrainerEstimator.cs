@@ -20,6 +20,7 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
 {
     private readonly IHostEnvironment _env;
     private readonly ClipTrainerOptions _options;
+    private readonly ClipTrainerTestHooks _hooks;
 
     /// <summary>Creates the estimator.</summary>
     /// <param name="mlContext">The context; progress is logged to its <c>Log</c>.</param>
@@ -31,7 +32,9 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
     {
     }
 
-    internal ClipTrainerEstimator(IHostEnvironment env, string imageColumnName, string textColumnName, ClipTrainerOptions? options)
+    /// <summary>The estimator on <paramref name="env"/> (the catalog's environment), with test seams when <paramref name="hooks"/> is given.</summary>
+    internal ClipTrainerEstimator(IHostEnvironment env, string imageColumnName, string textColumnName, ClipTrainerOptions? options,
+        ClipTrainerTestHooks? hooks = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(imageColumnName);
         ArgumentException.ThrowIfNullOrEmpty(textColumnName);
@@ -39,6 +42,7 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         ImageColumnName = imageColumnName;
         TextColumnName = textColumnName;
         _options = (options ?? new ClipTrainerOptions()).Clone();
+        _hooks = hooks ?? ClipTrainerTestHooks.None;
     }
 
     /// <summary>The image column.</summary>
@@ -58,7 +62,7 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         ClipImageColumn.FindText(input.Schema, TextColumnName);
         using var channel = _env.Register("Microsoft.ML.Clip.ClipTrainer").Start("Fit");
         Action<string> log = message => channel.Info(MessageSensitivity.None, message);
-        using var session = ClipTrainingSession.Create(_options, log);
+        using var session = ClipTrainingSession.Create(_options, log, _hooks);
         var config = session.Model.Config;
         var preprocessor = new ClipImagePreprocessor(session.ImageEncoder?.Preprocess ?? ClipPreprocessSettings.OpenAI(config.ImageResolution));
         using var lockedFeatures = session.ImageEncoder is { } encoder
@@ -70,27 +74,30 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
             var (known, encoded, elapsed) = lockedFeatures.EncodeAll(input, input.Schema[ImageColumnName], _options.CancellationToken);
             log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"Encoded {encoded} images with '{session.ImageEncoder.Name}' in {elapsed.TotalSeconds:F1} s ({encoded / Math.Max(elapsed.TotalSeconds, 1e-9):F1} images/s); {known} rows were in the cache already."));
-            _options.FeatureCacheObserver?.Invoke(-1, known, encoded);
+            _hooks.FeatureCacheObserver?.Invoke(-1, known, encoded);
             session.EpochCompleted = epoch =>
             {
                 var (hits, misses) = lockedFeatures.TakeCounts();
                 log($"Epoch {epoch + 1}: image features of {hits} images from the cache, {misses} encoded.");
-                _options.FeatureCacheObserver?.Invoke(epoch, hits, misses);
+                _hooks.FeatureCacheObserver?.Invoke(epoch, hits, misses);
             };
         }
         var source = new DataViewBatchSource(input, ImageColumnName, TextColumnName, preprocessor,
-            _options.Tokenize ?? ClipTrainingSession.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
+            _hooks.Tokenize ?? ClipTrainerTransformer.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
             _options.RandomResizedCropMinScale, lockedFeatures);
         session.Run(source);
         return session.ToTransformer(ImageColumnName, TextColumnName);
     }
 
-    /// <summary>The input schema plus the two embedding columns (float vectors of the model's embedding size).</summary>
+    /// <summary>
+    /// The input schema plus the two embedding columns (float vectors of the model's embedding size). The size comes
+    /// from the preset, the config or the header of the checkpoint to start from or resume: no tensor data is read.
+    /// </summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         CheckColumn(inputSchema, ImageColumnName, IsImage, "Image, Vector<Byte> (encoded image) or String (image path)");
         CheckColumn(inputSchema, TextColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "String");
-        var dimension = ClipTrainingSession.ResolveConfig(_options).EmbedDim;
+        var dimension = ClipModelFactory.ResolveConfig(_options).EmbedDim;
         return EmbeddingSchema.Append(_env as MLContext ?? new MLContext(), inputSchema, _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, dimension);
     }
 

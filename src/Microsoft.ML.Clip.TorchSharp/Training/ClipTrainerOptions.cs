@@ -1,4 +1,4 @@
-using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.Checkpoints;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
@@ -50,7 +50,10 @@ public sealed class ClipTrainerOptions
             "Microsoft.ML.Clip", "feature-cache");
     }
 
-    /// <summary>Architecture preset (<see cref="ClipModelPresets.Names"/>) used when neither <see cref="Config"/> nor <see cref="InitialCheckpoint"/> is set.</summary>
+    /// <summary>
+    /// Architecture preset used when neither <see cref="Config"/> nor <see cref="InitialCheckpoint"/> is set: a name of
+    /// <see cref="ClipModelPresets.Names"/> or the path of a <c>clip_config.json</c> file (see <see cref="ClipModelPresets.Get"/>).
+    /// </summary>
     public string Preset = Defaults.Preset;
 
     /// <summary>An explicit architecture to train from scratch (reference initialisation); overrides <see cref="Preset"/>.</summary>
@@ -167,18 +170,6 @@ public sealed class ClipTrainerOptions
 
     /// <summary>Name of the text embedding output column.</summary>
     public string TextEmbeddingColumnName = Defaults.TextEmbeddingColumnName;
-
-    /// <summary>Tokenizes a batch of texts to [N, contextLength] ids; null uses <c>ClipTokenizer.Default</c> with truncation (tests replace it).</summary>
-    internal Func<IReadOnlyList<string>, int, long[]>? Tokenize;
-
-    /// <summary>Called after each tensor written to a checkpoint (tests throw from it to simulate a crash mid-save).</summary>
-    internal Action<int>? CheckpointWriteHook;
-
-    /// <summary>
-    /// Told after the encoding pass of a locked-image run (epoch −1: rows found in the cache, images encoded) and after
-    /// each epoch (look-ups answered by the cache, look-ups that had to encode) (tests).
-    /// </summary>
-    internal Action<int, long, long>? FeatureCacheObserver;
 
     internal ClipTrainerOptions Clone() => (ClipTrainerOptions)MemberwiseClone();
 }

@@ -1,24 +1,15 @@
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
-/// <summary>The contrastive objective of <see cref="ClipTrainerEstimator"/>.</summary>
-public enum ClipLossKind
-{
-    /// <summary>CLIP's symmetric InfoNCE: mean of the cross-entropies over rows and over columns of the scaled similarities.</summary>
-    InfoNce = 0,
-
-    /// <summary>SigLIP's pairwise sigmoid loss with a learnable bias (temperature init ln 10, bias init −10).</summary>
-    Sigmoid = 1,
-}
-
 /// <summary>
 /// The two contrastive losses over a batch of N matching (image, text) pairs, computed on raw (unnormalised)
 /// embeddings: both sides are L2-normalised here, so the same code serves the plain and the gradient-cached step.
 /// </summary>
-public static class ContrastiveLoss
+internal static class ContrastiveLoss
 {
     /// <summary>Initial temperature of InfoNCE (natural log): ln(1/0.07), as the reference.</summary>
     public static readonly double InfoNceInitialLogitScale = Math.Log(1 / 0.07);

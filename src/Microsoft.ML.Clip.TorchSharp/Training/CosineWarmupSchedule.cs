@@ -1,7 +1,7 @@
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
 /// <summary>Learning rate with a linear warm-up then a cosine decay to zero, as open_clip's <c>cosine_lr</c>.</summary>
-public static class CosineWarmupSchedule
+internal static class CosineWarmupSchedule
 {
     /// <summary>The learning rate of the 0-based <paramref name="step"/>.</summary>
     /// <param name="baseLearningRate">The peak rate, reached at the end of the warm-up.</param>

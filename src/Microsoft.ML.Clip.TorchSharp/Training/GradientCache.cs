@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
 namespace Microsoft.ML.Clip.Checkpoints;
 
 /// <summary>Whole-file writes that never leave a truncated file behind (models, checkpoints, exports).</summary>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp.</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Training writes models and checkpoints with it)
 internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <c>path.tmp</c> and a rename, so a crash or error mid-write

@@ -8,7 +8,8 @@ namespace Microsoft.ML.Clip.Checkpoints;
 /// <param name="Config">The architecture.</param>
 /// <param name="StateDict">OpenAI-named tensors (including <c>logit_scale</c>), in the dtype the reader says.</param>
 /// <param name="LogitScale">The stored <c>logit_scale</c>; logits use <c>exp(LogitScale)</c>.</param>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp.</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (ClipWeights and ClipTorchModel.FromCheckpoint load through it; the
+// trainer reads a checkpoint's architecture with ReadConfig)
 internal sealed record CheckpointWeights(ClipConfig Config, IReadOnlyDictionary<string, StateTensor> StateDict, float LogitScale)
 {
     /// <summary>
@@ -24,6 +25,23 @@ internal sealed record CheckpointWeights(ClipConfig Config, IReadOnlyDictionary<
         return Directory.Exists(path) || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
             ? HuggingFaceClip.Load(path)
             : PyTorchCheckpoint.Load(path, activation);
+    }
+
+    /// <summary>
+    /// The architecture of the checkpoint at <paramref name="path"/>, read without its tensor data: a file of the trainer
+    /// gives its JSON header; safetensors their header (to tell Hugging Face from OpenAI names) and the config file
+    /// beside them; a PyTorch archive the shapes in its pickle. A checkpoint whose data is damaged therefore still tells
+    /// it; loading it then fails, naming the file.
+    /// </summary>
+    /// <inheritdoc cref="Load"/>
+    public static ClipConfig ReadConfig(string path, ClipActivation activation = ClipActivation.QuickGelu)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (File.Exists(path) && ClipPackageFile.IsPackageFile(path))
+            return ClipPackageFile.ReadHeader(path).Config;
+        if (Directory.Exists(path) || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            return HuggingFaceClip.ReadConfig(path);
+        return PyTorchCheckpoint.ReadConfig(path, activation);
     }
 
     /// <summary>The same weights with every floating tensor in float32 (integer tensors such as BatchNorm counters as they are).</summary>

@@ -9,7 +9,7 @@ namespace Microsoft.ML.Clip.Checkpoints;
 /// (float32, int64 or uint8 — the last for a frozen image encoder's ONNX graph: name, dtype, shape, raw data).
 /// Read and written on plain arrays, so that converting a trained model needs no libtorch.
 /// </summary>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp (the trainer writes and resumes these files).</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Training writes and resumes these files, through Checkpoints/ClipPackageTensors)
 internal static class ClipPackageFile
 {
     public const int FormatVersion = 1;
@@ -25,9 +25,6 @@ internal static class ClipPackageFile
 
     /// <summary>Name under which a saved locked-image model carries its frozen encoder's ONNX graph (uint8).</summary>
     public const string ImageEncoderTensorName = "image_encoder.onnx";
-
-    /// <summary>Header key of the frozen image encoder's identity in checkpoints and saved models.</summary>
-    public const string ImageEncoderIdKey = "image_encoder_id";
 
     private static readonly byte[] Magic = "MLCLIPPK"u8.ToArray();
     private const int Float32Code = 0;

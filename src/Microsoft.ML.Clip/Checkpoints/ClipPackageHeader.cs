@@ -8,9 +8,15 @@ namespace Microsoft.ML.Clip.Checkpoints;
 /// JSON type gives an <see cref="InvalidDataException"/> naming the file and the field, never a cast or null-reference
 /// error from deep inside a load.
 /// </summary>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp.</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Training reads its models' and checkpoints' headers)
 internal sealed class ClipPackageHeader
 {
+    /// <summary>Field naming the frozen image encoder of a locked-image model or checkpoint (for messages).</summary>
+    public const string ImageEncoderNameKey = "image_encoder";
+
+    /// <summary>Field holding the frozen image encoder's identity (a hash of its graph and preprocessing).</summary>
+    public const string ImageEncoderIdKey = "image_encoder_id";
+
     private readonly JsonObject _json;
 
     private readonly string _prefix;

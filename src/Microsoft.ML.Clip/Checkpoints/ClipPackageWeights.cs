@@ -13,6 +13,7 @@ namespace Microsoft.ML.Clip.Checkpoints;
 internal static class ClipPackageWeights
 {
     /// <summary>What <c>clip_model.json</c> and the graphs record as the source of a trained model.</summary>
+    // friend: used by Microsoft.ML.Clip.TorchSharp (ClipTrainerTransformer.ExportOnnx records the same source)
     public const string TrainedModelSource = "Microsoft.ML.Clip ClipTrainer";
 
     /// <summary>Reads the weights of <paramref name="path"/> (see <see cref="ClipPackageFile.IsPackageFile"/>).</summary>
@@ -38,7 +39,7 @@ internal static class ClipPackageWeights
         var encoder = ReadImageEncoder(header, tensors, path);
         if (config.IsImageFeatureProjection && encoder is null)
             throw new InvalidDataException(
-                $"{path} is a locked-image model's {header.Kind} without its frozen image encoder ('{header.OptionalString("image_encoder")}'): convert the model.clipmodel saved with it, which carries the encoder.");
+                $"{path} is a locked-image model's {header.Kind} without its frozen image encoder ('{header.OptionalString(ClipPackageHeader.ImageEncoderNameKey)}'): convert the model.clipmodel saved with it, which carries the encoder.");
         if (!stateDict.TryGetValue("logit_scale", out var logitScale) || logitScale.ElementCount != 1)
             throw new InvalidDataException($"{path} has no single-value 'logit_scale' tensor; the file is corrupt.");
         return (new CheckpointWeights(config, stateDict, logitScale.SingleValue()), encoder);
@@ -57,9 +58,9 @@ internal static class ClipPackageWeights
             Mean = settings.SingleArray("mean"),
             Std = settings.SingleArray("std"),
         };
-        var name = header.OptionalString("image_encoder") ?? "image encoder";
+        var name = header.OptionalString(ClipPackageHeader.ImageEncoderNameKey) ?? "image encoder";
         var bytes = graph.Data.ToArray();
-        if (FrozenImageEncoder.ComputeId(bytes, preprocess) != header.OptionalString(ClipPackageFile.ImageEncoderIdKey))
+        if (FrozenImageEncoder.ComputeId(bytes, preprocess) != header.OptionalString(ClipPackageHeader.ImageEncoderIdKey))
             throw new InvalidDataException($"{source}: the frozen image encoder's graph does not match its recorded id (corrupt file).");
         var (_, resolution, featureSize) = FrozenEncoderGraphs.Normalize(bytes, name);
         if (resolution is int r && r != preprocess.Resolution)

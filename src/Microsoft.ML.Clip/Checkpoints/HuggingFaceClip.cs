@@ -34,6 +34,17 @@ internal static class HuggingFaceClip
         return new CheckpointWeights(config, stateDict, stateDict["logit_scale"].SingleValue());
     }
 
+    /// <summary>The architecture of a safetensors checkpoint from its header (Hugging Face or OpenAI names) and the config beside it.</summary>
+    /// <inheritdoc cref="Load" path="/exception"/>
+    public static ClipConfig ReadConfig(string safetensorsFileOrFolder)
+    {
+        var (weightsPath, folder) = ResolveWeights(safetensorsFileOrFolder);
+        var names = SafetensorsReader.ReadHeader(weightsPath).Entries.Select(e => e.Name).ToList();
+        return HuggingFaceClipNames.LooksLikeHuggingFace(names)
+            ? HuggingFaceClipConfig.Load(FindBeside(weightsPath, folder, HuggingFaceClipConfig.FileName, "Hugging Face")).Config
+            : ClipConfigJson.Load(FindBeside(weightsPath, folder, ClipConfigJson.FileName, "OpenAI"));
+    }
+
     /// <summary>
     /// Writes <paramref name="stateDict"/> (OpenAI names, float16 or float32) as a Hugging Face
     /// <c>CLIPModel</c> folder: <c>model.safetensors</c> (float32, with the <c>position_ids</c> buffers)

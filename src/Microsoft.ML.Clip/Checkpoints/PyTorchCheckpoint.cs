@@ -23,24 +23,38 @@ internal static class PyTorchCheckpoint
     public static CheckpointWeights Load(string path, ClipActivation activation = ClipActivation.QuickGelu)
     {
         var stateDict = ReadStateDict(path);
-        ClipConfig config;
-        try
-        {
-            config = ClipConfigInference.FromStateDict(stateDict) with { Activation = activation };
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"'{path}' does not hold CLIP weights under OpenAI's names: {e.Message}", e);
-        }
+        var config = InferConfig(stateDict, path, activation);
         var logitScale = stateDict.TryGetValue("logit_scale", out var scale) && scale.ElementCount == 1 && scale.IsFloatingPoint
             ? scale.SingleValue()
             : throw new InvalidDataException($"'{path}' has no single-value 'logit_scale' tensor.");
         return new CheckpointWeights(config, stateDict, logitScale);
     }
 
+    /// <summary>
+    /// The architecture of <paramref name="path"/> from the names and shapes in its pickle alone: no tensor data is read,
+    /// so a checkpoint whose data is damaged still tells it (loading it then fails, naming the damage).
+    /// </summary>
+    /// <inheritdoc cref="Load"/>
+    public static ClipConfig ReadConfig(string path, ClipActivation activation = ClipActivation.QuickGelu) =>
+        InferConfig(ReadStateDict(path, readData: false), path, activation);
+
+    private static ClipConfig InferConfig(IReadOnlyDictionary<string, StateTensor> stateDict, string path, ClipActivation activation)
+    {
+        try
+        {
+            return ClipConfigInference.FromStateDict(stateDict) with { Activation = activation };
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"'{path}' does not hold CLIP weights under OpenAI's names: {e.Message}", e);
+        }
+    }
+
     /// <summary>Reads the weights of <paramref name="path"/> under OpenAI's names, without inferring a config.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="readData">False for names and shapes only (see <see cref="ReadConfig"/>).</param>
     /// <inheritdoc cref="Load" path="/exception"/>
-    public static Dictionary<string, StateTensor> ReadStateDict(string path)
+    public static Dictionary<string, StateTensor> ReadStateDict(string path, bool readData = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path) || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
@@ -55,7 +69,7 @@ internal static class PyTorchCheckpoint
         head = head[..read];
         if (TorchZipArchive.LooksLikeZip(head))
         {
-            var content = TorchZipArchive.Read(path);
+            var content = TorchZipArchive.Read(path, readData);
             return StateDictExtraction.FromRoot(content.Root, path, content.StateNames);
         }
         if (head.Length >= 2 && head[0] == 0x80 && head[1] <= 5)

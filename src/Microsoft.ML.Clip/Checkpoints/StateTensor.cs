@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Microsoft.ML.Clip.Checkpoints;
 
 /// <summary>The element types a checkpoint tensor can have (those of safetensors and of PyTorch's typed storages).</summary>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp (mapped to and from TorchSharp's <c>ScalarType</c>).</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Checkpoints/StateTensorConversion maps it to and from TorchSharp's ScalarType)
 internal enum StateTensorType
 {
     /// <summary>IEEE double.</summary>
@@ -43,7 +43,7 @@ internal enum StateTensorType
 /// TorchSharp package turns them into <c>torch.Tensor</c>s and back. Immutable: a tensor may share its bytes with
 /// the storage it was read from (a PyTorch archive entry) or with other tensors.
 /// </summary>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp.</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Checkpoints/StateTensorConversion turns these into torch tensors and back)
 internal sealed class StateTensor
 {
     private readonly ReadOnlyMemory<byte> _data;

@@ -3,8 +3,8 @@ using Microsoft.ML.Clip.Checkpoints.Pickle;
 namespace Microsoft.ML.Clip.Checkpoints;
 
 /// <summary>A storage of a PyTorch archive: <see cref="Count"/> elements of <see cref="DType"/> read from <c>data/KEY</c>
-/// (the entry may hold more bytes than they need).</summary>
-internal sealed record TorchStorage(string Key, StateTensorType DType, long Count, byte[] Data);
+/// (the entry may hold more bytes than they need); <see cref="Data"/> is null when only shapes are read.</summary>
+internal sealed record TorchStorage(string Key, StateTensorType DType, long Count, byte[]? Data);
 
 /// <summary>
 /// The globals a <c>torch.save</c> state dict or a TorchScript archive needs, and nothing else: tensor
@@ -49,12 +49,13 @@ internal sealed class TorchPickleResolver : IPickleResolver
         ["build_intlist", "build_floatlist", "build_boollist", "build_doublelist", "build_tensorlist", "restore_type_tag"];
 
     private readonly string _source;
-    private readonly Func<string, StateTensorType, long, byte[]> _loadStorage;
+    private readonly Func<string, StateTensorType, long, byte[]>? _loadStorage;
     private readonly Dictionary<string, TorchStorage> _storages = new();
 
     /// <param name="source">The archive, for error messages.</param>
-    /// <param name="loadStorage">Reads the bytes of storage <c>key</c>: at least the element count given of the dtype given.</param>
-    public TorchPickleResolver(string source, Func<string, StateTensorType, long, byte[]> loadStorage)
+    /// <param name="loadStorage">Reads the bytes of storage <c>key</c>: at least the element count given of the dtype given.
+    /// Null to read shapes only: every tensor then has a shape and no data (reading it throws).</param>
+    public TorchPickleResolver(string source, Func<string, StateTensorType, long, byte[]>? loadStorage)
     {
         _source = source;
         _loadStorage = loadStorage;
@@ -118,7 +119,7 @@ internal sealed class TorchPickleResolver : IPickleResolver
             throw new InvalidDataException($"'{_source}' holds storage '{key}' of unsupported type '{type}'.");
         if (_storages.TryGetValue(key, out var known))
             return known;
-        var storage = new TorchStorage(key, dtype, count, _loadStorage(key, dtype, count));
+        var storage = new TorchStorage(key, dtype, count, _loadStorage?.Invoke(key, dtype, count));
         _storages[key] = storage;
         return storage;
     }
@@ -166,6 +167,8 @@ internal sealed class TorchPickleResolver : IPickleResolver
         if (count > Array.MaxLength / itemSize)
             throw new InvalidDataException(
                 $"'{_source}': tensor of shape [{string.Join(", ", size)}] over storage '{storage.Key}' holds more than 2 GB; tensors that large are not supported.");
+        if (storage.Data is null)
+            return StateTensor.Deferred(storage.DType, size, () => throw new InvalidOperationException($"'{_source}' was read for its shapes only."));
         if (IsContiguous(size, stride))
             return new StateTensor(storage.DType, size, storage.Data.AsMemory(checked((int)(offset * itemSize)), (int)(count * itemSize)));
         return new StateTensor(storage.DType, size, Gather(storage.Data, offset, size, stride, itemSize, (int)count));

@@ -20,7 +20,10 @@ internal static class TorchZipArchive
     public static bool LooksLikeZip(ReadOnlySpan<byte> head) => head.Length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
 
     /// <summary>Reads <c>data.pkl</c> of the archive at <paramref name="path"/> with the restricted unpickler.</summary>
-    public static Content Read(string path)
+    /// <param name="path">The archive.</param>
+    /// <param name="readData">False to read names and shapes only: no storage is read (the tensors' data cannot be
+    /// read either), so an archive whose data is damaged still tells its architecture.</param>
+    public static Content Read(string path, bool readData = true)
     {
         var file = File.OpenRead(path);
         ZipArchive zip;
@@ -44,7 +47,7 @@ internal static class TorchZipArchive
             var isTorchScript = zip.GetEntry(stem + "constants.pkl") is not null
                 || zip.Entries.Any(e => e.FullName.StartsWith(stem + "code/", StringComparison.Ordinal));
 
-            var resolver = new TorchPickleResolver(path, (key, dtype, count) => LoadStorage(zip, path, stem, key, dtype, count));
+            var resolver = new TorchPickleResolver(path, readData ? (key, dtype, count) => LoadStorage(zip, path, stem, key, dtype, count) : null);
             var root = RestrictedUnpickler.Load(ReadEntry(pickle, path), $"{path}!{pickle.FullName}", resolver);
             var stateNames = isTorchScript ? TorchScriptClassInfo.Read(zip, stem) : new Dictionary<string, HashSet<string>>();
             return new Content(root, isTorchScript, stateNames);

@@ -171,8 +171,10 @@ public sealed record RetrievalResult(int ImageCount, int TextCount, IReadOnlyDic
         var sb = new System.Text.StringBuilder();
         sb.Append("| direction |").AppendJoin("", ks.Select(k => $" R@{k} |")).AppendLine();
         sb.Append("|---|").AppendJoin("", ks.Select(_ => "---:|")).AppendLine();
-        sb.Append("| image → text |").AppendJoin("", ks.Select(k => $" {Report.Percent(ImageToText[k])} |")).AppendLine();
-        sb.Append("| text → image |").AppendJoin("", ks.Select(k => $" {Report.Percent(TextToImage[k])} |")).AppendLine();
+        sb.Append("| image → text |").AppendJoin("", ks.Select(k => $" {Percent(ImageToText[k])} |")).AppendLine();
+        sb.Append("| text → image |").AppendJoin("", ks.Select(k => $" {Percent(TextToImage[k])} |")).AppendLine();
         return sb.ToString();
     }
+
+    private static string Percent(double value) => (100 * value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + "%";
 }

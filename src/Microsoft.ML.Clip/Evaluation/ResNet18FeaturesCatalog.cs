@@ -1,4 +1,7 @@
-namespace Microsoft.ML.Clip.Evaluation;
+using Microsoft.ML.Clip.Models;
+
+// In ML.NET's namespace, as its own catalogs: `using Microsoft.ML;` finds this.
+namespace Microsoft.ML;
 
 /// <summary>
 /// The CLIP paper's supervised-ImageNet baseline: 512-float ResNet-18 features (the pooled layer before the
@@ -14,22 +17,10 @@ namespace Microsoft.ML.Clip.Evaluation;
 public static class ResNet18FeaturesCatalog
 {
     /// <summary>Size of the feature vector.</summary>
-    public const int FeatureSize = 512;
+    public const int FeatureSize = ResNet18Files.FeatureSize;
 
-    /// <summary>Side of the network's square input.</summary>
-    public const int ImageSize = 224;
-
-    /// <summary>Where the package puts its files, relative to the application folder.</summary>
-    public const string DefaultModelDirectory = "DnnImageModels";
-
-    /// <summary>The preprocessing graph, relative to the model directory.</summary>
-    public static readonly string PreprocessFile = Path.Combine("ResNetPrepOnnx", "ResNetPreprocess.onnx");
-
-    /// <summary>The network, relative to the model directory.</summary>
-    public static readonly string NetworkFile = Path.Combine("ResNet18Onnx", "ResNet18.onnx");
-
-    // Node names of the two graphs: ApplyOnnxModel binds columns by these names.
-    private const string PrepInput = "OriginalInput", PrepOutput = "PreprocessedInput", NetInput = "Input247", NetOutput = "Pooling395_Output_0";
+    /// <summary>Where the package puts its files, relative to the application folder (the default <c>modelDirectory</c>).</summary>
+    public const string DefaultModelDirectory = ResNet18Files.DefaultModelDirectory;
 
     /// <summary>Adds ResNet-18 image features: <paramref name="outputColumnName"/> (<c>Vector&lt;Single, 512&gt;</c>) from image paths.</summary>
     /// <param name="catalog">The transforms catalog.</param>
@@ -46,23 +37,17 @@ public static class ResNet18FeaturesCatalog
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentException.ThrowIfNullOrEmpty(imagePathColumnName);
-        modelDirectory ??= Path.Combine(AppContext.BaseDirectory, DefaultModelDirectory);
-        var prep = Path.Combine(modelDirectory, PreprocessFile);
-        var net = Path.Combine(modelDirectory, NetworkFile);
-        foreach (var file in new[] { prep, net })
-            if (!File.Exists(file))
-                throw new FileNotFoundException(
-                    $"ResNet-18 model file '{file}' is missing: reference the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 (it copies DnnImageModels/ to the output) or pass its folder as modelDirectory.", file);
+        var (prep, net) = ResNet18Files.Locate(modelDirectory);
 
         const string image = "__ResNet18Image";
         return catalog.LoadImages(image, imageFolder ?? "", imagePathColumnName)
-            .Append(catalog.ResizeImages(image, ImageSize, ImageSize, image))
+            .Append(catalog.ResizeImages(image, ResNet18Files.NativeResolution, ResNet18Files.NativeResolution, image))
             // Planar RGB, 0–255: the preprocessing graph's expected input.
-            .Append(catalog.ExtractPixels(PrepInput, image))
-            .Append(catalog.ApplyOnnxModel([PrepOutput], [PrepInput], prep, gpuDeviceId, fallbackToCpu))
-            .Append(catalog.CopyColumns(NetInput, PrepOutput))
-            .Append(catalog.ApplyOnnxModel([NetOutput], [NetInput], net, gpuDeviceId, fallbackToCpu))
-            .Append(catalog.CopyColumns(outputColumnName, NetOutput))
-            .Append(catalog.DropColumns(image, PrepInput, PrepOutput, NetInput, NetOutput));
+            .Append(catalog.ExtractPixels(ResNet18Files.PrepInput, image))
+            .Append(catalog.ApplyOnnxModel([ResNet18Files.PrepOutput], [ResNet18Files.PrepInput], prep, gpuDeviceId, fallbackToCpu))
+            .Append(catalog.CopyColumns(ResNet18Files.NetInput, ResNet18Files.PrepOutput))
+            .Append(catalog.ApplyOnnxModel([ResNet18Files.NetOutput], [ResNet18Files.NetInput], net, gpuDeviceId, fallbackToCpu))
+            .Append(catalog.CopyColumns(outputColumnName, ResNet18Files.NetOutput))
+            .Append(catalog.DropColumns(image, ResNet18Files.PrepInput, ResNet18Files.PrepOutput, ResNet18Files.NetInput, ResNet18Files.NetOutput));
     }
 }

@@ -17,6 +17,7 @@ namespace Microsoft.ML.Clip.Export;
 /// <param name="GraphBytes">Its normalised graph (<c>pixel_values</c> → <c>image_features</c>), serialised.</param>
 /// <param name="FeatureSize">Size F of its features.</param>
 /// <param name="Preprocess">The preprocessing it expects (goes into <c>clip_model.json</c>).</param>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport hands a trained locked-image model's encoder over)
 internal sealed record FrozenEncoderGraph(string Name, byte[] GraphBytes, int FeatureSize, ClipPreprocessSettings Preprocess)
 {
     /// <summary>The graph of a running encoder.</summary>
@@ -24,7 +25,7 @@ internal sealed record FrozenEncoderGraph(string Name, byte[] GraphBytes, int Fe
 }
 
 /// <summary>Options of <see cref="ClipOnnxExporter.Export"/>.</summary>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp.</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport)
 internal sealed class ClipOnnxExportOptions
 {
     /// <summary>
@@ -48,6 +49,7 @@ internal sealed class ClipOnnxExportOptions
 /// <param name="Info">The <c>clip_model.json</c> contents.</param>
 /// <param name="WeightsRoundedToFloat16">True when <see cref="ClipOnnxExportOptions.WeightsAsFloat16"/> changed some value
 /// (a weight that is not float16-representable); false without that option.</param>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport)
 internal sealed record ClipOnnxExportResult(ClipModelInfo Info, bool WeightsRoundedToFloat16);
 
 /// <summary>
@@ -58,7 +60,7 @@ internal sealed record ClipOnnxExportResult(ClipModelInfo Info, bool WeightsRoun
 /// features are raw (not normalised), as openai/CLIP's <c>encode_image</c> / <c>encode_text</c>. The input and
 /// output names are <see cref="EncoderSignature"/>'s, the ones the inference side checks.
 /// </summary>
-/// <remarks>Friend: used by Microsoft.ML.Clip.TorchSharp (export of trained models).</remarks>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport: the export of trained models)
 internal static class ClipOnnxExporter
 {
     /// <summary>Exports <paramref name="stateDict"/> to <paramref name="outDir"/>.</summary>

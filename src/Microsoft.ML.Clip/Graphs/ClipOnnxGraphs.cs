@@ -54,14 +54,16 @@ internal static class ClipOnnxGraphs
 
     /// <summary>
     /// Wraps a text encoder (<paramref name="encoderInput"/> int64 [N,L] → <paramref name="encoderOutput"/> [N,D]):
-    /// input <paramref name="inputName"/> int64 [1, L]; output <paramref name="outputName"/> float [D].
+    /// input <paramref name="inputName"/> int64 [1, L] (a symbolic length when <paramref name="variableLength"/>: the ids
+    /// of the pipeline's tokenizer mapping are a variable-size column, as only the saved spec knows L); output
+    /// <paramref name="outputName"/> float [D].
     /// </summary>
     public static byte[] WrapTextEncoder(byte[] encoder, string encoderInput, string encoderOutput, int contextLength, int embedDim,
-        bool normalize, string inputName, string outputName)
+        bool normalize, string inputName, string outputName, bool variableLength = false)
     {
         var model = ModelProto.Parser.ParseFrom(encoder);
         var g = model.Graph;
-        ReplaceInput(g, encoderInput, Value(inputName, DataType.Int64, 1, contextLength), [CreateNode("Identity", encoderInput, [inputName])]);
+        ReplaceInput(g, encoderInput, Value(inputName, DataType.Int64, 1, variableLength ? -1 : contextLength), [CreateNode("Identity", encoderInput, [inputName])]);
         WidenFloat16Initializers(g);
         AppendEmbeddingOutput(g, encoderOutput, embedDim, normalize, outputName);
         return ToBytes(model, "text");

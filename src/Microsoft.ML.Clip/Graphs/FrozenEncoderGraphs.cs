@@ -13,13 +13,13 @@ namespace Microsoft.ML.Clip.Graphs;
 internal static class FrozenEncoderGraphs
 {
     /// <summary>Input of a normalised feature graph (the same name as a CLIP image encoder's).</summary>
-    public const string InputName = "pixel_values";
+    public const string InputName = Models.EncoderSignature.PixelValues;
 
     /// <summary>Output of a normalised feature graph.</summary>
     public const string FeaturesName = "image_features";
 
     /// <summary>Output of a feature graph extended by a projection.</summary>
-    public const string EmbedsName = "image_embeds";
+    public const string EmbedsName = Models.EncoderSignature.ImageEmbeds;
 
     /// <summary>Name of the projection initializer (the state-dict name of the trainable part).</summary>
     public const string ProjectionName = "visual.proj";
@@ -28,10 +28,11 @@ internal static class FrozenEncoderGraphs
     public const string NormWeightName = "visual.ln_post.weight", NormBiasName = "visual.ln_post.bias";
 
     /// <summary>The input size ML.NET's ResNet-18 files declare.</summary>
-    public const int NativeResNet18Resolution = 224;
+    public const int NativeResNet18Resolution = Models.ResNet18Files.NativeResolution;
 
     // Value names inside the two ONNX files of Microsoft.ML.DnnImageFeaturizer.ResNet18.
-    private const string PrepInput = "OriginalInput", PrepOutput = "PreprocessedInput", NetInput = "Input247", NetOutput = "Pooling395_Output_0";
+    private const string PrepInput = Models.ResNet18Files.PrepInput, PrepOutput = Models.ResNet18Files.PrepOutput,
+        NetInput = Models.ResNet18Files.NetInput, NetOutput = Models.ResNet18Files.NetOutput;
 
     /// <summary>
     /// Chains the package's preprocessing graph (RGB 0–255 → BGR minus the mean image) and ResNet-18 up to its pooled

@@ -1,4 +1,7 @@
-namespace Microsoft.ML.Clip.Evaluation;
+using Microsoft.ML.Clip.Evaluation;
+
+// In ML.NET's namespace, next to its trainer catalogs: `using Microsoft.ML;` finds this.
+namespace Microsoft.ML;
 
 /// <summary>Catalog extension for the CLIP linear probe, next to ML.NET's multiclass trainers.</summary>
 public static class ClipLinearProbeCatalog

@@ -1,6 +1,6 @@
 namespace Microsoft.ML.Clip.Evaluation;
 
-/// <summary>Options of the CLIP linear probe (<see cref="ClipLinearProbeCatalog"/>).</summary>
+/// <summary>Options of the CLIP linear probe (<see cref="Microsoft.ML.ClipLinearProbeCatalog"/>).</summary>
 public sealed class ClipLinearProbeOptions
 {
     /// <summary>Default values.</summary>

@@ -6,12 +6,13 @@ namespace Microsoft.ML.Clip.Evaluation;
 public sealed record L2SweepPoint(float L2Regularization, double ValidationAccuracy);
 
 /// <summary>The λ grid and the choice of the best value.</summary>
-public static class L2Sweep
+internal static class L2Sweep
 {
     /// <summary>
     /// <paramref name="count"/> values log-spaced from <paramref name="min"/> to <paramref name="max"/> (both included),
     /// ascending. The CLIP paper sweeps 10⁻⁶…10⁶; a coarser grid costs fewer fits.
     /// </summary>
+    // friend: used by clip (the CLI builds the λ grid of its --l2-min/--l2-max/--l2-steps)
     public static float[] LogSpace(double min, double max, int count)
     {
         if (!(min > 0) || !(max >= min))

@@ -4,7 +4,7 @@ namespace Microsoft.ML.Clip.Evaluation;
 /// Seeded, stratified row selection for the linear probe: validation splits and k-shot samples. The same seed
 /// and labels always give the same rows (a private <see cref="Random"/> per call, never a shared one).
 /// </summary>
-public static class StratifiedSampling
+internal static class StratifiedSampling
 {
     /// <summary>
     /// Exactly <paramref name="shotsPerClass"/> rows of every class, drawn without replacement; returned in
@@ -39,6 +39,7 @@ public static class StratifiedSampling
     /// <param name="validationFraction">In (0, 1).</param>
     /// <param name="seed">Seed of the split.</param>
     /// <returns>Row indices of both parts, each ascending.</returns>
+    // friend: used by clip (the CLI splits a class-folder data set 70/30)
     public static (int[] Train, int[] Validation) TrainValidationSplit(IReadOnlyList<int> labels, int classCount, double validationFraction, int seed)
     {
         if (!(validationFraction > 0 && validationFraction < 1))

@@ -52,7 +52,7 @@ public sealed record ClipModelInfo
     public ClipPreprocessSettings ToPreprocessSettings() => new()
     {
         Resolution = ImageResolution,
-        ResizeMode = Preprocess.ResizeMode == ClipPreprocessInfo.Squash ? ClipResizeMode.Squash : ClipResizeMode.ShortestSideCenterCrop,
+        ResizeMode = ClipPreprocessInfo.ToResizeMode(Preprocess.ResizeMode),
         Mean = Preprocess.Mean,
         Std = Preprocess.Std,
     };
@@ -112,10 +112,16 @@ public sealed record ClipPreprocessInfo
     /// <summary>The JSON form of <paramref name="settings"/> (its resolution is <see cref="ClipModelInfo.ImageResolution"/>).</summary>
     public static ClipPreprocessInfo From(ClipPreprocessSettings settings) => new()
     {
-        ResizeMode = settings.ResizeMode == ClipResizeMode.Squash ? Squash : ShortestSideCenterCrop,
+        ResizeMode = ResizeModeName(settings.ResizeMode),
         Mean = settings.Mean,
         Std = settings.Std,
     };
+
+    /// <summary>The JSON name of <paramref name="mode"/>: the one mapping between the enum and the file format.</summary>
+    internal static string ResizeModeName(ClipResizeMode mode) => mode == ClipResizeMode.Squash ? Squash : ShortestSideCenterCrop;
+
+    /// <summary>The mode a (validated) JSON name stands for.</summary>
+    internal static ClipResizeMode ToResizeMode(string name) => name == Squash ? ClipResizeMode.Squash : ClipResizeMode.ShortestSideCenterCrop;
 
     /// <summary>Resampling filter; <c>bicubic</c> (PIL's, antialiased).</summary>
     [JsonPropertyName("interpolation")] public string Interpolation { get; init; } = "bicubic";

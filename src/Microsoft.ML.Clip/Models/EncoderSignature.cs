@@ -5,7 +5,8 @@ namespace Microsoft.ML.Clip.Models;
 
 /// <summary>
 /// Checks that an ONNX encoder has the input and output <see cref="ClipModelInfo"/> promises
-/// (names, element types, shapes; the batch dimension may be symbolic) and says precisely what differs.
+/// (names, element types, shapes; the batch dimension may be symbolic) and says precisely what differs. Its four
+/// tensor names are the encoder contract of a model folder, defined here once (the exporter writes these).
 /// </summary>
 internal static class EncoderSignature
 {

@@ -31,7 +31,7 @@ public sealed class FrozenImageEncoder : IDisposable
 
     /// <summary>Preprocesses one image into its slot of a batch: 3 × R × R floats as <see cref="Preprocess"/> says.</summary>
     /// <typeparam name="T">The image's form (a path, encoded bytes, a decoded image…).</typeparam>
-    public delegate void ImagePreprocessing<in T>(T image, Span<float> destination);
+    internal delegate void ImagePreprocessing<in T>(T image, Span<float> destination);
 
     private FrozenImageEncoder(string name, byte[] graph, int featureSize, ClipPreprocessSettings preprocess, int? intraOpThreads,
         int? gpuDeviceId = null, Action<string>? log = null)
@@ -65,6 +65,7 @@ public sealed class FrozenImageEncoder : IDisposable
     public string Id { get; }
 
     /// <summary>The normalised graph (serialised ONNX).</summary>
+    // friend: used by Microsoft.ML.Clip.TorchSharp (Training/ClipTrainerTransformer saves the encoder's graph with the model)
     internal byte[] GraphBytes { get; }
 
     /// <summary>Where ONNX Runtime runs the encoder: <c>CPU</c> or <c>CUDA:n</c>.</summary>
@@ -90,13 +91,7 @@ public sealed class FrozenImageEncoder : IDisposable
     public static FrozenImageEncoder ResNet18(string? modelDirectory = null, int? intraOpThreads = null, int resolution = FrozenEncoderGraphs.NativeResNet18Resolution,
         int? gpuDeviceId = null, Action<string>? log = null)
     {
-        modelDirectory ??= Path.Combine(AppContext.BaseDirectory, Evaluation.ResNet18FeaturesCatalog.DefaultModelDirectory);
-        var prep = Path.Combine(modelDirectory, Evaluation.ResNet18FeaturesCatalog.PreprocessFile);
-        var net = Path.Combine(modelDirectory, Evaluation.ResNet18FeaturesCatalog.NetworkFile);
-        foreach (var file in new[] { prep, net })
-            if (!File.Exists(file))
-                throw new FileNotFoundException(
-                    $"ResNet-18 model file '{file}' is missing: reference the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 (it copies DnnImageModels/ to the output) or pass its folder.", file);
+        var (prep, net) = ResNet18Files.Locate(modelDirectory);
         var graph = FrozenEncoderGraphs.ResNet18(prep, net, resolution).ToByteArray();
         var preprocess = new ClipPreprocessSettings
         {
@@ -104,7 +99,7 @@ public sealed class FrozenImageEncoder : IDisposable
             Mean = [0f, 0f, 0f],
             Std = [1f / 255, 1f / 255, 1f / 255],
         };
-        return new FrozenImageEncoder(ResNet18Name, graph, Evaluation.ResNet18FeaturesCatalog.FeatureSize, preprocess, intraOpThreads, gpuDeviceId, log);
+        return new FrozenImageEncoder(ResNet18Name, graph, ResNet18Files.FeatureSize, preprocess, intraOpThreads, gpuDeviceId, log);
     }
 
     /// <summary>
@@ -154,6 +149,7 @@ public sealed class FrozenImageEncoder : IDisposable
     /// Rebuilds an encoder from the graph a saved model carries (<see cref="GraphBytes"/>). The bytes are used as they are
     /// (only their signature is checked), so the id stays the hash of exactly what was saved.
     /// </summary>
+    // friend: used by Microsoft.ML.Clip.TorchSharp (Training/ClipTrainerTransformer rebuilds the encoder of a saved model)
     internal static FrozenImageEncoder FromGraph(string name, byte[] graph, ClipPreprocessSettings preprocess)
     {
         var (_, resolution, featureSize) = FrozenEncoderGraphs.Normalize(graph, name);
@@ -199,7 +195,8 @@ public sealed class FrozenImageEncoder : IDisposable
     /// <param name="images">The images.</param>
     /// <param name="preprocess">Writes one image's pixels; its exceptions pass through (name the image in them).</param>
     /// <param name="destination">At least images.Count × F floats.</param>
-    public void Featurize<T>(IReadOnlyList<T> images, ImagePreprocessing<T> preprocess, Span<float> destination)
+    // friend: used by Microsoft.ML.Clip.TorchSharp (Training/LockedImageFeatures preprocesses its own image values)
+    internal void Featurize<T>(IReadOnlyList<T> images, ImagePreprocessing<T> preprocess, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(preprocess);

@@ -21,7 +21,7 @@ internal static class ClipChains
     /// are added to <paramref name="temporary"/>.
     /// </summary>
     public static EstimatorChain<ITransformer> ImageEmbedding(EstimatorChain<ITransformer> chain, TransformsCatalog catalog, ClipModel model,
-        ClipInputKind kind, string inputColumn, bool normalize, bool skipBadRows, OnnxPlacement onnx, List<string> temporary, Action<string>? log)
+        ClipInputKind kind, string inputColumn, bool normalize, bool skipBadRows, OnnxPlacement onnx, List<string> temporary)
     {
         var info = model.Info;
         float[]? mean = null, std = null;
@@ -32,15 +32,13 @@ internal static class ClipChains
         else
         {
             var settings = info.ToPreprocessSettings();
-            var (contract, map) = ClipPixelMappings.For(kind, settings.ResizeMode, settings.Resolution, skipBadRows);
-            if (contract is null)
-                log?.Invoke($"No registered image mapping for resolution {settings.Resolution}: the pipeline runs but cannot be saved (registered: {string.Join(", ", ClipPixelMappings.Resolutions)}).");
             chain = chain.Then(catalog.CopyColumns(ClipColumns.ImageIn, inputColumn));
+            chain = ParameterColumns.Add(chain, catalog, ClipColumns.PixelParameters, ClipPixelParameters.For(info, skipBadRows).ToJson(), temporary);
             chain = kind switch
             {
-                ClipInputKind.ImagePath => chain.Then(catalog.CustomMapping((Action<ImagePathRow, PixelsRow>)map, contract)),
-                ClipInputKind.Image => chain.Then(new MLImageMappingEstimator(catalog, (Action<MLImageRow, PixelsRow>)map, contract)),
-                _ => chain.Then(catalog.CustomMapping((Action<ImageBytesRow, PixelsRow>)map, contract)),
+                ClipInputKind.ImagePath => chain.Then(catalog.CustomMapping(new ClipPathPixelMapping().GetMapping(), ClipPathPixelMapping.ContractName)),
+                ClipInputKind.Image => chain.Then(new MLImageMappingEstimator(catalog, new ClipMLImagePixelMapping().GetMapping(), ClipMLImagePixelMapping.ContractName)),
+                _ => chain.Then(catalog.CustomMapping(new ClipBytesPixelMapping().GetMapping(), ClipBytesPixelMapping.ContractName)),
             };
             temporary.Add(ClipColumns.ImageIn);
             mean = settings.Mean;
@@ -55,7 +53,7 @@ internal static class ClipChains
 
     /// <summary>Text column → <see cref="ClipColumns.Embedding"/> (float [D]).</summary>
     public static EstimatorChain<ITransformer> TextEmbedding(EstimatorChain<ITransformer> chain, TransformsCatalog catalog, ClipModel model,
-        ClipInputKind kind, string inputColumn, bool normalize, ClipTruncation truncation, OnnxPlacement onnx, List<string> temporary, Action<string>? log)
+        ClipInputKind kind, string inputColumn, bool normalize, ClipTruncation truncation, OnnxPlacement onnx, List<string> temporary)
     {
         var info = model.Info;
         if (kind == ClipInputKind.TokenIds)
@@ -64,15 +62,14 @@ internal static class ClipChains
         }
         else
         {
-            var factory = ClipTokenizeMappingBase.For(info.Tokenizer.ContextLength, truncation)
-                ?? throw new NotSupportedException($"Text columns need context length {ClipTokenizer.DefaultContextLength}; this model uses {info.Tokenizer.ContextLength}. Give a token-id column instead.");
-            chain = chain.Then(catalog.CopyColumns(ClipColumns.TextIn, inputColumn))
-                .Then(catalog.CustomMapping(factory.Map, factory.Contract));
+            chain = chain.Then(catalog.CopyColumns(ClipColumns.TextIn, inputColumn));
+            chain = ParameterColumns.Add(chain, catalog, ClipColumns.TokenizerSpec, ClipTokenizerSpec.For(info, truncation).ToJson(), temporary);
+            chain = chain.Then(catalog.CustomMapping(new ClipTokenizeMapping().GetMapping(), ClipTokenizeMapping.ContractName));
             temporary.Add(ClipColumns.TextIn);
         }
         temporary.Add(ClipColumns.TokenIds);
         var graph = ClipOnnxGraphs.WrapTextEncoder(File.ReadAllBytes(model.TextModelPath), EncoderSignature.InputIds, EncoderSignature.TextEmbeds,
-            info.Tokenizer.ContextLength, info.EmbedDim, normalize, ClipColumns.TokenIds, ClipColumns.Embedding);
+            info.Tokenizer.ContextLength, info.EmbedDim, normalize, ClipColumns.TokenIds, ClipColumns.Embedding, variableLength: kind != ClipInputKind.TokenIds);
         temporary.Add(ClipColumns.Embedding);
         return chain.Then(onnx.Apply(ClipColumns.Embedding, ClipColumns.TokenIds, graph));
     }

@@ -17,4 +17,7 @@ internal static class ClipColumns
     public const string ArgMax = Prefix + "argmax";
     public const string Rest = Prefix + "rest";
     public const string First = Prefix + "first";
+    public const string Constant = Prefix + "const";
+    public const string PixelParameters = Prefix + "pixel_params";
+    public const string TokenizerSpec = Prefix + "tokenizer";
 }

@@ -6,8 +6,9 @@ namespace Microsoft.ML.Clip.Transforms;
 /// <summary>
 /// Reaches the <see cref="IHostEnvironment"/> behind a <see cref="TransformsCatalog"/> for logging.
 /// ML.NET keeps it internal (<c>CatalogUtils</c>); this reads the catalog's private field by reflection
-/// (a test guards it) and logs nothing when that fails.
+/// (a test guards it) and logs nothing when that fails. The one route to it in the packages.
 /// </summary>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Training/ClipTrainerCatalog finds the trainer's environment here)
 internal static class ClipEnvironment
 {
     private static readonly FieldInfo? EnvField = typeof(TransformsCatalog).GetField("_env", BindingFlags.NonPublic | BindingFlags.Instance);

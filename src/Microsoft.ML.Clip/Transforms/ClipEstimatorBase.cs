@@ -17,6 +17,10 @@ internal sealed record OnnxPlacement(TransformsCatalog Catalog, int? GpuDeviceId
 /// <see cref="GetOutputSchema"/>, <see cref="Fit"/> and the fitted transformer's <c>Transform</c>),
 /// builds the chain of built-in estimators for the column's kind once, and fits it.
 /// </summary>
+/// <remarks>
+/// Public because the three estimators a user receives derive from it (C# needs the base as visible); its constructor
+/// and members for them are <c>private protected</c>, so it cannot be derived from outside this package.
+/// </remarks>
 public abstract class ClipEstimatorBase : IEstimator<ClipTransformer>
 {
     private readonly Dictionary<ClipInputKind, EstimatorChain<ITransformer>> _chains = [];

@@ -79,7 +79,7 @@ public sealed class ClipImageEmbeddingEstimator : ClipEstimatorBase
     {
         var temporary = new List<string>();
         var gpu = ResolveGpu(_options.GpuDeviceId, _options.FallbackToCpu);
-        var chain = ClipChains.ImageEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, _options.Normalize, _options.SkipBadRows, gpu, temporary, Log);
+        var chain = ClipChains.ImageEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, _options.Normalize, _options.SkipBadRows, gpu, temporary);
         return ClipChains.Finish(chain, Catalog, _options.OutputColumnName, temporary);
     }
 }

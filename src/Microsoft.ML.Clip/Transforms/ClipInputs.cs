@@ -22,12 +22,19 @@ internal enum ClipInputKind
 
 /// <summary>
 /// Recognises image and text input columns and throws ML.NET's schema errors
-/// (<see cref="ArgumentOutOfRangeException"/>, parameter <c>inputSchema</c>) for missing or mistyped ones.
+/// (<see cref="ArgumentOutOfRangeException"/>, parameter <c>inputSchema</c>) for missing or mistyped ones: the one
+/// definition of which column types are images, for the estimators here and the trainer.
 /// </summary>
+/// <remarks>
+/// A null pixel count means the caller decodes images itself and takes no preprocessed pixels (the trainer).
+/// </remarks>
+// friend: meant for Microsoft.ML.Clip.TorchSharp, whose trainer still has copies of the image-column check
+// (Training/ClipImageColumn.Find and ClipTrainerEstimator.IsImage) that should call Image(…, pixelCount: null).
 internal static class ClipInputs
 {
-    public static string ImageExpectation(int pixelCount)
-        => $"String (image path), Vector<Byte> (encoded image), Image (MLImage, e.g. from LoadImages) or Vector<Single, {pixelCount}> (preprocessed pixels)";
+    public static string ImageExpectation(int? pixelCount) => pixelCount is int n
+        ? $"String (image path), Vector<Byte> (encoded image), Image (MLImage, e.g. from LoadImages) or Vector<Single, {n}> (preprocessed pixels)"
+        : "String (image path), Vector<Byte> (encoded image) or Image (MLImage, e.g. from LoadImages)";
 
     public static string TextExpectation(int contextLength) => $"String or Vector<Int64, {contextLength}> (token ids)";
 
@@ -38,7 +45,7 @@ internal static class ClipInputs
         => new("inputSchema", $"Schema mismatch for input column '{column}': expected {expected}, got {actual}");
 
     /// <summary>The kind of an image column in a fitted schema (vector sizes checked).</summary>
-    public static ClipInputKind Image(DataViewSchema schema, string column, int pixelCount)
+    public static ClipInputKind Image(DataViewSchema schema, string column, int? pixelCount)
     {
         var col = schema.GetColumnOrNull(column) ?? throw NotFound(column);
         var type = col.Type;
@@ -47,14 +54,14 @@ internal static class ClipInputs
             TextDataViewType => ClipInputKind.ImagePath,
             ImageDataViewType => ClipInputKind.Image,
             VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(byte) => ClipInputKind.ImageBytes,
-            VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(float) && v.Size == pixelCount => ClipInputKind.Pixels,
+            VectorDataViewType { ItemType: NumberDataViewType n } v when n.RawType == typeof(float) && pixelCount is not null && v.Size == pixelCount => ClipInputKind.Pixels,
             _ => null,
         };
         return kind ?? throw Mismatch(column, ImageExpectation(pixelCount), type.ToString() ?? "?");
     }
 
     /// <summary>The kind of an image column in a schema shape (vector sizes are not known there).</summary>
-    public static ClipInputKind Image(SchemaShape shape, string column, int pixelCount)
+    public static ClipInputKind Image(SchemaShape shape, string column, int? pixelCount)
     {
         var col = Find(shape, column);
         ClipInputKind? kind = col switch
@@ -62,7 +69,7 @@ internal static class ClipInputs
             { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: TextDataViewType } => ClipInputKind.ImagePath,
             { Kind: SchemaShape.Column.VectorKind.Scalar, ItemType: ImageDataViewType } => ClipInputKind.Image,
             { Kind: not SchemaShape.Column.VectorKind.Scalar, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(byte) => ClipInputKind.ImageBytes,
-            { Kind: SchemaShape.Column.VectorKind.Vector, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(float) => ClipInputKind.Pixels,
+            { Kind: SchemaShape.Column.VectorKind.Vector, IsKey: false, ItemType: NumberDataViewType n } when n.RawType == typeof(float) && pixelCount is not null => ClipInputKind.Pixels,
             _ => null,
         };
         return kind ?? throw Mismatch(column, ImageExpectation(pixelCount), Describe(col));

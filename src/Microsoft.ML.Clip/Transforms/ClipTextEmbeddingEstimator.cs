@@ -65,7 +65,7 @@ public sealed class ClipTextEmbeddingEstimator : ClipEstimatorBase
     {
         var temporary = new List<string>();
         var gpu = ResolveGpu(_options.GpuDeviceId, _options.FallbackToCpu);
-        var chain = ClipChains.TextEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, _options.Normalize, _options.Truncation, gpu, temporary, Log);
+        var chain = ClipChains.TextEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, _options.Normalize, _options.Truncation, gpu, temporary);
         return ClipChains.Finish(chain, Catalog, _options.OutputColumnName, temporary);
     }
 
@@ -77,6 +77,8 @@ public sealed class ClipTextEmbeddingEstimator : ClipEstimatorBase
         var column = input.Schema[InputColumnName];
         using var cursor = input.GetRowCursor([column]);
         var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+        // The pipeline's own tokenizer: the spec it stores, whatever its kind.
+        var encode = ClipTokenizerSpec.For(ModelInfo, _options.Truncation).CreateEncoder();
         var ids = new long[ModelInfo.Tokenizer.ContextLength];
         ReadOnlyMemory<char> text = default;
         long rows = 0, truncated = 0;
@@ -84,7 +86,7 @@ public sealed class ClipTextEmbeddingEstimator : ClipEstimatorBase
         {
             getter(ref text);
             rows++;
-            if (ClipTokenizer.Default.EncodeToContext(text.ToString(), ids, ClipTruncation.Truncate))
+            if (encode(text.ToString(), ids, ClipTruncation.Truncate))
                 truncated++;
         }
         if (truncated > 0)

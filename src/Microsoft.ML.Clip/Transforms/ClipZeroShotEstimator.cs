@@ -158,7 +158,7 @@ public sealed class ClipZeroShotEstimator : ClipEstimatorBase
         var scale = _options.UseModelLogitScale ? model.LogitScale : _options.Scale;
         var temporary = new List<string>();
         var gpu = ResolveGpu(_options.GpuDeviceId, _options.FallbackToCpu);
-        var chain = ClipChains.ImageEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, normalize: false, _options.SkipBadRows, gpu, temporary, Log);
+        var chain = ClipChains.ImageEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, normalize: false, _options.SkipBadRows, gpu, temporary);
 
         var head = ClipOnnxGraphs.ZeroShotHead(weights, model.EmbeddingSize, _classes.Length, scale, ClipColumns.Embedding, ClipColumns.Probabilities);
         chain = chain.Then(gpu.Apply(ClipColumns.Probabilities, ClipColumns.Embedding, head));

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML.Clip.Imaging;
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.TestUtilities;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,5 +1,4 @@
 using Microsoft.ML.Clip.Imaging;
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.TestUtilities;
 using Xunit;
 

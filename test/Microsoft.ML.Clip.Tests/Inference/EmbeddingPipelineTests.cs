@@ -1,4 +1,3 @@
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.Transforms;
 using Microsoft.ML.Data;

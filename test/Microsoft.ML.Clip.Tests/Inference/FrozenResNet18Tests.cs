@@ -27,8 +27,8 @@ public class FrozenResNet18Tests
         for (var i = 0; i < input.Length; i++) input[i] = (float)(random.NextDouble() * 255);
         var batched = encoder.Featurize(input, count);
 
-        using var prep = new InferenceSession(Path.Combine(ModelDirectory, ResNet18FeaturesCatalog.PreprocessFile));
-        using var net = new InferenceSession(Path.Combine(ModelDirectory, ResNet18FeaturesCatalog.NetworkFile));
+        using var prep = new InferenceSession(Path.Combine(ModelDirectory, ResNet18Files.PreprocessFile));
+        using var net = new InferenceSession(Path.Combine(ModelDirectory, ResNet18Files.NetworkFile));
         for (var n = 0; n < count; n++)
         {
             var image = input.AsSpan(n * pixels, pixels).ToArray();

@@ -1,6 +1,10 @@
-using Microsoft.ML.Clip.IO;
+using Google.Protobuf;
+using Microsoft.ML.Clip.Graphs;
+using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
+using Onnx;
+using static Onnx.TensorProto.Types;
 
 namespace Microsoft.ML.Clip.Tests.Inference;
 
@@ -41,6 +45,45 @@ internal static class ModelFolders
             Source = $"test fixture {kind}",
         }.Save(Path.Combine(dir, ClipModelInfo.FileName));
         return dir;
+    }
+
+    /// <summary>
+    /// A fresh folder whose image encoder takes <paramref name="resolution"/> px (any multiple of 4): a seeded random linear map of
+    /// the 4×4-average-pooled pixels to 64 values, so every crop and resize decision shows in the embedding; the text encoder
+    /// is the fixture's (64-d, context 77).
+    /// </summary>
+    public static string AtResolution(int resolution, ClipResizeMode resizeMode = ClipResizeMode.ShortestSideCenterCrop)
+    {
+        var dir = Fixtures.NewTempDir($"clip-model-{resolution}px");
+        File.WriteAllBytes(Path.Combine(dir, "image.onnx"), LinearImageEncoder(resolution, 64, seed: resolution));
+        File.Copy(Fixtures.Reference("models", "vit.text.onnx"), Path.Combine(dir, "text.onnx"));
+        new ClipModelInfo
+        {
+            EmbedDim = 64,
+            ImageResolution = resolution,
+            LogitScale = LogitScale,
+            VisionKind = "vit",
+            Preprocess = new ClipPreprocessInfo { ResizeMode = resizeMode == ClipResizeMode.Squash ? ClipPreprocessInfo.Squash : ClipPreprocessInfo.ShortestSideCenterCrop },
+            Source = $"test: random linear image encoder at {resolution} px",
+        }.Save(Path.Combine(dir, ClipModelInfo.FileName));
+        return dir;
+    }
+
+    private static byte[] LinearImageEncoder(int resolution, int embedDim, int seed)
+    {
+        int side = resolution / 4, inputs = 3 * side * side;
+        var random = new Random(seed);
+        var weights = new float[inputs * embedDim];
+        for (int i = 0; i < weights.Length; i++)
+            weights[i] = (float)((random.NextDouble() * 2 - 1) / Math.Sqrt(inputs));
+        var g = new GraphProto { Name = "linear_image_encoder" };
+        g.Input.Add(OnnxGraphBuilder.Value("pixel_values", DataType.Float, "batch", 3, resolution, resolution));
+        g.Initializer.Add(OnnxGraphBuilder.FloatTensor("weights", [inputs, embedDim], weights));
+        g.Node.Add(OnnxGraphBuilder.CreateNode("AveragePool", "pooled", ["pixel_values"], OnnxGraphBuilder.Ints("kernel_shape", 4, 4), OnnxGraphBuilder.Ints("strides", 4, 4)));
+        g.Node.Add(OnnxGraphBuilder.CreateNode("Flatten", "flat", ["pooled"], OnnxGraphBuilder.Int("axis", 1)));
+        g.Node.Add(OnnxGraphBuilder.CreateNode("MatMul", "image_embeds", ["flat", "weights"]));
+        g.Output.Add(OnnxGraphBuilder.Value("image_embeds", DataType.Float, "batch", embedDim));
+        return OnnxGraphBuilder.CreateModel(g).ToByteArray();
     }
 
     /// <summary>Loads the model of <paramref name="kind"/>.</summary>

@@ -80,4 +80,30 @@ public class PersistenceTests
         for (int i = 0; i < rows.Length; i++)
             Assert.True(ModelFolders.MaxAbsDiff(engine.Predict(rows[i]).Embedding, expected.AsSpan(i * 64, 64)) <= 1e-5f);
     }
+
+    // Every parameter of the image mapping travels with the saved pipeline: the resolution (200: no grid ever covered it),
+    // the resize mode and the bad-row policy.
+    [Fact]
+    public void SkipBadRowsPipelineAtAnOddResolutionKeepsItsPoliciesAfterReloading()
+    {
+        var ml = new MLContext(seed: 1);
+        var paths = ImageFileTests.E2eImages();
+        var rows = paths.Append(Path.Combine(Fixtures.NewTempDir(), "missing.png")).Select((p, i) => new PathRow { Path = p, Id = i }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var folder = ModelFolders.AtResolution(200, Clip.Imaging.ClipResizeMode.Squash);
+        var options = new Transforms.ClipImageEmbeddingOptions { InputColumnName = "Path", SkipBadRows = true, Normalize = false };
+        var model = ml.Transforms.ClipImageEmbedding(folder, options).Fit(data);
+        var path = Path.Combine(Fixtures.NewTempDir(), "skip200.zip");
+        ml.Model.Save(model, data.Schema, path);
+        var loaded = new MLContext().Model.Load(path, out _);
+
+        var before = model.Transform(data).GetColumn<float[]>("Embedding").ToArray();
+        var after = loaded.Transform(data).GetColumn<float[]>("Embedding").ToArray();
+        Assert.Equal(before.SelectMany(e => e), after.SelectMany(e => e));
+        Assert.All(after[4], v => Assert.True(float.IsNaN(v)));
+        using var clip = Models.ClipModel.Load(folder);
+        var direct = clip.EmbedImageFiles(paths);
+        for (int i = 0; i < paths.Length; i++)
+            Assert.True(ModelFolders.MaxAbsDiff(direct[i], after[i]) <= 1e-5f, $"row {i}");
+    }
 }

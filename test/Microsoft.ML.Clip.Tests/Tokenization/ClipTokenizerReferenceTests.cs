@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.Tokenization;
 using Xunit;

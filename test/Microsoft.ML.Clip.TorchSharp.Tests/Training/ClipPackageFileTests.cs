@@ -84,7 +84,7 @@ public class ClipPackageHeaderTests
     public void Loading_a_model_whose_header_lacks_a_column_name_names_the_file_and_the_field()
     {
         var config = ClipConfigJson.Serialize(ShapesDataset.SmallConfig, indented: false);
-        using var model = new Microsoft.ML.Clip.TorchSharp.Modeling.ClipTorchModel(ShapesDataset.SmallConfig);
+        using var model = new Microsoft.ML.Clip.TorchSharp.Modules.ClipTorchModel(ShapesDataset.SmallConfig);
         var header = new JsonObject { ["kind"] = "model", ["config"] = config, ["loss"] = "InfoNce", ["image_column"] = "Image" };
         var path = Path.Combine(Fixtures.NewTempDir("header"), "partial.clipmodel");
         using (var stream = File.Create(path))

@@ -153,12 +153,15 @@ public class ClipTrainerTests(ITestOutputHelper output)
         options.CheckpointDirectory = dir;
         options.CheckpointEverySteps = 1;
         var saves = 0;
-        options.CheckpointWriteHook = tensor =>
+        var hooks = new ClipTrainerTestHooks
         {
-            if (tensor == 0) saves++;
-            if (saves == 3 && tensor == 10) throw new IOException("simulated crash mid-save");
+            CheckpointTensorWritten = tensor =>
+            {
+                if (tensor == 0) saves++;
+                if (saves == 3 && tensor == 10) throw new IOException("simulated crash mid-save");
+            },
         };
-        var e = Assert.Throws<IOException>(() => ml.Transforms.ClipTrainer("Image", "Caption", options).Fit(Data(ml, 16, 4)));
+        var e = Assert.Throws<IOException>(() => new ClipTrainerEstimator(ml, "Image", "Caption", options, hooks).Fit(Data(ml, 16, 4)));
         Assert.Contains("simulated", e.Message);
         var path = Path.Combine(dir, ClipTrainingSession.CheckpointFileName);
         Assert.False(File.Exists(path + ".tmp"));
@@ -240,7 +243,7 @@ public class ClipTrainerTests(ITestOutputHelper output)
     }
 
     // SchemaShape.Create is internal to ML.NET; tests reach it by reflection (the estimator never needs it).
-    private static SchemaShape ShapeOf(DataViewSchema schema) =>
+    internal static SchemaShape ShapeOf(DataViewSchema schema) =>
         (SchemaShape)typeof(SchemaShape).GetMethod("Create", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, [typeof(DataViewSchema)])!
             .Invoke(null, [schema])!;
 

@@ -153,11 +153,11 @@ public class LockedImageTuningTests
         var data = ml.Data.LoadFromEnumerable(ShapesDataset.Generate(24, seed: 11));
         var counts = new List<(int Epoch, long Hits, long Misses)>();
         var options = LitOptions(encoderPath, cache, epochs: 3);
-        options.FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses));
+        var hooks = new ClipTrainerTestHooks { FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses)) };
         var losses = new List<float>();
         options.Progress = new Progress(p => losses.Add(p.Loss));
 
-        using var model = ml.Transforms.ClipTrainer("Image", "Caption", options).Fit(data);
+        using var model = new ClipTrainerEstimator(ml, "Image", "Caption", options, hooks).Fit(data);
 
         // 24 distinct images: encoded once before training, every epoch (3 full batches) reads the cache.
         Assert.Equal([(-1, 0L, 24L), (0, 24L, 0L), (1, 24L, 0L), (2, 24L, 0L)], counts);
@@ -222,8 +222,8 @@ public class LockedImageTuningTests
         {
             var counts = new List<(int, long, long)>();
             var options = LitOptions(encoderPath, cache, epochs: 1);
-            options.FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses));
-            using var _ = ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), options).Fit(ml.Data.LoadFromEnumerable(pairs));
+            var hooks = new ClipTrainerTestHooks { FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses)) };
+            using var _ = new ClipTrainerEstimator(ml, nameof(PathPair.ImagePath), nameof(PathPair.Caption), options, hooks).Fit(ml.Data.LoadFromEnumerable(pairs));
             return counts;
         }
 
@@ -237,8 +237,8 @@ public class LockedImageTuningTests
         var other = WriteConvEncoder(dir, seed: 4, name: "other.onnx");
         var counts = new List<(int, long, long)>();
         var otherOptions = LitOptions(other, cache, epochs: 1);
-        otherOptions.FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses));
-        using (ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), otherOptions).Fit(ml.Data.LoadFromEnumerable(pairs))) { }
+        var otherHooks = new ClipTrainerTestHooks { FeatureCacheObserver = (epoch, hits, misses) => counts.Add((epoch, hits, misses)) };
+        using (new ClipTrainerEstimator(ml, nameof(PathPair.ImagePath), nameof(PathPair.Caption), otherOptions, otherHooks).Fit(ml.Data.LoadFromEnumerable(pairs))) { }
         Assert.Equal([(-1, 0L, 16L), (0, 16L, 0L)], counts);
         Assert.Equal(2, Directory.GetFiles(cache, "*.features").Length);
     }

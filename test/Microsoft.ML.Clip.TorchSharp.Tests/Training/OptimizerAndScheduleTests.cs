@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Clip.TorchSharp.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -71,9 +72,9 @@ public class OptimizerAndScheduleTests
     public void Presets_are_valid_and_base_is_vit_b_32()
     {
         foreach (var name in ClipModelPresets.Names) ClipModelPresets.Get(name).Validate();
-        var b = ClipModelPresets.Base;
+        var b = ClipModelPresets.Get("base");
         Assert.Equal((512, 224, 768, 32, 12, 512, 8, 12), (b.EmbedDim, b.ImageResolution, b.VisionWidth, b.VisionPatchSize!.Value, b.VisionLayers[0], b.TransformerWidth, b.TransformerHeads, b.TransformerLayers));
-        var t = ClipModelPresets.Tiny;
+        var t = ClipModelPresets.Get("tiny");
         Assert.Equal((64, 8, 128, 128), (t.ImageResolution, t.VisionPatchSize!.Value, t.VisionWidth, t.TransformerWidth));
         var e = Assert.Throws<ArgumentException>(() => ClipModelPresets.Get("huge"));
         Assert.Contains("huge", e.Message);

@@ -5,14 +5,14 @@ using Microsoft.ML.Transforms;
 namespace Microsoft.ML.Clip.Transforms.Mappings;
 
 /// <summary>Row of a probability vector.</summary>
-public sealed class ProbabilitiesRow
+internal sealed class ProbabilitiesRow
 {
     /// <summary>The class probabilities.</summary>
     [ColumnName(ClipColumns.Probabilities)] public float[] Probabilities = [];
 }
 
 /// <summary>Index of the most probable class (NaN when every value is NaN).</summary>
-public sealed class ArgMaxRow
+internal sealed class ArgMaxRow
 {
     /// <summary>0-based class index as a float, so a missing value can be NaN.</summary>
     [ColumnName(ClipColumns.ArgMax)] public float Index;
@@ -23,7 +23,7 @@ public sealed class ArgMaxRow
 /// model reloads it by its contract name.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class ClipArgMaxMapping : CustomMappingFactory<ProbabilitiesRow, ArgMaxRow>
+internal sealed class ClipArgMaxMapping : CustomMappingFactory<ProbabilitiesRow, ArgMaxRow>
 {
     /// <summary>Contract name stored in saved models.</summary>
     public const string ContractName = "Microsoft.ML.Clip.ArgMax.v1";
@@ -37,14 +37,14 @@ public sealed class ClipArgMaxMapping : CustomMappingFactory<ProbabilitiesRow, A
 }
 
 /// <summary>Row of the not-yet-split remainder of a vector.</summary>
-public sealed class RestRow
+internal sealed class RestRow
 {
     /// <summary>The remaining values.</summary>
     [ColumnName(ClipColumns.Rest)] public float[] Rest = [];
 }
 
 /// <summary>First value of a vector split off, and the rest.</summary>
-public sealed class SplitRow
+internal sealed class SplitRow
 {
     /// <summary>The values after the first.</summary>
     [ColumnName(ClipColumns.Rest)] public float[] Rest = [];
@@ -59,7 +59,7 @@ public sealed class SplitRow
 /// ML.NET's <c>Concatenate</c> joins them (ONNX scalar outputs cannot be read by ML.NET 5.0.1).
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
-public sealed class ClipSplitFirstMapping : CustomMappingFactory<RestRow, SplitRow>
+internal sealed class ClipSplitFirstMapping : CustomMappingFactory<RestRow, SplitRow>
 {
     /// <summary>Contract name stored in saved models.</summary>
     public const string ContractName = "Microsoft.ML.Clip.SplitFirst.v1";

@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Clip.TorchSharp.Training;
+
+/// <summary>
+/// Training checkpoints (<c>checkpoint.clipckpt</c>, a <see cref="ClipPackageFile"/> of kind "checkpoint"): the model's
+/// state dict and the sigmoid bias under <c>model.</c>, the optimiser state under <c>optim.</c>, and a header with the
+/// position (step, batch size, row count) and the run's identity (loss, encoder). Written atomically; restored bit for
+/// bit, so a resumed run reaches the weights of an uninterrupted one.
+/// </summary>
+internal static class ClipTrainingCheckpoint
+{
+    /// <summary>File name of the checkpoint in <see cref="ClipTrainerOptions.CheckpointDirectory"/>.</summary>
+    public const string FileName = "checkpoint.clipckpt";
+
+    /// <summary>Header <c>kind</c> of a checkpoint (a trained model's is "model").</summary>
+    public const string Kind = ClipPackageFile.CheckpointKind;
+
+    /// <summary>Prefix of the model's tensors (and of the sigmoid loss's <c>logit_bias</c>).</summary>
+    public const string ModelPrefix = ClipPackageFile.CheckpointModelPrefix;
+
+    /// <summary>Prefix of the optimiser's tensors.</summary>
+    public const string OptimizerPrefix = "optim.";
+
+    /// <summary>The checkpoint in a folder, or the file itself.</summary>
+    /// <exception cref="FileNotFoundException">Neither exists.</exception>
+    public static string ResolvePath(string pathOrFolder) =>
+        Directory.Exists(pathOrFolder) ? Path.Combine(pathOrFolder, FileName)
+        : File.Exists(pathOrFolder) ? pathOrFolder
+        : throw new FileNotFoundException($"No checkpoint at '{pathOrFolder}'.", pathOrFolder);
+
+    /// <summary>Reads a checkpoint whole (tensors on the CPU, owned by the result).</summary>
+    public static Loaded Read(string pathOrFolder)
+    {
+        var path = ResolvePath(pathOrFolder);
+        using var stream = File.OpenRead(path);
+        var (header, tensors) = ClipPackageTensors.Read(stream, path);
+        return new Loaded(path, header, tensors);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="state"/> to <see cref="FileName"/> in <see cref="ClipTrainerOptions.CheckpointDirectory"/>
+    /// atomically (a temporary file, flushed, then renamed over the old one) and records it as the last good state.
+    /// </summary>
+    /// <remarks><paramref name="tensorWritten"/> is a test hook, called after each tensor written.</remarks>
+    public static string Save(ClipTrainingState state, ClipTrainerOptions options, int batchSize, long rowCount, Action<int>? tensorWritten)
+    {
+        var directory = options.CheckpointDirectory ?? throw new InvalidOperationException("No CheckpointDirectory is set.");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, FileName);
+        var header = new JsonObject
+        {
+            ["kind"] = Kind,
+            ["config"] = ClipConfigJson.Serialize(state.Model.Config, indented: false),
+            ["loss"] = options.Loss.ToString(),
+            ["step"] = state.Step,
+            ["optimizer_step"] = state.Optimizer.StepCount,
+            ["batch_size"] = batchSize,
+            ["row_count"] = rowCount,
+            ["seed"] = options.Seed,
+            ["epochs"] = options.Epochs,
+            ["lock_image"] = options.LockImageTower,
+            ["lock_text"] = options.LockTextTower,
+            [ClipPackageHeader.ImageEncoderNameKey] = state.ImageEncoder?.Name,
+            [ClipPackageHeader.ImageEncoderIdKey] = state.ImageEncoder?.Id,
+            // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
+            ["saved_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        };
+        var tensors = ModelTensors(state).Select(t => (ModelPrefix + t.Name, t.Tensor))
+            .Concat(state.Optimizer.State().Select(t => (OptimizerPrefix + t.Name, t.Tensor)));
+        AtomicFile.Write(path, stream => ClipPackageTensors.Write(stream, header, tensors, tensorWritten));
+        state.LastCheckpoint = path;
+        return path;
+    }
+
+    /// <summary>
+    /// Loads <paramref name="checkpoint"/> into <paramref name="state"/> (built with the checkpoint's architecture):
+    /// weights, bias, optimiser moments and step count, and the position to continue from.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a checkpoint, or a tensor is missing.</exception>
+    /// <exception cref="InvalidOperationException">It was trained with another loss than <paramref name="loss"/>.</exception>
+    public static void Restore(ClipTrainingState state, Loaded checkpoint, ClipLossKind loss)
+    {
+        var (source, header, tensors) = (checkpoint.Path, checkpoint.Header, checkpoint.Tensors);
+        if (header.Kind != Kind) throw new InvalidDataException($"{source} is not a training checkpoint.");
+        var saved = header.Enum<ClipLossKind>("loss");
+        if (saved != loss)
+            throw new InvalidOperationException($"{source} was trained with the {saved} loss; the options ask for {loss}.");
+        var modelState = tensors.Where(t => t.Key.StartsWith(ModelPrefix, StringComparison.Ordinal) && t.Key != ModelPrefix + "logit_bias")
+            .ToDictionary(t => t.Key[ModelPrefix.Length..], t => t.Value);
+        state.Model.LoadStateDict(modelState, source);
+        if (state.Bias is not null)
+        {
+            if (!tensors.TryGetValue(ModelPrefix + "logit_bias", out var bias)) throw new InvalidDataException($"{source} has no logit_bias.");
+            using (no_grad()) state.Bias.copy_(bias);
+        }
+        var optimizerState = tensors.Where(t => t.Key.StartsWith(OptimizerPrefix, StringComparison.Ordinal))
+            .ToDictionary(t => t.Key[OptimizerPrefix.Length..], t => t.Value);
+        state.Optimizer.Load(optimizerState, header.Int64("optimizer_step"), source);
+        state.Step = header.Int64("step");
+        state.ResumedFrom = (header.Int32("batch_size"), header.Int64("row_count"));
+        state.LastCheckpoint = source;
+    }
+
+    /// <summary>A resumed run must see the same batches in the same order: same batch size over the same number of rows.</summary>
+    /// <exception cref="InvalidOperationException">The run differs from the one the checkpoint came from.</exception>
+    public static void CheckResumePosition(ClipTrainingState state, int batchSize, long rowCount)
+    {
+        if (state.ResumedFrom is not { } saved) return;
+        if (saved.BatchSize != batchSize || saved.RowCount != rowCount)
+            throw new InvalidOperationException(
+                $"The checkpoint was written with batch size {saved.BatchSize} over {saved.RowCount} rows; this run has batch size {batchSize} over {rowCount} rows. Resume with the same data and batch size.");
+    }
+
+    // The model's state dict plus the sigmoid bias (named logit_bias).
+    private static IEnumerable<(string Name, Tensor Tensor)> ModelTensors(ClipTrainingState state)
+    {
+        foreach (var (name, value) in state.Model.state_dict()) yield return (name, value);
+        if (state.Bias is not null) yield return ("logit_bias", state.Bias);
+    }
+
+    /// <summary>A checkpoint read whole: its header and tensors (disposed with it).</summary>
+    internal sealed record Loaded(string Path, ClipPackageHeader Header, Dictionary<string, Tensor> Tensors) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var t in Tensors.Values) t.Dispose();
+        }
+    }
+}

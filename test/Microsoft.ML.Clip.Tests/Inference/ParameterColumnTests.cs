@@ -1,0 +1,111 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.Clip.Tokenization;
+using Microsoft.ML.Clip.TestUtilities;
+using Microsoft.ML.Clip.Transforms;
+using Microsoft.ML.Clip.Transforms.Mappings;
+using Microsoft.ML.Data;
+using Xunit;
+
+namespace Microsoft.ML.Clip.Tests.Inference;
+
+/// <summary>Parameters that travel through the data: the column that carries them and the parsing behind the mappings.</summary>
+public class ParameterColumnTests
+{
+    public sealed class IdRow
+    {
+        public int Id;
+    }
+
+    private static object? Owner(ReadOnlyMemory<char> text)
+        => MemoryMarshal.TryGetString(text, out var s, out _, out _) ? s
+            : MemoryMarshal.TryGetArray(text, out ArraySegment<char> segment) ? segment.Array : null;
+
+    // The mappings cache what they parse by the memory's owner: that is only free if every row hands out the same string,
+    // in the fitted pipeline and after a save and reload.
+    [Fact]
+    public void TheParameterColumnHoldsOneStringInstanceOnEveryRowAlsoAfterReloading()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 5).Select(i => new IdRow { Id = i }));
+        const string json = "{\"resize_mode\":\"squash\",\"resolution\":200,\"skip_bad_rows\":true}";
+        var temporary = new List<string>();
+        var model = ParameterColumns.Add(new EstimatorChain<ITransformer>(), ml.Transforms, ClipColumns.PixelParameters, json, temporary).Fit(data);
+        Assert.Equal([ClipColumns.Constant, ClipColumns.PixelParameters], temporary);
+        var zip = Path.Combine(Fixtures.NewTempDir("clip-params"), "params.zip");
+        ml.Model.Save(model, data.Schema, zip);
+        var loaded = new MLContext().Model.Load(zip, out _);
+
+        foreach (var transformer in new ITransformer[] { model, loaded })
+        {
+            var output = transformer.Transform(data);
+            Assert.Equal(TextDataViewType.Instance, output.Schema[ClipColumns.PixelParameters].Type);
+            using var cursor = output.GetRowCursor(output.Schema);
+            var getter = cursor.GetGetter<ReadOnlyMemory<char>>(output.Schema[ClipColumns.PixelParameters]);
+            var owners = new List<object?>();
+            ReadOnlyMemory<char> value = default;
+            while (cursor.MoveNext())
+            {
+                getter(ref value);
+                Assert.Equal(json, value.ToString());
+                owners.Add(Owner(value));
+            }
+            Assert.Equal(5, owners.Count);
+            Assert.NotNull(owners[0]);
+            Assert.All(owners, o => Assert.Same(owners[0], o));
+        }
+    }
+
+    [Fact]
+    public void ParsedParametersParseOncePerDistinctString()
+    {
+        var cache = new ParsedParameters<int>(s => s.Length);
+        var a = "{\"a\":1}";
+        var b = new string(a.AsSpan()); // equal content, another instance
+        Assert.Equal(7, cache.Get(a.AsMemory()));
+        Assert.Equal(7, cache.Get(a.AsMemory()));
+        Assert.Equal(7, cache.Get(b.AsMemory()));
+        Assert.Equal(7, cache.Get(a.ToCharArray().AsMemory()));
+        Assert.Equal(1, cache.ParseCount);
+        Assert.Equal(9, cache.Get("{\"a\":12}x".AsMemory()));
+        Assert.Equal(2, cache.ParseCount);
+        // A slice of the same string at another place is another value.
+        var both = "abcabcd";
+        Assert.Equal(3, cache.Get(both.AsMemory(0, 3)));
+        Assert.Equal(4, cache.Get(both.AsMemory(3, 4)));
+        Assert.Equal(4, cache.ParseCount);
+    }
+
+    [Fact]
+    public void PixelParametersRoundTripAndRejectWhatThisVersionDoesNotKnow()
+    {
+        var parameters = new ClipPixelParameters { ResizeMode = "squash", Resolution = 200, SkipBadRows = true };
+        Assert.Equal("{\"resize_mode\":\"squash\",\"resolution\":200,\"skip_bad_rows\":true}", parameters.ToJson());
+        Assert.Equal(parameters, ClipPixelParameters.Parse(parameters.ToJson()));
+        Assert.Equal(3 * 200 * 200, parameters.CreatePreprocessor().OutputLength);
+        Assert.Contains("rgb_before_resize", Assert.Throws<InvalidDataException>(
+            () => ClipPixelParameters.Parse("{\"resize_mode\":\"squash\",\"resolution\":200,\"rgb_before_resize\":true}")).Message);
+        Assert.Throws<InvalidDataException>(() => ClipPixelParameters.Parse("{\"resize_mode\":\"stretch\",\"resolution\":200}"));
+        Assert.Throws<InvalidDataException>(() => ClipPixelParameters.Parse("{\"resize_mode\":\"squash\",\"resolution\":0}"));
+        Assert.Throws<InvalidDataException>(() => ClipPixelParameters.Parse("not json"));
+    }
+
+    [Fact]
+    public void TokenizerSpecRoundTripsAndNamesAKindThisVersionDoesNotKnow()
+    {
+        var info = new Models.ClipModelInfo { EmbedDim = 8, ImageResolution = 32, Tokenizer = new Models.ClipTokenizerInfo { ContextLength = 16 } };
+        var spec = ClipTokenizerSpec.For(info, ClipTruncation.Throw);
+        Assert.Equal("{\"kind\":\"clip-bpe\",\"context_length\":16,\"truncation\":\"throw\"}", spec.ToJson());
+        Assert.Equal(spec, ClipTokenizerSpec.Parse(spec.ToJson()));
+        Assert.Equal(ClipTruncation.Throw, spec.TruncationMode);
+        var ids = new long[16];
+        Assert.False(spec.CreateEncoder()("a photo of a cat", ids, spec.TruncationMode));
+        Assert.Equal(ClipTokenizer.Default.EncodeToContext("a photo of a cat", 16).Select(i => (long)i), ids);
+
+        // A file-vocabulary kind of a later version: the spec reads, the encoder says the package is too old.
+        var wordPiece = ClipTokenizerSpec.Parse("{\"kind\":\"wordpiece\",\"context_length\":32,\"truncation\":\"truncate\",\"file\":\"vocab.txt\",\"file_base64\":\"W1BBRF0K\"}");
+        Assert.Equal("vocab.txt", wordPiece.File);
+        Assert.Contains("'wordpiece' is not known", Assert.Throws<InvalidDataException>(() => wordPiece.CreateEncoder()).Message);
+        Assert.Contains("pad_id", Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"pad_id\":0}")).Message);
+        Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"cut\"}"));
+    }
+}
