@@ -282,7 +282,7 @@ public sealed class ClipEmbeddingDataView : IDataView
                     var text = _text.ToString();
                     try
                     {
-                        if (ClipTokenizer.Default.EncodeToContext(text, _ids.AsSpan(j * model.ContextLength, model.ContextLength), _parent._truncation))
+                        if (model.EncodeToContext(text, _ids.AsSpan(j * model.ContextLength, model.ContextLength), _parent._truncation))
                             Truncated++;
                     }
                     catch (ArgumentException e)

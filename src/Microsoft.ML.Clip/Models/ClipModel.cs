@@ -18,10 +18,12 @@ public sealed partial class ClipModel : IDisposable
     private readonly InferenceSession _image;
     private readonly InferenceSession _text;
     private readonly Action<string>? _log;
+    private readonly ContextEncoder _encode;
     private bool _disposed;
 
-    private ClipModel(string folder, ClipModelInfo info, InferenceSession image, InferenceSession text, string provider, ClipModelOptions options)
+    private ClipModel(string folder, ClipModelInfo info, InferenceSession image, InferenceSession text, ContextEncoder encode, string provider, ClipModelOptions options)
     {
+        _encode = encode;
         Folder = folder;
         Info = info;
         _image = image;
@@ -53,6 +55,9 @@ public sealed partial class ClipModel : IDisposable
 
     /// <summary>The model's learned logit scale, <c>exp(logit_scale)</c>.</summary>
     public float LogitScale => MathF.Exp(Info.LogitScale);
+
+    /// <summary>The learned bias of a sigmoid model (SigLIP), added to each scaled cosine; null for a softmax (CLIP) model.</summary>
+    public float? LogitBias => Info.LogitBias;
 
     /// <summary>Where the sessions run: <c>CPU</c> or <c>CUDA:n</c>.</summary>
     public string ExecutionProvider { get; }
@@ -90,6 +95,9 @@ public sealed partial class ClipModel : IDisposable
         if (!File.Exists(jsonPath))
             throw new FileNotFoundException($"'{folder}' holds no {ClipModelInfo.FileName}: not a CLIP model folder.", jsonPath);
         var info = ClipModelInfo.Load(jsonPath);
+        // The tokenizer first: a missing or broken vocabulary file fails before any session is created.
+        var encode = ClipTokenizerSpec.CreateEncoder(info.Tokenizer.Kind,
+            info.Tokenizer.File is { } file ? ClipTokenizerSpec.ReadTokenizerFile(folder, file) : null, info.Tokenizer.File);
 
         var imagePath = Path.Combine(folder, info.ImageModelFile);
         var textPath = Path.Combine(folder, info.TextModelFile);
@@ -102,10 +110,10 @@ public sealed partial class ClipModel : IDisposable
                 EncoderSignature.ImageEmbeds, [-1, info.EmbedDim]);
             text = OpenSession(textPath, options, out _);
             EncoderSignature.Check(text, textPath, "text",
-                EncoderSignature.InputIds, TensorElementType.Int64, [-1, info.Tokenizer.ContextLength],
+                EncoderSignature.InputIds, TensorElementType.Int64, [-1, info.TextSequence == ClipModelInfo.DynamicSequence ? -1 : info.Tokenizer.ContextLength],
                 EncoderSignature.TextEmbeds, [-1, info.EmbedDim]);
             options.Log?.Invoke($"Loaded CLIP model '{folder}' (D={info.EmbedDim}, R={info.ImageResolution}) on {provider}.");
-            return new ClipModel(folder, info, image, text, provider, options);
+            return new ClipModel(folder, info, image, text, encode, provider, options);
         }
         catch
         {
@@ -176,6 +184,22 @@ public sealed partial class ClipModel : IDisposable
         return EmbedTokens(ids, texts.Count);
     }
 
+    /// <summary>
+    /// Token rows of <paramref name="texts"/> with the model's own tokenizer (<c>clip_model.json</c>'s <c>tokenizer</c>):
+    /// [texts.Count, <see cref="ContextLength"/>] int64, row-major, as the text encoder takes them.
+    /// </summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="truncation">Texts longer than the context are cut (default) or rejected.</param>
+    /// <exception cref="ArgumentException">A text is null, or does not fit and <paramref name="truncation"/> is <see cref="ClipTruncation.Throw"/>.</exception>
+    public long[] Tokenize(IReadOnlyList<string> texts, ClipTruncation truncation = ClipTruncation.Truncate)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        return Tokenize(texts, truncation, out _);
+    }
+
+    /// <summary>Writes one token row of <paramref name="text"/> with the model's tokenizer; returns whether it was cut.</summary>
+    internal bool EncodeToContext(string text, Span<long> row, ClipTruncation truncation) => _encode(text, row, truncation);
+
     /// <summary>Token rows for <paramref name="texts"/>; <paramref name="truncated"/> counts the cut ones.</summary>
     internal long[] Tokenize(IReadOnlyList<string> texts, ClipTruncation truncation, out int truncated)
     {
@@ -184,7 +208,7 @@ public sealed partial class ClipModel : IDisposable
         for (int i = 0; i < texts.Count; i++)
         {
             var text = texts[i] ?? throw new ArgumentException($"Text {i} is null.", nameof(texts));
-            if (ClipTokenizer.Default.EncodeToContext(text, ids.AsSpan(i * ContextLength, ContextLength), truncation))
+            if (_encode(text, ids.AsSpan(i * ContextLength, ContextLength), truncation))
                 truncated++;
         }
         return ids;

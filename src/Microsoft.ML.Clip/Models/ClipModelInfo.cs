@@ -13,8 +13,24 @@ public sealed record ClipModelInfo
     /// <summary>File name of the JSON inside a model folder.</summary>
     public const string FileName = "clip_model.json";
 
-    /// <summary>The format version this library writes and reads.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>The format version this library writes; it reads versions 1 to this one.</summary>
+    /// <remarks>Version 2 added <see cref="Family"/>, <see cref="LogitBias"/>, <see cref="TextSequence"/>,
+    /// <see cref="ClipPreprocessInfo.ConvertRgbFirst"/> and the tokenizer's <c>kind</c>, <c>file</c> and <c>pad_id</c>;
+    /// a version 1 file reads as a CLIP model with those fields at their defaults.</remarks>
+    public const int CurrentFormatVersion = 2;
+
+    /// <summary>The <see cref="Family"/> of openai/CLIP's architecture (softmax zero-shot over <c>exp(logit_scale)</c> · cosine).</summary>
+    public const string ClipFamily = "clip";
+
+    /// <summary>The <see cref="Family"/> of Google's SigLIP (sigmoid: <c>exp(logit_scale)</c> · cosine + <c>logit_bias</c> per pair).</summary>
+    public const string SiglipFamily = "siglip";
+
+    /// <summary>The <see cref="TextSequence"/> of a text encoder whose <c>input_ids</c> are always [N, context_length].</summary>
+    public const string FixedSequence = "fixed";
+
+    /// <summary>The <see cref="TextSequence"/> of a text encoder that takes any length up to context_length (the runtime cuts
+    /// each batch after its longest row: exact for encoders that ignore padding).</summary>
+    public const string DynamicSequence = "dynamic";
 
     /// <summary>Format version of the file.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; init; } = CurrentFormatVersion;
@@ -27,6 +43,18 @@ public sealed record ClipModelInfo
 
     /// <summary>The learned temperature as stored (natural log): logits use <c>exp(LogitScale)</c>.</summary>
     [JsonPropertyName("logit_scale")] public float LogitScale { get; init; }
+
+    /// <summary>Model family: <see cref="ClipFamily"/> (default) or <see cref="SiglipFamily"/>.</summary>
+    [JsonPropertyName("family")] public string Family { get; init; } = ClipFamily;
+
+    /// <summary>The learned bias of a sigmoid model (SigLIP): the logit of a pair is <c>exp(LogitScale)</c> · cosine + this;
+    /// null for softmax (CLIP) models.</summary>
+    [JsonPropertyName("logit_bias")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public float? LogitBias { get; init; }
+
+    /// <summary>How long the text encoder's <c>input_ids</c> rows are: <see cref="FixedSequence"/> (default) or <see cref="DynamicSequence"/>.</summary>
+    [JsonPropertyName("text_sequence")] public string TextSequence { get; init; } = FixedSequence;
 
     /// <summary>Vision tower kind: <c>vit</c>, <c>resnet</c> or <c>onnx-features</c> (a frozen external encoder).</summary>
     [JsonPropertyName("vision_kind")] public string VisionKind { get; init; } = "vit";
@@ -94,7 +122,23 @@ public sealed record ClipModelInfo
             throw new InvalidDataException($"'{origin}': unknown preprocess resize_mode '{Preprocess.ResizeMode}'.");
         if (Tokenizer.ContextLength < 2)
             throw new InvalidDataException($"'{origin}': tokenizer context_length must be at least 2, got {Tokenizer.ContextLength}.");
+        if (Family is not (ClipFamily or SiglipFamily))
+            throw new InvalidDataException($"'{origin}': unknown family '{Family}' (expected '{ClipFamily}' or '{SiglipFamily}').");
+        if (LogitBias is float bias && !float.IsFinite(bias))
+            throw new InvalidDataException($"'{origin}': logit_bias must be a finite number, got {bias}.");
+        if (TextSequence is not (FixedSequence or DynamicSequence))
+            throw new InvalidDataException($"'{origin}': unknown text_sequence '{TextSequence}' (expected '{FixedSequence}' or '{DynamicSequence}').");
+        if (!Tokenization.ClipTokenizerSpec.IsKnownKind(Tokenizer.Kind))
+            throw new InvalidDataException($"'{origin}': unknown tokenizer kind '{Tokenizer.Kind}' (this version knows {string.Join(", ", Tokenization.ClipTokenizerSpec.KnownKinds.Select(k => $"'{k}'"))}).");
+        if (Tokenizer.File is { } file && !IsPlainFileName(file))
+            throw new InvalidDataException($"'{origin}': tokenizer file must be a file name inside the model folder, got '{file}'.");
+        if (Tokenization.ClipTokenizerSpec.NeedsFile(Tokenizer.Kind) && Tokenizer.File is null)
+            throw new InvalidDataException($"'{origin}': tokenizer kind '{Tokenizer.Kind}' needs a tokenizer file.");
     }
+
+    /// <summary>Whether <paramref name="name"/> names a file directly inside the model folder (no folder part, not <c>..</c>).</summary>
+    internal static bool IsPlainFileName(string name)
+        => name.Length > 0 && name == Path.GetFileName(name) && name is not ("." or "..") && name.IndexOfAny(['/', '\\']) < 0;
 }
 
 /// <summary>Preprocessing part of <see cref="ClipModelInfo"/>.</summary>
@@ -123,6 +167,12 @@ public sealed record ClipPreprocessInfo
     /// <summary>The mode a (validated) JSON name stands for.</summary>
     internal static ClipResizeMode ToResizeMode(string name) => name == Squash ? ClipResizeMode.Squash : ClipResizeMode.ShortestSideCenterCrop;
 
+    /// <summary>
+    /// Convert to RGB before resizing (an alpha channel is dropped, as Hugging Face's SigLIP image processor does) rather
+    /// than after (openai/CLIP resizes the image as stored, then converts). The two differ only for images with alpha or a palette.
+    /// </summary>
+    [JsonPropertyName("convert_rgb_first")] public bool ConvertRgbFirst { get; init; }
+
     /// <summary>Resampling filter; <c>bicubic</c> (PIL's, antialiased).</summary>
     [JsonPropertyName("interpolation")] public string Interpolation { get; init; } = "bicubic";
 
@@ -136,6 +186,19 @@ public sealed record ClipPreprocessInfo
 /// <summary>Tokenizer part of <see cref="ClipModelInfo"/>.</summary>
 public sealed record ClipTokenizerInfo
 {
+    /// <summary>Which tokenizer: <c>clip-bpe</c> (openai/CLIP's byte-level BPE, the default) or a kind whose vocabulary is
+    /// <see cref="File"/> in the model folder.</summary>
+    [JsonPropertyName("kind")] public string Kind { get; init; } = Tokenization.ClipTokenizerSpec.ClipBpe;
+
+    /// <summary>The tokenizer's vocabulary or model file in the model folder (e.g. <c>spiece.model</c>, <c>vocab.txt</c>);
+    /// null for <c>clip-bpe</c>, whose vocabulary is embedded in this package.</summary>
+    [JsonPropertyName("file")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? File { get; init; }
+
+    /// <summary>The id that fills a row after the text (CLIP: 0).</summary>
+    [JsonPropertyName("pad_id")] public int PadId { get; init; }
+
     /// <summary>Vocabulary; <c>clip-bpe-16e6</c> is openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>.</summary>
     [JsonPropertyName("vocab")] public string Vocab { get; init; } = "clip-bpe-16e6";
 

@@ -29,7 +29,26 @@ internal sealed record ClipTokenizerSpec
     /// <summary>The kind of openai/CLIP's byte-level BPE (<see cref="ClipTokenizer"/>, vocabulary embedded in this package).</summary>
     public const string ClipBpe = "clip-bpe";
 
-    /// <summary>The tokenizer: <see cref="ClipBpe"/> is the only kind this version knows.</summary>
+    /// <summary>
+    /// Every tokenizer kind this version knows: whether its vocabulary is a file of the model folder, and how to make its
+    /// encoder from that file's bytes. A new kind is one entry here (and its tokenizer class); <c>clip_model.json</c>'s
+    /// <c>tokenizer.kind</c> and the saved pipelines' spec both go through this table.
+    /// </summary>
+    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, ContextEncoder> Create)> Kinds = new(StringComparer.Ordinal)
+    {
+        [ClipBpe] = (false, _ => ClipTokenizer.Default.EncodeToContext),
+    };
+
+    /// <summary>The kinds this version knows.</summary>
+    public static IEnumerable<string> KnownKinds => Kinds.Keys;
+
+    /// <summary>Whether <paramref name="kind"/> is one of <see cref="KnownKinds"/>.</summary>
+    public static bool IsKnownKind(string? kind) => kind is not null && Kinds.ContainsKey(kind);
+
+    /// <summary>Whether <paramref name="kind"/>'s vocabulary is a file of the model folder.</summary>
+    public static bool NeedsFile(string kind) => Kinds.TryGetValue(kind, out var entry) && entry.NeedsFile;
+
+    /// <summary>The tokenizer: one of <see cref="KnownKinds"/>.</summary>
     [JsonPropertyName("kind")] public string Kind { get; init; } = ClipBpe;
 
     /// <summary>Ids per row (the text encoder's <c>input_ids</c> length).</summary>
@@ -49,13 +68,29 @@ internal sealed record ClipTokenizerSpec
     /// <summary>The truncation as the enum.</summary>
     [JsonIgnore] public ClipTruncation TruncationMode => Truncation == ThrowName ? ClipTruncation.Throw : ClipTruncation.Truncate;
 
-    /// <summary>The spec of <paramref name="info"/>'s tokenizer with <paramref name="truncation"/>.</summary>
-    public static ClipTokenizerSpec For(ClipModelInfo info, ClipTruncation truncation) => new()
+    /// <summary>
+    /// The spec of the tokenizer of the model in <paramref name="folder"/> described by <paramref name="info"/>, with
+    /// <paramref name="truncation"/>; a vocabulary file is read from the folder and embedded.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The tokenizer file named in <c>clip_model.json</c> is missing.</exception>
+    public static ClipTokenizerSpec For(ClipModelInfo info, string? folder, ClipTruncation truncation) => new()
     {
-        Kind = ClipBpe,
+        Kind = info.Tokenizer.Kind,
         ContextLength = info.Tokenizer.ContextLength,
         Truncation = truncation == ClipTruncation.Throw ? ThrowName : TruncateName,
+        File = info.Tokenizer.File,
+        FileBase64 = info.Tokenizer.File is { } file ? Convert.ToBase64String(ReadTokenizerFile(folder, file)) : null,
     };
+
+    /// <summary>The bytes of the tokenizer file <paramref name="file"/> of the model folder <paramref name="folder"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file is missing (or there is no folder to read it from).</exception>
+    public static byte[] ReadTokenizerFile(string? folder, string file)
+    {
+        var path = folder is null ? file : Path.Combine(folder, file);
+        if (folder is null || !System.IO.File.Exists(path))
+            throw new FileNotFoundException($"Tokenizer file '{path}' named in {ClipModelInfo.FileName} does not exist.", path);
+        return System.IO.File.ReadAllBytes(path);
+    }
 
     /// <summary>The JSON a pipeline stores.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
@@ -78,12 +113,29 @@ internal sealed record ClipTokenizerSpec
         return spec;
     }
 
-    /// <summary>The encoder of this kind.</summary>
-    public ContextEncoder CreateEncoder() => Kind switch
+    /// <summary>The encoder of this kind, over the embedded file bytes.</summary>
+    /// <exception cref="InvalidDataException">The kind is unknown, or its file is missing or unreadable.</exception>
+    public ContextEncoder CreateEncoder()
     {
-        ClipBpe => ClipTokenizer.Default.EncodeToContext,
-        _ => throw new InvalidDataException($"The tokenizer kind '{Kind}' is not known to this version of Microsoft.ML.Clip; update the package."),
-    };
+        byte[]? bytes = null;
+        if (FileBase64 is { } base64)
+        {
+            try { bytes = Convert.FromBase64String(base64); }
+            catch (FormatException e) { throw new InvalidDataException($"The tokenizer file '{File}' stored in this pipeline is not valid base64.", e); }
+        }
+        return CreateEncoder(Kind, bytes, File);
+    }
+
+    /// <summary>The encoder of <paramref name="kind"/> over its vocabulary file's <paramref name="bytes"/> (null for a kind without one).</summary>
+    /// <exception cref="InvalidDataException">The kind is unknown, or needs a file that is not given.</exception>
+    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName)
+    {
+        if (!Kinds.TryGetValue(kind, out var entry))
+            throw new InvalidDataException($"The tokenizer kind '{kind}' is not known to this version of Microsoft.ML.Clip; update the package.");
+        if (entry.NeedsFile && bytes is null)
+            throw new InvalidDataException($"The tokenizer kind '{kind}' needs its file{(fileName is null ? "" : $" '{fileName}'")}.");
+        return entry.Create(bytes);
+    }
 
     // The JSON never holds the vocabulary file in the message of an error.
     private static string Shorten(string json) => json.Length <= 200 ? json : json[..199] + "…";

@@ -63,7 +63,7 @@ internal static class ClipChains
         else
         {
             chain = chain.Then(catalog.CopyColumns(ClipColumns.TextIn, inputColumn));
-            chain = ParameterColumns.Add(chain, catalog, ClipColumns.TokenizerSpec, ClipTokenizerSpec.For(info, truncation).ToJson(), temporary);
+            chain = ParameterColumns.Add(chain, catalog, ClipColumns.TokenizerSpec, ClipTokenizerSpec.For(info, model.Folder, truncation).ToJson(), temporary);
             chain = chain.Then(catalog.CustomMapping(new ClipTokenizeMapping().GetMapping(), ClipTokenizeMapping.ContractName));
             temporary.Add(ClipColumns.TextIn);
         }

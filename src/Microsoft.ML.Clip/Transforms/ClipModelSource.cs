@@ -21,6 +21,9 @@ internal sealed class ClipModelSource
         _options = options;
     }
 
+    /// <summary>The model folder (the loaded model's, or the one given).</summary>
+    public string Folder => _model?.Folder ?? _folder!;
+
     /// <summary>The model description; for a folder, read from its JSON without creating sessions.</summary>
     public ClipModelInfo Info()
         => _model?.Info ?? ClipModelInfo.Load(Path.Combine(_folder!, ClipModelInfo.FileName));

@@ -78,7 +78,7 @@ public sealed class ClipTextEmbeddingEstimator : ClipEstimatorBase
         using var cursor = input.GetRowCursor([column]);
         var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
         // The pipeline's own tokenizer: the spec it stores, whatever its kind.
-        var encode = ClipTokenizerSpec.For(ModelInfo, _options.Truncation).CreateEncoder();
+        var encode = ClipTokenizerSpec.For(ModelInfo, Source.Folder, _options.Truncation).CreateEncoder();
         var ids = new long[ModelInfo.Tokenizer.ContextLength];
         ReadOnlyMemory<char> text = default;
         long rows = 0, truncated = 0;

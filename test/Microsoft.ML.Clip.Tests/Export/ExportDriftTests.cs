@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
 using Onnx;
 using Xunit;
@@ -12,6 +13,8 @@ namespace Microsoft.ML.Clip.Tests.Export;
 /// <c>clip convert</c> built at commit 98850b0, the last commit of that code. ONNX files are hashed with
 /// <c>producer_version</c> cleared — it is this assembly's version, which packaging will set — after checking that
 /// re-serialising the parsed file gives its bytes back, so no other difference can hide from the hash.
+/// <c>clip_model.json</c> (whose format moved on to version 2 since) must be exactly what <see cref="ClipModelInfo"/>
+/// writes for the values the exporter recorded then.
 /// </summary>
 public class ExportDriftTests
 {
@@ -25,49 +28,41 @@ public class ExportDriftTests
     {
         ["vit-pt"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("vit.openai.pt"), dir), new()
         {
-            ["clip_model.json"] = "9123681e0e6e2fdc7f6ce3ced7008dc0379433446ee8dcca64551e7f2d12f235",
             ["image.onnx"] = "d4efede57fb7c96fda33728bf86433fbd4c76dc773b719496628af929eccef33",
             ["text.onnx"] = "654af5ac085d8bc524de870f5b87e0c2b6bbe91f9774bb6e7c3ad5cfd344fffe",
         }),
         ["rn-pt"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("rn.openai.pt"), dir), new()
         {
-            ["clip_model.json"] = "15ccab669d963752cff9a8281f9c858cbc27bb56fedeb6aca5a87ce5a678caf4",
             ["image.onnx"] = "f7177d94755e9162cf5055d0e22c8195d68112dcf480893e543a12e855a17e03",
             ["text.onnx"] = "d5d4c9be8e5f5f938a5c64b78b006838ab5b6089360207567e63c4a849e434ab",
         }),
         ["vit-hf"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("vit.hf.safetensors"), dir), new()
         {
-            ["clip_model.json"] = "3af50b6135677cb55d21758f9fb1f1467f32dd5bceb8c965841fcb8e27915cfc",
             ["image.onnx"] = "d6e06fc976b8514ac007996c0c00bd8bdcfda3d71ea031f454ae32cf4c1fa1a5",
             ["text.onnx"] = "0f5e93e568d619d323fdd4e908ad9d7fbe4b2a6b35bf5dbf15a61689c512345c",
         }),
         ["vit-pt-fp16"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("vit.openai.pt"), dir, Float16), new()
         {
-            ["clip_model.json"] = "9123681e0e6e2fdc7f6ce3ced7008dc0379433446ee8dcca64551e7f2d12f235",
             ["image.onnx"] = "03c95fe7fd8a751a0aa8d571c066aa8d1d022e19ef93ebcbc34723fa36425927",
             ["text.onnx"] = "b06a38f83173425a91566067136645b11064d3494c4c5e0e3456e7aa771edb9c",
         }),
         ["rn-pt-fp16"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("rn.openai.pt"), dir, Float16), new()
         {
-            ["clip_model.json"] = "15ccab669d963752cff9a8281f9c858cbc27bb56fedeb6aca5a87ce5a678caf4",
             ["image.onnx"] = "41050821c779fb31440d291471ab14f0e86cb07cf3fa80727ff640c612fd5952",
             ["text.onnx"] = "a7dd20b11d754a82573dee436935c8d73fb9ea70f70f83df21713461b0cb2ba8",
         }),
         ["vit-hf-fp16"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("vit.hf.safetensors"), dir, Float16), new()
         {
-            ["clip_model.json"] = "3af50b6135677cb55d21758f9fb1f1467f32dd5bceb8c965841fcb8e27915cfc",
             ["image.onnx"] = "4f7f5f7154700a92b1ac1fe6cfb26d5b0860071459466170ca15dccfe30ded7c",
             ["text.onnx"] = "d83d7f9ef6e114aa23d2252cede04bc1842ef9e81d98c19e047fd6d778e1ecab",
         }),
         ["vit-pt-gelu"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("vit.openai.pt"), dir, Gelu), new()
         {
-            ["clip_model.json"] = "9123681e0e6e2fdc7f6ce3ced7008dc0379433446ee8dcca64551e7f2d12f235",
             ["image.onnx"] = "86287469304d3bbff878c4dd2667929bb097d989fcdd87e0a9661d6bdcc811e1",
             ["text.onnx"] = "49b2df66fad4f9b421dcec083e6b1557c0421d2b4b812ebc4b7baa58719eea5f",
         }),
         ["rn-pt-gelu"] = ((_, dir) => ClipModelConverter.ConvertToOnnx(Model("rn.openai.pt"), dir, Gelu), new()
         {
-            ["clip_model.json"] = "15ccab669d963752cff9a8281f9c858cbc27bb56fedeb6aca5a87ce5a678caf4",
             ["image.onnx"] = "586c0e1ec4f6b2232958e5d4a23ab7df49307f9793357472da22be1dacd51a8f",
             ["text.onnx"] = "39015c3aaa3f8463522588280addcd3cb3bd45577d177fe4618ccb43c5bdc866",
         }),
@@ -84,13 +79,11 @@ public class ExportDriftTests
         }),
         ["vit-st-onnx"] = ((root, dir) => ClipModelConverter.ConvertToOnnx(SafetensorsFolder(root, "vit-st"), dir), new()
         {
-            ["clip_model.json"] = "a6885d7cf99fa3500b071a7e09fc4b5c0ed8246c1d32f7a6d63ce7340a9a0695",
             ["image.onnx"] = "755710c6b9c1026fb94fbef52046638967fca86b5c180d20e3077a3b6fe00be9",
             ["text.onnx"] = "4a5b20c51ec1c7762553f879529683a5105fe762cff345f1abd0b25e7ef16f25",
         }),
         ["rn-st-onnx"] = ((root, dir) => ClipModelConverter.ConvertToOnnx(SafetensorsFolder(root, "rn-st"), dir), new()
         {
-            ["clip_model.json"] = "677785578fc061f4e4bcdd67ac1a006b19b34bd09bce552a0bf9bec52b5b48fb",
             ["image.onnx"] = "d4a94cb16d6549b0155cce58421cdb1cfc172a6f51a163cdc26df0fc3909d57e",
             ["text.onnx"] = "bb894c845d3d5c55c2540d020cf0f77d105e1d24d7aace7733d780844bcf7b14",
         }),
@@ -106,10 +99,32 @@ public class ExportDriftTests
         var dir = Path.Combine(root, name);
         var (convert, files) = Recorded[name];
         convert(root, dir);
-        Assert.Equal(files.Keys.Order(StringComparer.Ordinal), Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        foreach (var (file, sha) in files)
-            Assert.True(sha == Hash(Path.Combine(dir, file)), $"{name}/{file} differs from what the TorchSharp exporter wrote");
+        var expectedFiles = files.Keys.Concat(name.EndsWith("-st", StringComparison.Ordinal) ? [] : [ClipModelInfo.FileName]);
+        Assert.Equal(expectedFiles.Order(StringComparer.Ordinal), Directory.GetFiles(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var differing = files.Where(f => f.Value != Hash(Path.Combine(dir, f.Key))).Select(f => f.Key).ToList();
+        Assert.True(differing.Count == 0, $"{name}: {string.Join(", ", differing)} differ from what the TorchSharp exporter wrote");
+        if (!name.EndsWith("-st", StringComparison.Ordinal))
+        {
+            // The values the exporter recorded: the fixtures' architecture and temperature, the tower kind, the source.
+            var expected = Path.Combine(root, "expected.json");
+            new ClipModelInfo
+            {
+                EmbedDim = 64,
+                ImageResolution = 64,
+                LogitScale = 2.99609375f,
+                VisionKind = name.StartsWith("rn", StringComparison.Ordinal) ? "resnet" : "vit",
+                Tokenizer = new ClipTokenizerInfo { ContextLength = 77, VocabSize = 49408 },
+                Source = Sources[string.Join('-', name.Split('-').Take(2))],
+            }.Save(expected);
+            Assert.Equal(File.ReadAllText(expected), File.ReadAllText(Path.Combine(dir, ClipModelInfo.FileName)));
+        }
     }
+
+    // The source each conversion records: the checkpoint's file or folder name.
+    private static readonly Dictionary<string, string> Sources = new()
+    {
+        ["vit-pt"] = "vit.openai.pt", ["rn-pt"] = "rn.openai.pt", ["vit-hf"] = "vit.hf.safetensors", ["vit-st"] = "vit-st", ["rn-st"] = "rn-st",
+    };
 
     // The safetensors case of that name, written into root (its folder name is the source the ONNX files record).
     private static string SafetensorsFolder(string root, string name)

@@ -93,7 +93,7 @@ public class ParameterColumnTests
     public void TokenizerSpecRoundTripsAndNamesAKindThisVersionDoesNotKnow()
     {
         var info = new Models.ClipModelInfo { EmbedDim = 8, ImageResolution = 32, Tokenizer = new Models.ClipTokenizerInfo { ContextLength = 16 } };
-        var spec = ClipTokenizerSpec.For(info, ClipTruncation.Throw);
+        var spec = ClipTokenizerSpec.For(info, null, ClipTruncation.Throw);
         Assert.Equal("{\"kind\":\"clip-bpe\",\"context_length\":16,\"truncation\":\"throw\"}", spec.ToJson());
         Assert.Equal(spec, ClipTokenizerSpec.Parse(spec.ToJson()));
         Assert.Equal(ClipTruncation.Throw, spec.TruncationMode);
