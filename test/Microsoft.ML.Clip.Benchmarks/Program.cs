@@ -9,6 +9,8 @@ public static class Program
     public static void Main(string[] args)
     {
         if (args is ["train-step", .. var rest]) { TrainingStepTiming.Run(rest); return; } // build/bench-train.sh
+        if (args is ["graph-lab", .. var lab]) { GraphLab.Run(lab); return; }
+        if (args is ["graph-bench", .. var graph]) { GraphBench.Run(graph); return; } // build/bench-graph.sh
         if (args is ["embed-throughput", .. var embed]) { EmbedThroughput.Run(embed); return; } // build/bench-embed.sh
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
