@@ -27,7 +27,7 @@ internal static class ConvertCommand
         };
 
         var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16 };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var source = parse.GetValue(checkpoint)!;
             var target = parse.GetValue(outDir)!;

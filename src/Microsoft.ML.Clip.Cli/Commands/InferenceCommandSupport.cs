@@ -90,19 +90,4 @@ internal static class InferenceCommandSupport
         }
         writer.WriteEndArray();
     }
-
-    /// <summary>Runs <paramref name="body"/>; input errors go to stderr with exit code 1 and no stack trace.</summary>
-    public static int Guard(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException
-                                   or UnauthorizedAccessException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
-    }
 }

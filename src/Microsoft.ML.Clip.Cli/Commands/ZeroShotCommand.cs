@@ -30,7 +30,7 @@ internal static class ZeroShotCommand
         {
             model, classes, classesFile, templatesFile, templates7, scale, modelScale, pixels, gpu, activation, files,
         };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var names = ReadClasses(parse.GetValue(classes), parse.GetValue(classesFile));
             var prompts = parse.GetValue(templatesFile) is { } t ? ReadTemplates(t)
