@@ -29,6 +29,12 @@ internal sealed record ClipTokenizerSpec
     /// <summary>The kind of openai/CLIP's byte-level BPE (<see cref="ClipTokenizer"/>, vocabulary embedded in this package).</summary>
     public const string ClipBpe = "clip-bpe";
 
+    /// <summary>The kind of SigLIP's tokenizer (<see cref="SiglipTokenizer"/>) over the model's SentencePiece unigram <c>spiece.model</c>.</summary>
+    public const string SiglipSentencePiece = "siglip-sentencepiece";
+
+    /// <summary>The kind of SigLIP 2's Gemma tokenizer (<see cref="GemmaTokenizer"/>) over the model's SentencePiece BPE <c>tokenizer.model</c>.</summary>
+    public const string GemmaSentencePiece = "gemma-sentencepiece";
+
     /// <summary>
     /// Every tokenizer kind this version knows: whether its vocabulary is a file of the model folder, and how to make its
     /// encoder from that file's bytes. A new kind is one entry here (and its tokenizer class); <c>clip_model.json</c>'s
@@ -37,6 +43,8 @@ internal sealed record ClipTokenizerSpec
     private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, ContextEncoder> Create)> Kinds = new(StringComparer.Ordinal)
     {
         [ClipBpe] = (false, _ => ClipTokenizer.Default.EncodeToContext),
+        [SiglipSentencePiece] = (true, bytes => SiglipTokenizer.FromModelFile(bytes!).EncodeToContext),
+        [GemmaSentencePiece] = (true, bytes => GemmaTokenizer.FromModelFile(bytes!).EncodeToContext),
     };
 
     /// <summary>The kinds this version knows.</summary>
@@ -115,6 +123,8 @@ internal sealed record ClipTokenizerSpec
 
     /// <summary>The encoder of this kind, over the embedded file bytes.</summary>
     /// <exception cref="InvalidDataException">The kind is unknown, or its file is missing or unreadable.</exception>
+    /// <remarks>A tokenizer with a vocabulary file is built from it on every call (tens of milliseconds for a real
+    /// vocabulary): callers keep the encoder.</remarks>
     public ContextEncoder CreateEncoder()
     {
         byte[]? bytes = null;
@@ -134,7 +144,14 @@ internal sealed record ClipTokenizerSpec
             throw new InvalidDataException($"The tokenizer kind '{kind}' is not known to this version of Microsoft.ML.Clip; update the package.");
         if (entry.NeedsFile && bytes is null)
             throw new InvalidDataException($"The tokenizer kind '{kind}' needs its file{(fileName is null ? "" : $" '{fileName}'")}.");
-        return entry.Create(bytes);
+        try
+        {
+            return entry.Create(bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"The tokenizer file{(fileName is null ? "" : $" '{fileName}'")} cannot be used as a '{kind}' tokenizer: {e.Message}", e);
+        }
     }
 
     // The JSON never holds the vocabulary file in the message of an error.
