@@ -83,6 +83,7 @@ public sealed record ClipModelInfo
         ResizeMode = ClipPreprocessInfo.ToResizeMode(Preprocess.ResizeMode),
         Mean = Preprocess.Mean,
         Std = Preprocess.Std,
+        ConvertRgbFirst = Preprocess.ConvertRgbFirst,
     };
 
     /// <summary>Writes the JSON to <paramref name="path"/>.</summary>
@@ -157,6 +158,7 @@ public sealed record ClipPreprocessInfo
     public static ClipPreprocessInfo From(ClipPreprocessSettings settings) => new()
     {
         ResizeMode = ResizeModeName(settings.ResizeMode),
+        ConvertRgbFirst = settings.ConvertRgbFirst,
         Mean = settings.Mean,
         Std = settings.Std,
     };

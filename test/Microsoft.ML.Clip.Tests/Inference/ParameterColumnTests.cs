@@ -82,6 +82,12 @@ public class ParameterColumnTests
         Assert.Equal("{\"resize_mode\":\"squash\",\"resolution\":200,\"skip_bad_rows\":true}", parameters.ToJson());
         Assert.Equal(parameters, ClipPixelParameters.Parse(parameters.ToJson()));
         Assert.Equal(3 * 200 * 200, parameters.CreatePreprocessor().OutputLength);
+        // SigLIP's order is a known member, written only when set (CLIP pipelines store what they stored before).
+        var siglip = parameters with { ConvertRgbFirst = true };
+        Assert.Equal("{\"resize_mode\":\"squash\",\"resolution\":200,\"skip_bad_rows\":true,\"convert_rgb_first\":true}", siglip.ToJson());
+        Assert.Equal(siglip, ClipPixelParameters.Parse(siglip.ToJson()));
+        Assert.True(siglip.CreatePreprocessor().Settings.ConvertRgbFirst);
+        Assert.False(parameters.CreatePreprocessor().Settings.ConvertRgbFirst);
         Assert.Contains("rgb_before_resize", Assert.Throws<InvalidDataException>(
             () => ClipPixelParameters.Parse("{\"resize_mode\":\"squash\",\"resolution\":200,\"rgb_before_resize\":true}")).Message);
         Assert.Throws<InvalidDataException>(() => ClipPixelParameters.Parse("{\"resize_mode\":\"stretch\",\"resolution\":200}"));
