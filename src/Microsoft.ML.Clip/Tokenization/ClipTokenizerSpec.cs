@@ -40,12 +40,23 @@ internal sealed record ClipTokenizerSpec
     /// encoder from that file's bytes. A new kind is one entry here (and its tokenizer class); <c>clip_model.json</c>'s
     /// <c>tokenizer.kind</c> and the saved pipelines' spec both go through this table.
     /// </summary>
-    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, ContextEncoder> Create)> Kinds = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, (ContextEncoder Encode, TokenizerIds Ids)> Create)> Kinds = new(StringComparer.Ordinal)
     {
-        [ClipBpe] = (false, _ => ClipTokenizer.Default.EncodeToContext),
-        [SiglipSentencePiece] = (true, bytes => SiglipTokenizer.FromModelFile(bytes!).EncodeToContext),
-        [GemmaSentencePiece] = (true, bytes => GemmaTokenizer.FromModelFile(bytes!).EncodeToContext),
+        [ClipBpe] = (false, _ => (ClipTokenizer.Default.EncodeToContext, new(0, ClipTokenizer.StartOfTextId, ClipTokenizer.EndOfTextId))),
+        [SiglipSentencePiece] = (true, bytes =>
+        {
+            var siglip = SiglipTokenizer.FromModelFile(bytes!);
+            return (siglip.EncodeToContext, new(siglip.PaddingId, -1, siglip.EndOfSequenceId));
+        }),
+        [GemmaSentencePiece] = (true, bytes =>
+        {
+            var gemma = GemmaTokenizer.FromModelFile(bytes!);
+            return (gemma.EncodeToContext, new(gemma.PaddingId, gemma.AddBeginningOfSentence ? gemma.BeginningOfSentenceId : -1, gemma.EndOfSentenceId));
+        }),
     };
+
+    /// <summary>The special ids of a tokenizer: padding, start (-1: none) and end of text.</summary>
+    internal readonly record struct TokenizerIds(int Pad, int Start, int End);
 
     /// <summary>The kinds this version knows.</summary>
     public static IEnumerable<string> KnownKinds => Kinds.Keys;
@@ -138,7 +149,31 @@ internal sealed record ClipTokenizerSpec
 
     /// <summary>The encoder of <paramref name="kind"/> over its vocabulary file's <paramref name="bytes"/> (null for a kind without one).</summary>
     /// <exception cref="InvalidDataException">The kind is unknown, or needs a file that is not given.</exception>
-    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName)
+    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName) => Create(kind, bytes, fileName).Encode;
+
+    /// <summary>
+    /// The <c>clip_model.json</c> description of the tokenizer of <paramref name="kind"/> over <paramref name="bytes"/>
+    /// (its file <paramref name="fileName"/>) for a text encoder of <paramref name="contextLength"/> positions and
+    /// <paramref name="vocabSize"/> tokens: the special ids come from the tokenizer itself.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The kind is unknown, or its file is missing or unreadable.</exception>
+    public static ClipTokenizerInfo Describe(string kind, byte[]? bytes, string? fileName, int contextLength, int vocabSize)
+    {
+        var ids = Create(kind, bytes, fileName).Ids;
+        return new ClipTokenizerInfo
+        {
+            Kind = kind,
+            File = fileName,
+            Vocab = fileName ?? new ClipTokenizerInfo().Vocab,
+            PadId = ids.Pad,
+            StartOfTextId = ids.Start,
+            EndOfTextId = ids.End,
+            ContextLength = contextLength,
+            VocabSize = vocabSize,
+        };
+    }
+
+    private static (ContextEncoder Encode, TokenizerIds Ids) Create(string kind, byte[]? bytes, string? fileName)
     {
         if (!Kinds.TryGetValue(kind, out var entry))
             throw new InvalidDataException($"The tokenizer kind '{kind}' is not known to this version of Microsoft.ML.Clip; update the package.");

@@ -18,7 +18,7 @@ public class GemmaTokenizerTests
         var raw = new GemmaTokenizer(s_model.Value, lowerCase: false, addEndOfSentence: false);
         var literals = s_model.Value.Pieces.Where(p => p.Type is SentencePieceType.Control or SentencePieceType.Unknown or SentencePieceType.UserDefined).Select(p => p.Piece).ToArray();
         int plain = 0;
-        foreach (var c in Bpe)
+        foreach (var c in BpeCases)
         {
             if (literals.Any(l => c.Text.Contains(l, StringComparison.Ordinal)))
             {

@@ -22,7 +22,7 @@ public class SentencePieceEncoderTests(ITestOutputHelper output)
         var failures = new List<string>();
         int matched = 0;
         var pieces = new List<SentencePieceToken>();
-        foreach (var c in Bpe)
+        foreach (var c in BpeCases)
         {
             pieces.Clear();
             encoder.Encode(c.Text, pieces);
@@ -31,9 +31,9 @@ public class SentencePieceEncoderTests(ITestOutputHelper output)
             else if (failures.Count < 20)
                 failures.Add($"line {c.Line} {Show(c.Text)}: expected [{string.Join(",", c.Ids)}] {Show(c.Pieces)}, got [{string.Join(",", pieces.Select(p => p.Id))}] {Show(pieces.Select(p => p.Piece))}");
         }
-        output.WriteLine($"Raw BPE byte-fallback cases matched: {matched} / {Bpe.Count}");
-        Assert.Equal(301, Bpe.Count);
-        Assert.True(matched == Bpe.Count, $"{Bpe.Count - matched} cases differ:\n" + string.Join("\n", failures));
+        output.WriteLine($"Raw BPE byte-fallback cases matched: {matched} / {BpeCases.Count}");
+        Assert.Equal(301, BpeCases.Count);
+        Assert.True(matched == BpeCases.Count, $"{BpeCases.Count - matched} cases differ:\n" + string.Join("\n", failures));
     }
 
     [Fact]

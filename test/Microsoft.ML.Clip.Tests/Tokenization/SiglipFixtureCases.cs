@@ -23,9 +23,9 @@ internal static class SiglipFixtureCases
         e.GetProperty("ids").EnumerateArray().Select(t => t.GetInt32()).ToArray(),
         e.GetProperty("pieces").EnumerateArray().Select(t => t.GetString()!).ToArray())));
 
-    public static IReadOnlyList<SiglipCase> Siglip => s_siglip.Value;
+    public static IReadOnlyList<SiglipCase> SiglipCases => s_siglip.Value;
 
-    public static IReadOnlyList<BpeCase> Bpe => s_bpe.Value;
+    public static IReadOnlyList<BpeCase> BpeCases => s_bpe.Value;
 
     /// <summary>The bytes of the SigLIP model's <c>spiece.model</c> (unigram).</summary>
     public static byte[] UnigramModel => File.ReadAllBytes(Fixtures.Siglip("model", "spiece.model"));

@@ -22,7 +22,7 @@ public class SiglipTokenizerReferenceTests(ITestOutputHelper output)
         var failures = new List<string>();
         int matched = 0;
         var row = new long[SiglipTokenizer.DefaultContextLength];
-        foreach (var c in Siglip)
+        foreach (var c in SiglipCases)
         {
             var pieces = Tokenizer.Tokenize(c.Text).Select(t => t.Piece).ToArray();
             var length = Tokenizer.EncodeToContext(c.Text, row, ClipTruncation.Truncate, out var truncated);
@@ -32,9 +32,9 @@ public class SiglipTokenizerReferenceTests(ITestOutputHelper output)
                 failures.Add($"line {c.Line} {Show(c.Text)}: expected {Show(c.Tokens)} [{string.Join(",", c.Ids.Take(c.Length))}] (length {c.Length}), " +
                     $"got {Show(pieces)} [{string.Join(",", row.Take(length))}] (length {length})");
         }
-        output.WriteLine($"SigLIP tokenizer cases matched: {matched} / {Siglip.Count}");
-        Assert.Equal(301, Siglip.Count);
-        Assert.True(matched == Siglip.Count, $"{Siglip.Count - matched} cases differ:\n" + string.Join("\n", failures));
+        output.WriteLine($"SigLIP tokenizer cases matched: {matched} / {SiglipCases.Count}");
+        Assert.Equal(301, SiglipCases.Count);
+        Assert.True(matched == SiglipCases.Count, $"{SiglipCases.Count - matched} cases differ:\n" + string.Join("\n", failures));
     }
 
     [Fact]
@@ -71,7 +71,7 @@ public class SiglipTokenizerReferenceTests(ITestOutputHelper output)
         // else the ids and eos padded with the pad id (1). Cases cut at 64 are unknown past 63 ids, so N = 100 skips them.
         var checkedCases = 0;
         var row = new long[context];
-        foreach (var c in Siglip)
+        foreach (var c in SiglipCases)
         {
             if (c.Truncated && context > 64)
                 continue;
@@ -89,7 +89,7 @@ public class SiglipTokenizerReferenceTests(ITestOutputHelper output)
     [Fact]
     public void ThrowPolicyRefusesTextsThatDoNotFit()
     {
-        var longCase = Siglip.First(c => c.Truncated);
+        var longCase = SiglipCases.First(c => c.Truncated);
         var error = Assert.Throws<ArgumentException>(() => Tokenizer.EncodeToContext(longCase.Text, new long[64], ClipTruncation.Throw));
         Assert.Contains("more than the context length 64", error.Message);
         Assert.False(Tokenizer.EncodeToContext("a photo of a cat", new long[64], ClipTruncation.Throw));
@@ -120,7 +120,7 @@ public class SiglipTokenizerReferenceTests(ITestOutputHelper output)
     [Fact]
     public void EncoderIsThreadSafe()
     {
-        var texts = Siglip.Select(c => c.Text).ToArray();
+        var texts = SiglipCases.Select(c => c.Text).ToArray();
         var expected = texts.Select(t => { var r = new long[64]; Tokenizer.EncodeToContext(t, r, ClipTruncation.Truncate); return r; }).ToArray();
         Parallel.For(0, texts.Length * 4, i =>
         {
