@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,10 +17,10 @@ internal sealed class SiglipEncoder : Module<Tensor, Tensor?, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>Creates <paramref name="count"/> layers (see <see cref="SiglipEncoderLayer"/> for the arguments).</summary>
-    public SiglipEncoder(int count, int width, int heads, int mlpWidth, double layerNormEps, Generator? generator) : base(nameof(SiglipEncoder))
+    public SiglipEncoder(int count, int width, int heads, int mlpWidth, double layerNormEps, ClipActivation activation, Generator? generator) : base(nameof(SiglipEncoder))
     {
         layers = new ModuleList<SiglipEncoderLayer>(
-            Enumerable.Range(0, count).Select(_ => new SiglipEncoderLayer(width, heads, mlpWidth, layerNormEps, generator)).ToArray());
+            Enumerable.Range(0, count).Select(_ => new SiglipEncoderLayer(width, heads, mlpWidth, layerNormEps, activation, generator)).ToArray());
         RegisterComponents();
     }
 
@@ -46,11 +47,11 @@ internal sealed class SiglipEncoderLayer : Module<Tensor, Tensor?, Tensor>
 #pragma warning restore IDE1006
 
     /// <summary>A layer of <paramref name="width"/> with <paramref name="heads"/> heads and an MLP of <paramref name="mlpWidth"/>.</summary>
-    public SiglipEncoderLayer(int width, int heads, int mlpWidth, double layerNormEps, Generator? generator) : base(nameof(SiglipEncoderLayer))
+    public SiglipEncoderLayer(int width, int heads, int mlpWidth, double layerNormEps, ClipActivation activation, Generator? generator) : base(nameof(SiglipEncoderLayer))
     {
         self_attn = new SiglipAttention(width, heads, generator);
         layer_norm1 = LayerNorm(width, layerNormEps);
-        mlp = new SiglipMlp(width, mlpWidth, generator);
+        mlp = new SiglipMlp(width, mlpWidth, activation, generator);
         layer_norm2 = LayerNorm(width, layerNormEps);
         RegisterComponents();
     }
@@ -95,24 +96,35 @@ internal sealed class SiglipAttention : Module<Tensor, Tensor?, Tensor>
         => out_proj.forward(AttentionMath.Attend(q_proj.forward(x), k_proj.forward(x), v_proj.forward(x), _heads, mask));
 }
 
-/// <summary>SigLIP's MLP (<c>SiglipMLP</c>): <c>fc2(gelu_tanh(fc1(x)))</c> — <c>gelu_pytorch_tanh</c>, the tanh approximation.</summary>
+/// <summary>SigLIP's MLP (<c>SiglipMLP</c>): <c>fc2(act(fc1(x)))</c>, the activation SigLIP's configs name being
+/// <c>gelu_pytorch_tanh</c>, GELU's tanh approximation.</summary>
 internal sealed class SiglipMlp : Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006 // Field names are the Hugging Face state-dict names.
     private readonly Linear fc1;
     private readonly Linear fc2;
 #pragma warning restore IDE1006
+    private readonly ClipActivation _activation;
 
     /// <summary>An MLP from <paramref name="width"/> through <paramref name="hidden"/> back to <paramref name="width"/>.</summary>
-    public SiglipMlp(int width, int hidden, Generator? generator) : base(nameof(SiglipMlp))
+    public SiglipMlp(int width, int hidden, ClipActivation activation, Generator? generator) : base(nameof(SiglipMlp))
     {
+        _activation = activation;
         fc1 = SiglipInit.Xavier(Linear(width, hidden), generator, biasStd: 1e-6);
         fc2 = SiglipInit.Xavier(Linear(hidden, width), generator, biasStd: 1e-6);
         RegisterComponents();
     }
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x) => fc2.forward(functional.gelu(fc1.forward(x), global::TorchSharp.Modules.GELU.Approximate.tanh));
+    public override Tensor forward(Tensor x) => fc2.forward(Activate(fc1.forward(x), _activation));
+
+    /// <summary><paramref name="x"/> through <paramref name="activation"/>: GELU's tanh approximation, exact GELU or QuickGELU.</summary>
+    internal static Tensor Activate(Tensor x, ClipActivation activation) => activation switch
+    {
+        ClipActivation.GeluTanh => functional.gelu(x, global::TorchSharp.Modules.GELU.Approximate.tanh),
+        ClipActivation.Gelu => functional.gelu(x),
+        _ => x.mul(x.Times(1.702).sigmoid()),
+    };
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,10 +24,10 @@ internal sealed class SiglipTextTransformer : Module<Tensor, Tensor?, Tensor>
     /// <summary>A tower over <paramref name="vocabSize"/> tokens and <paramref name="contextLength"/> positions, of
     /// <paramref name="layers"/> layers of <paramref name="width"/>, projecting to <paramref name="projectionSize"/>.</summary>
     public SiglipTextTransformer(int vocabSize, int contextLength, int width, int layers, int heads, int mlpWidth, int projectionSize,
-        double layerNormEps, Generator? generator = null) : base(nameof(SiglipTextTransformer))
+        double layerNormEps, ClipActivation activation, Generator? generator = null) : base(nameof(SiglipTextTransformer))
     {
         embeddings = new SiglipTextEmbeddings(vocabSize, contextLength, width, generator);
-        encoder = new SiglipEncoder(layers, width, heads, mlpWidth, layerNormEps, generator);
+        encoder = new SiglipEncoder(layers, width, heads, mlpWidth, layerNormEps, activation, generator);
         final_layer_norm = LayerNorm(width, layerNormEps);
         head = Linear(width, projectionSize);
         SiglipInit.LecunNormal(head, head.weight!, head.bias, width, generator);

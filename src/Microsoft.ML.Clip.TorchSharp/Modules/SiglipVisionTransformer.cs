@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -22,13 +23,13 @@ internal sealed class SiglipVisionTransformer : Module<Tensor, Tensor>
 
     /// <summary>A tower of <paramref name="layers"/> layers of <paramref name="width"/> with <paramref name="heads"/> heads,
     /// MLPs of <paramref name="mlpWidth"/>, for <paramref name="imageSize"/> px images in <paramref name="patchSize"/> px patches.</summary>
-    public SiglipVisionTransformer(int width, int layers, int heads, int mlpWidth, int imageSize, int patchSize, double layerNormEps, Generator? generator = null)
-        : base(nameof(SiglipVisionTransformer))
+    public SiglipVisionTransformer(int width, int layers, int heads, int mlpWidth, int imageSize, int patchSize, double layerNormEps,
+        ClipActivation activation, Generator? generator = null) : base(nameof(SiglipVisionTransformer))
     {
         embeddings = new SiglipVisionEmbeddings(width, imageSize, patchSize, generator);
-        encoder = new SiglipEncoder(layers, width, heads, mlpWidth, layerNormEps, generator);
+        encoder = new SiglipEncoder(layers, width, heads, mlpWidth, layerNormEps, activation, generator);
         post_layernorm = LayerNorm(width, layerNormEps);
-        head = new SiglipAttentionPoolingHead(width, heads, mlpWidth, layerNormEps, generator);
+        head = new SiglipAttentionPoolingHead(width, heads, mlpWidth, layerNormEps, activation, generator);
         RegisterComponents();
     }
 
@@ -90,14 +91,14 @@ internal sealed class SiglipAttentionPoolingHead : Module<Tensor, Tensor>
     private readonly int _width;
 
     /// <summary>The head for <paramref name="width"/>-wide states with <paramref name="heads"/> heads and an MLP of <paramref name="mlpWidth"/>.</summary>
-    public SiglipAttentionPoolingHead(int width, int heads, int mlpWidth, double layerNormEps, Generator? generator) : base(nameof(SiglipAttentionPoolingHead))
+    public SiglipAttentionPoolingHead(int width, int heads, int mlpWidth, double layerNormEps, ClipActivation activation, Generator? generator) : base(nameof(SiglipAttentionPoolingHead))
     {
         _width = width;
         probe = Parameter(empty(1, 1, width));
         ParameterInit.XavierUniform(probe.view(1, width), generator);
         attention = new ClipMultiheadAttention(width, heads, generator);
         layernorm = LayerNorm(width, layerNormEps);
-        mlp = new SiglipMlp(width, mlpWidth, generator);
+        mlp = new SiglipMlp(width, mlpWidth, activation, generator);
         RegisterComponents();
     }
 
