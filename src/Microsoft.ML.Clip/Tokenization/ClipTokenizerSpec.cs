@@ -101,6 +101,45 @@ internal sealed record ClipTokenizerSpec
         FileBase64 = info.Tokenizer.File is { } file ? Convert.ToBase64String(ReadTokenizerFile(folder, file)) : null,
     };
 
+    /// <summary>
+    /// The tokenizer of the model at <paramref name="model"/>, read without loading or converting the model: an exported
+    /// folder's <c>clip_model.json</c>, a Hugging Face SigLIP folder's tokenizer file and text context, or, for any other
+    /// checkpoint, CLIP's BPE at the context its config gives.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The model, or the tokenizer file it names, does not exist.</exception>
+    /// <exception cref="InvalidDataException">The model's files cannot be read (the message names the file).</exception>
+    // friend: used by clip (clip tokenize --model)
+    public static ClipTokenizerSpec ForModel(string model, ClipTruncation truncation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(model);
+        var json = Path.Combine(model, ClipModelInfo.FileName);
+        if (Directory.Exists(model) && System.IO.File.Exists(json))
+            return For(ClipModelInfo.Load(json), model, truncation);
+        if (!Directory.Exists(model) && !System.IO.File.Exists(model))
+            throw new FileNotFoundException($"Model '{model}' does not exist.", model);
+        if (Checkpoints.HuggingFaceSiglip.IsSiglip(model))
+        {
+            var folder = Directory.Exists(model) ? model : Path.GetDirectoryName(Path.GetFullPath(model))!;
+            var context = Checkpoints.HuggingFaceSiglip.ReadConfig(model).ContextLength;
+            var tokenizer = Checkpoints.HuggingFaceSiglip.ReadTokenizer(folder) ?? throw new FileNotFoundException(
+                $"The SigLIP folder '{folder}' has no tokenizer file ({Checkpoints.HuggingFaceSiglip.SiglipTokenizerFile} or {Checkpoints.HuggingFaceSiglip.GemmaTokenizerFile}).");
+            return Create(tokenizer.Kind, context, truncation, tokenizer.FileName, tokenizer.FileBytes);
+        }
+        var config = Checkpoints.CheckpointWeights.ReadConfig(model);
+        if (config.IsSiglip)
+            throw new InvalidDataException($"'{model}' is a SigLIP without its tokenizer file beside it; convert it (clip convert) or give its Hugging Face folder.");
+        return Create(ClipBpe, config.ContextLength, truncation, null, null);
+    }
+
+    private static ClipTokenizerSpec Create(string kind, int contextLength, ClipTruncation truncation, string? file, byte[]? bytes) => new()
+    {
+        Kind = kind,
+        ContextLength = contextLength,
+        Truncation = truncation == ClipTruncation.Throw ? ThrowName : TruncateName,
+        File = file,
+        FileBase64 = bytes is null ? null : Convert.ToBase64String(bytes),
+    };
+
     /// <summary>The bytes of the tokenizer file <paramref name="file"/> of the model folder <paramref name="folder"/>.</summary>
     /// <exception cref="FileNotFoundException">The file is missing (or there is no folder to read it from).</exception>
     public static byte[] ReadTokenizerFile(string? folder, string file)
