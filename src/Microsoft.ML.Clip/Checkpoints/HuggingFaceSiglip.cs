@@ -96,9 +96,9 @@ internal static class HuggingFaceSiglip
         Directory.CreateDirectory(folder);
         SafetensorsWriter.Write(Path.Combine(folder, HuggingFaceClip.WeightsFileName), weights.WithFloat32().StateDict);
         File.WriteAllText(Path.Combine(folder, HuggingFaceClipConfig.FileName), HuggingFaceSiglipConfig.Serialize(config));
-        if (weights.Tokenizer is { } tokenizer)
+        if (weights.Tokenizer is { FileName: { } file, FileBytes: { } bytes } tokenizer)
         {
-            File.WriteAllBytes(Path.Combine(folder, tokenizer.FileName), tokenizer.FileBytes);
+            File.WriteAllBytes(Path.Combine(folder, file), bytes);
             var tokenizerConfig = tokenizer.Kind == ClipTokenizerSpec.SiglipSentencePiece
                 ? new JsonObject { ["tokenizer_class"] = "SiglipTokenizer", ["model_max_length"] = config.ContextLength, ["do_lower_case"] = true }
                 : new JsonObject { ["tokenizer_class"] = "GemmaTokenizer", ["model_max_length"] = config.ContextLength, ["add_bos_token"] = false, ["add_eos_token"] = true, ["padding_side"] = "right" };
@@ -264,8 +264,15 @@ internal static class HuggingFaceSiglip
 }
 
 /// <summary>
-/// The tokenizer a checkpoint folder brings: its kind (one of <see cref="ClipTokenizerSpec"/>'s), the file's name (kept in
-/// the exported folder) and its bytes.
+/// The tokenizer a model brings: its kind (one of <see cref="ClipTokenizerSpec"/>'s) and, for a kind whose vocabulary is a
+/// file (SentencePiece), the file's name (kept in the exported folder) and bytes; null for CLIP's built-in BPE.
 /// </summary>
 // friend: used by Microsoft.ML.Clip.TorchSharp (fine-tuning a SigLIP tokenizes with its checkpoint's tokenizer and saves it)
-internal sealed record CheckpointTokenizer(string Kind, string FileName, byte[] FileBytes);
+internal sealed record CheckpointTokenizer(string Kind, string? FileName, byte[]? FileBytes)
+{
+    /// <summary>CLIP's byte-level BPE (its vocabulary is built into this package).</summary>
+    public static CheckpointTokenizer ClipBpe { get; } = new(ClipTokenizerSpec.ClipBpe, null, null);
+
+    /// <summary>The encoder of this tokenizer (one context row per text).</summary>
+    public ContextEncoder CreateEncoder() => ClipTokenizerSpec.CreateEncoder(Kind, FileBytes, FileName);
+}

@@ -46,8 +46,9 @@ internal sealed class ClipOnnxExportOptions
     public FrozenEncoderGraph? ImageEncoder { get; init; }
 
     /// <summary>
-    /// A SigLIP's tokenizer file (its checkpoint folder's): copied into the exported folder and named in
-    /// <c>clip_model.json</c>. Required for a SigLIP, whose vocabulary is not built in; ignored for a CLIP.
+    /// A SigLIP's tokenizer (its checkpoint folder's file, copied into the exported folder and named in
+    /// <c>clip_model.json</c>; or <see cref="CheckpointTokenizer.ClipBpe"/> for one trained on CLIP's tokens). Required for a
+    /// SigLIP; ignored for a CLIP, which always uses CLIP's BPE.
     /// </summary>
     public CheckpointTokenizer? Tokenizer { get; init; }
 
@@ -118,8 +119,8 @@ internal static class ClipOnnxExporter
             metadata["logit_bias"] = bias.ToString("R", CultureInfo.InvariantCulture);
 
         Directory.CreateDirectory(outDir);
-        if (config.IsSiglip)
-            AtomicFile.Write(Path.Combine(outDir, info.Tokenizer.File!), stream => stream.Write(options.Tokenizer!.FileBytes));
+        if (config.IsSiglip && options.Tokenizer is { FileName: { } tokenizerFile, FileBytes: { } tokenizerBytes })
+            AtomicFile.Write(Path.Combine(outDir, tokenizerFile), stream => stream.Write(tokenizerBytes));
         if (encoder is not null) metadata["image_encoder"] = encoder.Name;
         // One graph at a time: the image graph is written and released before the text graph is built.
         var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options.WeightsAsFloat16);
@@ -146,8 +147,8 @@ internal static class ClipOnnxExporter
         var tokenizer = options.Tokenizer ?? throw new FileNotFoundException(
             $"A SigLIP's ONNX folder needs its tokenizer, and the checkpoint brought none: put the model's {HuggingFaceSiglip.SiglipTokenizerFile} (SigLIP) or " +
             $"{HuggingFaceSiglip.GemmaTokenizerFile} (SigLIP 2) beside its config.json.");
-        if (!ClipModelInfo.IsPlainFileName(tokenizer.FileName) || tokenizer.FileName is ClipModelInfo.FileName or "image.onnx" or "text.onnx")
-            throw new ArgumentException($"The tokenizer file name '{tokenizer.FileName}' cannot be used in a model folder.", nameof(options));
+        if (tokenizer.FileName is { } file && (!ClipModelInfo.IsPlainFileName(file) || file is ClipModelInfo.FileName or "image.onnx" or "text.onnx"))
+            throw new ArgumentException($"The tokenizer file name '{file}' cannot be used in a model folder.", nameof(options));
         return info with
         {
             Family = ClipModelInfo.SiglipFamily,
