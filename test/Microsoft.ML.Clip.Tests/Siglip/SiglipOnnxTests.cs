@@ -154,4 +154,45 @@ public class SiglipOnnxTests(ITestOutputHelper output)
         foreach (var part in new[] { "SigLIP", "vision_model.head.probe", "logit_bias", "'text_model.head.weight' has shape [40, 48], expected [48, 48]", "unexpected keys: text_model.extra.weight" })
             Assert.Contains(part, message);
     }
+
+    [Fact]
+    public void Bfloat16WeightsReadAsTheirFloat32Values()
+    {
+        // A bfloat16 copy of the weights, and a float32 file of the same (rounded) values: the two convert alike.
+        var root = Fixtures.NewTempDir("siglip-bf16");
+        var bf16 = Path.Combine(root, "bf16");
+        var f32 = Path.Combine(root, "f32");
+        var tensors = SafetensorsReader.Read(Path.Combine(SiglipFixture.ModelFolder, "model.safetensors"));
+        static StateTensor ToBfloat16(StateTensor t)
+        {
+            var values = t.ToSingles();
+            var bytes = new byte[values.Length * 2];
+            for (var i = 0; i < values.Length; i++)
+            {
+                // Round to nearest even on the upper 16 bits.
+                var bits = BitConverter.SingleToUInt32Bits(values[i]);
+                var rounded = (ushort)((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
+                BitConverter.TryWriteBytes(bytes.AsSpan(i * 2), rounded);
+            }
+            return new StateTensor(StateTensorType.BFloat16, t.Shape, bytes);
+        }
+        var asBf16 = tensors.ToDictionary(kv => kv.Key, kv => ToBfloat16(kv.Value));
+        foreach (var (folder, weights) in new[] { (bf16, asBf16), (f32, asBf16.ToDictionary(kv => kv.Key, kv => kv.Value.ToFloat32())) })
+        {
+            Directory.CreateDirectory(folder);
+            foreach (var file in Directory.GetFiles(SiglipFixture.ModelFolder).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+                File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+            SafetensorsWriter.Write(Path.Combine(folder, "model.safetensors"), weights);
+        }
+        Assert.Equal(StateTensorType.BFloat16, CheckpointWeights.Load(bf16).StateDict["logit_scale"].Type);
+        ClipModelConverter.ConvertToOnnx(bf16, Path.Combine(root, "bf16-onnx"));
+        ClipModelConverter.ConvertToOnnx(f32, Path.Combine(root, "f32-onnx"));
+        using var fromBf16 = Load(Path.Combine(root, "bf16-onnx"));
+        using var fromF32 = Load(Path.Combine(root, "f32-onnx"));
+        var pixels = SiglipFixture.PixelValues.Data;
+        Assert.Equal(fromF32.EmbedImages(pixels, 4).SelectMany(e => e), fromBf16.EmbedImages(pixels, 4).SelectMany(e => e));
+        Assert.Equal(fromF32.EmbedTexts(SiglipFixture.Captions).SelectMany(e => e), fromBf16.EmbedTexts(SiglipFixture.Captions).SelectMany(e => e));
+        // Rounded to bfloat16 the features move, but stay close to the reference.
+        Assert.True(SiglipFixture.MaxAbsDiff([.. fromBf16.EmbedImages(pixels, 4).SelectMany(e => e)], SiglipFixture.Output("image_features").Data) < 0.5f);
+    }
 }
