@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Data;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.Clip.Tokenization;
@@ -194,5 +195,23 @@ public class SiglipOnnxTests(ITestOutputHelper output)
         Assert.Equal(fromF32.EmbedTexts(SiglipFixture.Captions).SelectMany(e => e), fromBf16.EmbedTexts(SiglipFixture.Captions).SelectMany(e => e));
         // Rounded to bfloat16 the features move, but stay close to the reference.
         Assert.True(SiglipFixture.MaxAbsDiff([.. fromBf16.EmbedImages(pixels, 4).SelectMany(e => e)], SiglipFixture.Output("image_features").Data) < 0.5f);
+    }
+
+    public sealed class Caption
+    {
+        public string Text = "";
+    }
+
+    [Fact]
+    public async Task TheBulkPathAndTheEmbeddingGeneratorTokenizeWithTheModelsTokenizer()
+    {
+        using var model = Load();
+        var ml = new MLContext();
+        var data = ml.Data.LoadFromEnumerable(SiglipFixture.Captions.Select(c => new Caption { Text = c }));
+        var bulk = model.EmbedTexts(data, "Text", normalize: false).GetColumn<float[]>("Embedding").SelectMany(e => e).ToArray();
+        AssertClose("text_features (bulk IDataView)", bulk, SiglipFixture.Output("text_features").Data);
+        using var generator = new ClipTextEmbeddingGenerator(model, normalize: true);
+        var generated = await generator.GenerateAsync(SiglipFixture.Captions);
+        AssertClose("text_embeds (IEmbeddingGenerator)", [.. generated.SelectMany(e => e.Vector.ToArray())], SiglipFixture.Output("text_embeds").Data);
     }
 }
