@@ -11,7 +11,8 @@ namespace Microsoft.ML.Clip.Imaging;
 /// to <c>int(N * long / short)</c> with PIL's antialiased bicubic filter, then the centre N x N is kept
 /// (offsets <c>round((size - N) / 2)</c>, half to even); <see cref="ClipResizeMode.Squash"/>: both
 /// sides to N with the same filter. Then <c>convert('RGB')</c> (grey replicated, alpha dropped, not
-/// composited), scaling to [0, 1] and <c>(x - mean) / std</c> per channel in float32.
+/// composited) — or before the resize with <see cref="ClipPreprocessSettings.ConvertRgbFirst"/> —, scaling to [0, 1]
+/// and <c>(x - mean) / std</c> per channel in float32.
 /// Instances are immutable and thread-safe.
 /// </remarks>
 public sealed class ClipImagePreprocessor
@@ -136,6 +137,8 @@ public sealed class ClipImagePreprocessor
         int n = Resolution;
         if (destination.Length < n * n * 3)
             throw new ArgumentException($"Destination holds {destination.Length} bytes, {n * n * 3} (3 x {n} x {n}) needed.", nameof(destination));
+        if (Settings.ConvertRgbFirst)
+            image = image.ConvertedToRgb();
         var (width, height, left, top) = Geometry(image.Width, image.Height);
         PillowResize.ResizeCropToRgb(image, width, height, left, top, n, n, destination);
     }
