@@ -33,7 +33,7 @@ internal static class InferenceCommandSupport
     };
 
     /// <summary>The <c>--gpu</c> option: CUDA device (falls back to the CPU with a message on stderr).</summary>
-    public static Option<int?> GpuOption() => new("--gpu") { Description = "CUDA device id; the CPU is used when CUDA is not available." };
+    public static Option<int?> GpuOption() => new("--gpu") { Description = "CUDA device id, with a clip built with ONNX Runtime's CUDA package (-p:ClipOnnxRuntime=Gpu; the packaged tool is CPU-only); the CPU is used when CUDA is not available." };
 
     /// <summary>
     /// Loads <paramref name="model"/> (an ONNX folder, or a checkpoint converted by <see cref="ClipModelFolder.Open"/>),
