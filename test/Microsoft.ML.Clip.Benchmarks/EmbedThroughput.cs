@@ -33,7 +33,7 @@ internal static class EmbedThroughput
         var config = ClipModelPresets.Get(preset);
         global::TorchSharp.torch.random.manual_seed(1);
         using (var model = new ClipTorchModel(config))
-            ClipOnnxExporter.Export(config, model.state_dict(), model.LogitScale.item<float>(), folder, $"random {preset}");
+            TorchOnnxExport.Export(model, folder, $"random {preset}");
         var r = config.ImageResolution;
         var pixelCount = 3 * r * r;
         Console.WriteLine($"model: {preset} ({r} px, embed {config.EmbedDim}), {rows} images, {(gpu is null ? "CPU" : $"CUDA:{gpu}")}, {Environment.ProcessorCount} cores");
@@ -76,7 +76,7 @@ internal static class EmbedThroughput
             var n = Math.Min(batch, rows - start);
             using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
                 new Memory<float>(pixels, start * perImage, n * perImage), [n, 3, r, r]);
-            using var output = session.Run(new RunOptions(), [ClipOnnxExporter.ImageInputName], [input], [ClipOnnxExporter.ImageOutputName]);
+            using var output = session.Run(new RunOptions(), [EncoderSignature.PixelValues], [input], [EncoderSignature.ImageEmbeds]);
             _ = output[0].GetTensorDataAsSpan<float>()[0];
         }
     }

@@ -13,10 +13,14 @@ public sealed record CliResult(int ExitCode, string StdOut, string StdErr)
 /// <summary>Runs the built <c>clip</c> tool (Release or Debug, whichever this test build is) as a separate process.</summary>
 public static class CliRunner
 {
-    private static readonly string ToolPath = FindTool();
+    /// <summary>The built tool's <c>clip.dll</c>.</summary>
+    public static string ToolPath { get; } = FindTool();
 
     /// <summary>Runs <c>clip args…</c> with <paramref name="stdin"/> on standard input.</summary>
-    public static CliResult Run(string? stdin, params string[] args)
+    public static CliResult Run(string? stdin, params string[] args) => RunTool(ToolPath, stdin, args);
+
+    /// <summary>Runs the <c>clip.dll</c> at <paramref name="toolPath"/> (e.g. a copy of the tool) with <paramref name="args"/>.</summary>
+    public static CliResult RunTool(string toolPath, string? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -25,7 +29,7 @@ public static class CliRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(ToolPath);
+        psi.ArgumentList.Add(toolPath);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

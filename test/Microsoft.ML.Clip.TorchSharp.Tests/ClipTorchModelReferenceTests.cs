@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML.Clip.TestUtilities;
-using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
 using Microsoft.ML.Clip.TorchSharp.Modules;
 using Xunit.Abstractions;
@@ -56,39 +55,10 @@ public class ClipTorchModelReferenceTests(ITestOutputHelper output)
     [Theory]
     [InlineData("vit")]
     [InlineData("rn")]
-    public void InferredConfigEqualsReferenceConstructorArguments(string name)
-    {
-        using var checkpoint = ClipCheckpoint.Load(ReferenceData.Checkpoint(name));
-        using var json = JsonDocument.Parse(File.ReadAllText(Fixtures.Reference("models", "models.json")));
-        var model = json.RootElement.GetProperty(name);
-        var args = model.GetProperty("clip_constructor_args");
-        var layers = args.GetProperty("vision_layers");
-        var patch = args.GetProperty("vision_patch_size");
-        var expected = new ClipConfig
-        {
-            EmbedDim = args.GetProperty("embed_dim").GetInt32(),
-            ImageResolution = args.GetProperty("image_resolution").GetInt32(),
-            VisionLayers = layers.ValueKind == JsonValueKind.Array ? layers.EnumerateArray().Select(x => x.GetInt32()).ToArray() : [layers.GetInt32()],
-            VisionWidth = args.GetProperty("vision_width").GetInt32(),
-            VisionPatchSize = patch.ValueKind == JsonValueKind.Null ? null : patch.GetInt32(),
-            ContextLength = args.GetProperty("context_length").GetInt32(),
-            VocabSize = args.GetProperty("vocab_size").GetInt32(),
-            TransformerWidth = args.GetProperty("transformer_width").GetInt32(),
-            TransformerHeads = args.GetProperty("transformer_heads").GetInt32(),
-            TransformerLayers = args.GetProperty("transformer_layers").GetInt32(),
-        };
-        var actual = checkpoint.Config;
-        Assert.Equal(expected with { VisionLayers = [] }, actual with { VisionLayers = [] });
-        Assert.Equal(expected.VisionLayers, actual.VisionLayers);
-        Assert.Equal(model.GetProperty("derived").GetProperty("vision_heads").GetInt32(), actual.VisionHeads);
-    }
-
-    [Theory]
-    [InlineData("vit")]
-    [InlineData("rn")]
     public void StateDictNamesAndParameterCountMatchReference(string name)
     {
-        using var checkpoint = ClipCheckpoint.Load(ReferenceData.Checkpoint(name));
+        // The config inferred from the file (checked against the reference constructor arguments in Microsoft.ML.Clip.Tests).
+        var checkpoint = PyTorchCheckpoint.Load(ReferenceData.Checkpoint(name));
         using var model = new ClipTorchModel(checkpoint.Config);
         var modelKeys = model.state_dict().Keys.ToHashSet();
         Assert.Equal(checkpoint.StateDict.Keys.OrderBy(k => k, StringComparer.Ordinal), modelKeys.OrderBy(k => k, StringComparer.Ordinal));

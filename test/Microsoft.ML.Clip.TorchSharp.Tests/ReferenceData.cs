@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.TestUtilities;
+using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Clip.TorchSharp.Tests;
@@ -7,6 +8,20 @@ namespace Microsoft.ML.Clip.TorchSharp.Tests;
 internal static class ReferenceData
 {
     public static string Checkpoint(string model) => Fixtures.Reference("models", $"{model}.openai.pt");
+
+    /// <summary>The state dict of a <c>.pt</c> file as tensors of the file's dtype (float16 for the fixtures).</summary>
+    public static Dictionary<string, Tensor> StateDict(string path) =>
+        StateTensorConversion.ToTensors(PyTorchCheckpoint.ReadStateDict(path), floatingAsFloat32: false);
+
+    /// <summary>The tensor as <see cref="TorchSaveWriter"/> writes it.</summary>
+    public static SavedTensor ToSaved(this Tensor tensor) => new(tensor.dtype switch
+    {
+        ScalarType.Float32 => "FloatStorage",
+        ScalarType.Float16 => "HalfStorage",
+        ScalarType.BFloat16 => "BFloat16Storage",
+        ScalarType.Int64 => "LongStorage",
+        var other => throw new ArgumentException($"No storage name for {other}."),
+    }, tensor.shape, tensor.contiguous().bytes.ToArray());
 
     public static Tensor Float(params string[] parts)
     {

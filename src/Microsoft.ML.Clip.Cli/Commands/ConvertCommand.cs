@@ -1,18 +1,18 @@
-using Microsoft.ML.Clip.TorchSharp.Checkpoints;
-using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.Checkpoints;
 
 namespace ClipCli.Commands;
 
 /// <summary>
 /// <c>clip convert &lt;checkpoint&gt; &lt;out-dir&gt; [--format onnx|safetensors] [--fp16]</c>: turns a checkpoint into an
 /// ONNX model folder (image.onnx, text.onnx, clip_model.json) or into safetensors (Hugging Face format for
-/// ViT models; OpenAI names + clip_config.json for ResNet models, which Hugging Face cannot hold).
+/// ViT models; OpenAI names + clip_config.json for ResNet models, which Hugging Face cannot hold), through
+/// <see cref="ClipModelConverter"/>: no libtorch is loaded.
 /// </summary>
 internal static class ConvertCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Argument<string>("checkpoint") { Description = "A .pt checkpoint, a .safetensors file (config beside it) or a Hugging Face folder." };
+        var checkpoint = new Argument<string>("checkpoint") { Description = "A .pt checkpoint, a .safetensors file (config beside it), a Hugging Face folder or a model.clipmodel written by `clip train`." };
         var outDir = new Argument<string>("out-dir") { Description = "The folder to write (created when missing)." };
         var format = new Option<string>("--format")
         {
@@ -32,28 +32,20 @@ internal static class ConvertCommand
             var source = parse.GetValue(checkpoint)!;
             var target = parse.GetValue(outDir)!;
             var act = InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!);
+            // The converter's notes (float16 rounding, OpenAI names for a ResNet) go to stderr.
+            var options = new ClipConversionOptions { Activation = act, WeightsAsFloat16 = parse.GetValue(fp16), Log = note => Console.Error.WriteLine($"note: {note}") };
             if (parse.GetValue(format) == "safetensors")
             {
-                if (parse.GetValue(fp16))
+                if (options.WeightsAsFloat16)
                     throw new ArgumentException("--fp16 applies to --format onnx only.");
-                using var weights = ClipWeights.Load(source, act);
-                if (weights.Config.IsVisionTransformer)
-                {
-                    HuggingFaceClip.Save(target, weights.Config, weights.StateDict);
-                    Console.WriteLine($"wrote Hugging Face CLIPModel safetensors to {target}");
-                }
-                else
-                {
-                    ClipSafetensors.Save(target, weights.Config, weights.StateDict);
-                    Console.Error.WriteLine("note: Hugging Face has no ModifiedResNet CLIP; wrote safetensors with OpenAI key names and clip_config.json instead.");
-                    Console.WriteLine($"wrote OpenAI-named safetensors to {target}");
-                }
+                var layout = ClipModelConverter.ConvertToSafetensors(source, target, options);
+                Console.WriteLine(layout == ClipSafetensorsLayout.HuggingFace
+                    ? $"wrote Hugging Face CLIPModel safetensors to {target}"
+                    : $"wrote OpenAI-named safetensors to {target}");
                 return 0;
             }
-            var (info, rounded) = ClipModelFolder.Convert(source, target, act, parse.GetValue(fp16));
+            var info = ClipModelConverter.ConvertToOnnx(source, target, options);
             Console.WriteLine($"wrote {info.ImageModelFile}, {info.TextModelFile} and clip_model.json to {target} ({info.VisionKind}, embed {info.EmbedDim}, resolution {info.ImageResolution})");
-            if (rounded)
-                Console.Error.WriteLine("note: the checkpoint's weights are not all float16; --fp16 rounded them (embeddings move by about 1e-3 relative).");
             return 0;
         }));
         return command;

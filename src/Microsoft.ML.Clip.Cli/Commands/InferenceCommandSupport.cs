@@ -1,6 +1,6 @@
 using System.Text.Json;
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Models;
-using ClipActivation = Microsoft.ML.Clip.TorchSharp.Modeling.ClipActivation;
 
 namespace ClipCli.Commands;
 
@@ -13,7 +13,7 @@ internal static class InferenceCommandSupport
     /// <summary>The <c>--model</c> option: an exported ONNX folder or a checkpoint (converted on the fly).</summary>
     public static Option<string> ModelOption() => new("--model", "-m")
     {
-        Description = "An exported ONNX folder (clip_model.json), an OpenAI/open_clip .pt checkpoint, a Hugging Face folder or a .safetensors file with its config beside it.",
+        Description = "An exported ONNX folder (clip_model.json), an OpenAI/open_clip .pt checkpoint, a Hugging Face folder, a .safetensors file with its config beside it, or a model.clipmodel from `clip train` (checkpoints are converted on the fly, without libtorch).",
         Required = true,
     };
 

@@ -1,7 +1,6 @@
 using Microsoft.ML;
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Tsv;
-using Microsoft.ML.Clip.TorchSharp.Checkpoints;
-using Microsoft.ML.Clip.TorchSharp.Modeling;
 using Microsoft.ML.Clip.TorchSharp.Training;
 
 namespace ClipCli.Commands;
@@ -99,21 +98,14 @@ internal static class TrainCommand
                 };
                 var view = ml.Data.LoadFromEnumerable(pairs);
                 using var model = ml.Transforms.ClipTrainer(nameof(Pair.ImagePath), nameof(Pair.Caption), options).Fit(view);
-                model.Save(Path.Combine(outDir, ModelFileName));
+                var modelFile = Path.Combine(outDir, ModelFileName);
+                model.Save(modelFile);
                 var info = model.ExportOnnx(outDir);
                 // A locked-image model's image tower is an ONNX encoder that safetensors cannot hold: its files are the ONNX pair and model.clipmodel.
+                // The others get OpenAI-named safetensors (any tower kind), converted from the saved model like `clip convert` does.
                 if (model.ImageEncoder is null)
-                {
-                    var state = model.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
-                    try
-                    {
-                        ClipSafetensors.Save(Path.Combine(outDir, "safetensors"), model.Config, state);
-                    }
-                    finally
-                    {
-                        foreach (var t in state.Values) t.Dispose();
-                    }
-                }
+                    ClipModelConverter.ConvertToSafetensors(modelFile, Path.Combine(outDir, "safetensors"),
+                        new ClipConversionOptions { SafetensorsLayout = ClipSafetensorsLayout.OpenAINames });
                 var safetensors = model.ImageEncoder is null ? ", safetensors/" : "";
                 Console.WriteLine($"wrote {info.ImageModelFile}, {info.TextModelFile}, clip_model.json, {ModelFileName}{safetensors} and checkpoint.clipckpt to {outDir} (embed {info.EmbedDim}, resolution {info.ImageResolution}, image tower {info.VisionKind})");
                 return 0;

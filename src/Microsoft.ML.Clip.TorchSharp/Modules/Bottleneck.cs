@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

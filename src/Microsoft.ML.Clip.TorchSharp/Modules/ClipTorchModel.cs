@@ -1,5 +1,6 @@
-using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
+using Microsoft.ML.Clip.TorchSharp.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -66,7 +67,8 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
     /// <inheritdoc cref="ClipWeights.Load" path="/param"/>
     public static ClipTorchModel FromCheckpoint(string path, ClipActivation activation = ClipActivation.QuickGelu)
     {
-        using var weights = ClipWeights.Load(path, activation);
+        // The stored dtype (often float16) goes straight into the parameters, which convert it: no float32 copy on the way.
+        using var weights = ClipWeights.FromPlain(CheckpointWeights.Load(path, activation), floatingAsFloat32: false);
         var model = new ClipTorchModel(weights.Config);
         try
         {

@@ -1,4 +1,4 @@
-using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

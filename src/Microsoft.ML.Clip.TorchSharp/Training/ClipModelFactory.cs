@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Modeling;
@@ -111,7 +112,7 @@ internal static partial class ClipModelFactory
         {
             Dictionary<string, Tensor> tensors;
             ClipPackageHeader header;
-            using (var stream = File.OpenRead(path)) (header, tensors) = ClipPackageFile.Read(stream, path);
+            using (var stream = File.OpenRead(path)) (header, tensors) = ClipPackageTensors.Read(stream, path);
             try
             {
                 // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.

@@ -1,5 +1,5 @@
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
-using Microsoft.ML.Clip.TorchSharp.Modeling;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 

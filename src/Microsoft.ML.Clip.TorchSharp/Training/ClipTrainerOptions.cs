@@ -1,4 +1,4 @@
-using Microsoft.ML.Clip.TorchSharp.Modeling;
+using Microsoft.ML.Clip.Checkpoints;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
@@ -11,31 +12,21 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 // The transformer's files: the ONNX export (the inference currency) and this package's own model format.
 public sealed partial class ClipTrainerTransformer
 {
-    private const string ModelKind = "model";
+    private const string ModelKind = ClipPackageFile.ModelKind;
 
     /// <summary>
     /// Writes the model as <c>image.onnx</c>, <c>text.onnx</c> and <c>clip_model.json</c> into <paramref name="folder"/>
-    /// (the inference currency: the ONNX embedders and <c>clip</c> commands load it).
+    /// (the inference currency: the ONNX embedders and <c>clip</c> commands load it). The same files as
+    /// <see cref="ClipModelConverter.ConvertToOnnx"/> writes from the model's saved file.
     /// </summary>
     /// <param name="folder">The folder to write (created when missing).</param>
-    /// <param name="weightsAsFloat16">Store the weight matrices as float16 (see <see cref="ClipOnnxExportOptions.WeightsAsFloat16"/>;
+    /// <param name="weightsAsFloat16">Store the weight matrices as float16 (see <see cref="ClipConversionOptions.WeightsAsFloat16"/>;
     /// trained weights are float32, so they are rounded).</param>
     public ClipModelInfo ExportOnnx(string folder, bool weightsAsFloat16 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         lock (_sync)
-        {
-            var state = _model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().cpu());
-            try
-            {
-                return ClipOnnxExporter.Export(Config, state, LogitScale, folder, "Microsoft.ML.Clip ClipTrainer",
-                    new ClipOnnxExportOptions { ImageEncoder = ImageEncoder, WeightsAsFloat16 = weightsAsFloat16 });
-            }
-            finally
-            {
-                foreach (var t in state.Values) t.Dispose();
-            }
-        }
+            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder).Info;
     }
 
     /// <summary>
@@ -73,7 +64,7 @@ public sealed partial class ClipTrainerTransformer
             };
             tensors.Add((ImageEncoderTensorName, encoderGraph!));
         }
-        lock (_sync) ClipPackageFile.Write(stream, header, tensors);
+        lock (_sync) ClipPackageTensors.Write(stream, header, tensors);
     }
 
     /// <summary>Saves to a file (see <see cref="Save(Stream)"/>), through a temporary file and a rename so that a
@@ -99,7 +90,7 @@ public sealed partial class ClipTrainerTransformer
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(stream);
-        var (header, tensors) = ClipPackageFile.Read(stream, source);
+        var (header, tensors) = ClipPackageTensors.Read(stream, source);
         try
         {
             if (header.Kind != ModelKind)

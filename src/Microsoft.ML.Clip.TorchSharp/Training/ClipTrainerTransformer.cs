@@ -1,7 +1,7 @@
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.Tokenization;
-using Microsoft.ML.Clip.TorchSharp.Modeling;
 using Microsoft.ML.Clip.TorchSharp.Modules;
 using Microsoft.ML.Data;
 using TorchSharp;
@@ -22,7 +22,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
 {
     /// <summary>Name under which a saved locked-image model carries its frozen encoder's ONNX graph (bytes).</summary>
-    internal const string ImageEncoderTensorName = "image_encoder.onnx";
+    internal const string ImageEncoderTensorName = ClipPackageFile.ImageEncoderTensorName;
 
     private readonly ClipTorchModel _model;
     private readonly Func<IReadOnlyList<string>, int, long[]> _tokenize;

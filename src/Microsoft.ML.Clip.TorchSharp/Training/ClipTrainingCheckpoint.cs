@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,10 +19,10 @@ internal static class ClipTrainingCheckpoint
     public const string FileName = "checkpoint.clipckpt";
 
     /// <summary>Header <c>kind</c> of a checkpoint (a trained model's is "model").</summary>
-    public const string Kind = "checkpoint";
+    public const string Kind = ClipPackageFile.CheckpointKind;
 
     /// <summary>Prefix of the model's tensors (and of the sigmoid loss's <c>logit_bias</c>).</summary>
-    public const string ModelPrefix = "model.";
+    public const string ModelPrefix = ClipPackageFile.CheckpointModelPrefix;
 
     /// <summary>Prefix of the optimiser's tensors.</summary>
     public const string OptimizerPrefix = "optim.";
@@ -38,7 +39,7 @@ internal static class ClipTrainingCheckpoint
     {
         var path = ResolvePath(pathOrFolder);
         using var stream = File.OpenRead(path);
-        var (header, tensors) = ClipPackageFile.Read(stream, path);
+        var (header, tensors) = ClipPackageTensors.Read(stream, path);
         return new Loaded(path, header, tensors);
     }
 
@@ -72,7 +73,7 @@ internal static class ClipTrainingCheckpoint
         };
         var tensors = ModelTensors(state).Select(t => (ModelPrefix + t.Name, t.Tensor))
             .Concat(state.Optimizer.State().Select(t => (OptimizerPrefix + t.Name, t.Tensor)));
-        AtomicFile.Write(path, stream => ClipPackageFile.Write(stream, header, tensors, tensorWritten));
+        AtomicFile.Write(path, stream => ClipPackageTensors.Write(stream, header, tensors, tensorWritten));
         state.LastCheckpoint = path;
         return path;
     }

@@ -10,7 +10,6 @@ namespace Microsoft.ML.Clip.Graphs;
 /// symbolic batch dimension, and can be extended by a trained projection into the <c>image_embeds</c> graph the
 /// inference components load.
 /// </summary>
-// friend: used by Microsoft.ML.Clip.TorchSharp (Export/, which is moving into this package)
 internal static class FrozenEncoderGraphs
 {
     /// <summary>Input of a normalised feature graph (the same name as a CLIP image encoder's).</summary>

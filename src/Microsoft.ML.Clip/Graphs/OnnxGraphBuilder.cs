@@ -13,7 +13,6 @@ namespace Microsoft.ML.Clip.Graphs;
 /// its output so graphs read like the forward pass they restate (the CLIP exporter in
 /// <c>Microsoft.ML.Clip.TorchSharp</c> adds a <c>Tensor</c> adapter on top). Tensor-agnostic on purpose.
 /// </summary>
-// friend: used by Microsoft.ML.Clip.TorchSharp (Export/, which is moving into this package)
 internal sealed class OnnxGraphBuilder
 {
     /// <summary>Opset of the ai.onnx domain the graphs target (LayerNormalization needs 17).</summary>
@@ -87,10 +86,25 @@ internal sealed class OnnxGraphBuilder
     /// <summary>A float16 initializer of shape <paramref name="dims"/>: <paramref name="values"/> rounded to nearest even.</summary>
     public static TensorProto Float16Tensor(string name, long[] dims, ReadOnlySpan<float> values)
     {
-        var halves = new Half[values.Length];
+        // Written straight into the buffer the initializer keeps (no second copy of a large weight).
+        var bytes = new byte[values.Length * 2];
+        var halves = MemoryMarshal.Cast<byte, Half>(bytes.AsSpan());
         for (int i = 0; i < values.Length; i++)
             halves[i] = (Half)values[i];
-        return RawTensor(name, DataType.Float16, dims, MemoryMarshal.AsBytes(halves.AsSpan()));
+        return WrappedTensor(name, DataType.Float16, dims, bytes);
+    }
+
+    /// <summary>
+    /// An initializer whose raw data is <paramref name="littleEndian"/> itself, not a copy: the caller hands the memory
+    /// over and must never change it (large weights are then held once, not twice).
+    /// </summary>
+    public static TensorProto WrappedTensor(string name, DataType type, long[] dims, ReadOnlyMemory<byte> littleEndian)
+    {
+        if (!BitConverter.IsLittleEndian)
+            throw new PlatformNotSupportedException("ONNX raw data is little-endian.");
+        var t = new TensorProto { Name = name, DataType = (int)type, RawData = UnsafeByteOperations.UnsafeWrap(littleEndian) };
+        t.Dims.AddRange(dims);
+        return t;
     }
 
     private static TensorProto RawTensor(string name, DataType type, long[] dims, ReadOnlySpan<byte> littleEndian)
@@ -148,6 +162,14 @@ internal sealed class OnnxGraphBuilder
     {
         var unique = Unique(name);
         _graph.Initializer.Add(asFloat16 ? Float16Tensor(unique, dims, values) : FloatTensor(unique, dims, values));
+        return unique;
+    }
+
+    /// <summary>An initializer over <paramref name="littleEndian"/> (not copied; see <see cref="WrappedTensor"/>); returns its unique name.</summary>
+    public string Initializer(string name, DataType type, long[] dims, ReadOnlyMemory<byte> littleEndian)
+    {
+        var unique = Unique(name);
+        _graph.Initializer.Add(WrappedTensor(unique, type, dims, littleEndian));
         return unique;
     }
 

@@ -4,7 +4,6 @@ using Onnx;
 namespace Microsoft.ML.Clip.Graphs;
 
 /// <summary>The serialized size of an ONNX model, checked against protobuf's 2 GB message limit.</summary>
-// friend: used by Microsoft.ML.Clip.TorchSharp (Export/, which is moving into this package)
 internal static class ProtobufSize
 {
     // Nodes, names and metadata add a few MB even to the largest CLIP graphs.

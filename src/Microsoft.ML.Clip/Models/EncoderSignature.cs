@@ -6,10 +6,8 @@ namespace Microsoft.ML.Clip.Models;
 /// <summary>
 /// Checks that an ONNX encoder has the input and output <see cref="ClipModelInfo"/> promises
 /// (names, element types, shapes; the batch dimension may be symbolic) and says precisely what differs. Its four
-/// tensor names are the encoder contract of a model folder, defined here once.
+/// tensor names are the encoder contract of a model folder, defined here once (the exporter writes these).
 /// </summary>
-// TODO(export move): Microsoft.ML.Clip.TorchSharp's ClipOnnxExporter writes these names from constants of its own
-// (ImageInputName, ImageOutputName, TextInputName, TextOutputName); once Export/ lives in this package it should use these.
 internal static class EncoderSignature
 {
     /// <summary>Image encoder input name.</summary>

@@ -72,7 +72,6 @@ public sealed class FrozenImageEncoder : IDisposable
     public string Provider { get; } = "CPU";
 
     /// <summary>The normalised graph, parsed anew on each call (tens of MB for ResNet-18: keep the result).</summary>
-    // friend: used by Microsoft.ML.Clip.TorchSharp (Export/, which is moving into this package)
     internal ModelProto ParseGraph() => ModelProto.Parser.ParseFrom(GraphBytes);
 
     /// <summary>
@@ -239,7 +238,8 @@ public sealed class FrozenImageEncoder : IDisposable
         }
     }
 
-    private static string ComputeId(byte[] graph, ClipPreprocessSettings preprocess)
+    // Internal: the checkpoint converter checks a saved model's encoder with it, without starting a session.
+    internal static string ComputeId(byte[] graph, ClipPreprocessSettings preprocess)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(graph);

@@ -18,7 +18,7 @@ internal delegate bool ContextEncoder(string text, Span<long> destination, ClipT
 /// <para>The contract: <see cref="Kind"/> selects the tokenizer; every kind has <see cref="ContextLength"/> and
 /// <see cref="Truncation"/>. A kind whose vocabulary is a file of the model folder (SentencePiece's <c>spiece.model</c>,
 /// WordPiece's <c>vocab.txt</c>) names it in <see cref="File"/> and embeds its bytes in <see cref="FileBase64"/>, so the
-/// saved pipeline needs no folder. A new kind adds a case to <see cref="CreateEncoder"/> (and any members of its own,
+/// saved pipeline needs no folder. A new kind adds an entry to <see cref="Kinds"/> (and any members of its own,
 /// optional for the others) without a new contract name.</para>
 /// <para>A member or kind this version does not know fails the load with a message saying so, rather than tokenizing
 /// differently from the model.</para>

@@ -32,7 +32,7 @@ public class OutputSchemaTests
         var dir = Fixtures.NewTempDir("schema-pt");
         var whole = Path.Combine(dir, "whole.pt");
         using (var model = new ClipTorchModel(ShapesDataset.SmallConfig))
-            TorchSaveWriter.Write(whole, model.state_dict().Select(kv => new KeyValuePair<string, object>(kv.Key, kv.Value)).ToList());
+            TorchSaveWriter.Write(whole, model.state_dict().Select(kv => new KeyValuePair<string, object>(kv.Key, kv.Value.ToSaved())).ToList());
         // The same archive with the bytes of its first storage cut to half: the pickle (names, shapes) is intact.
         var path = Path.Combine(dir, "cut.pt");
         using (var source = ZipFile.OpenRead(whole))
@@ -59,7 +59,7 @@ public class OutputSchemaTests
         {
             path = Fixtures.NewTempDir("schema-safetensors");
             using var model = new ClipTorchModel(ShapesDataset.SmallConfig);
-            ClipSafetensors.Save(path, model.Config, model.state_dict());
+            ClipSafetensors.Save(path, model.Config, StateTensorConversion.ToStateDict(model.state_dict()));
         }
         else
             path = Fixtures.Reference("models", checkpoint);

@@ -1,0 +1,117 @@
+namespace Microsoft.ML.Clip.Checkpoints;
+
+/// <summary>Activation of the transformer MLPs.</summary>
+public enum ClipActivation
+{
+    /// <summary><c>x·σ(1.702x)</c>, used by OpenAI's weights.</summary>
+    QuickGelu = 0,
+
+    /// <summary>Exact (erf) GELU, used by most open_clip models.</summary>
+    Gelu = 1,
+}
+
+/// <summary>
+/// Architecture of a CLIP model, with the arguments of openai/CLIP's <c>CLIP(...)</c> constructor.
+/// A ViT vision tower has <see cref="VisionPatchSize"/> set and one entry in <see cref="VisionLayers"/>;
+/// a ModifiedResNet has no patch size and four entries (blocks per stage).
+/// </summary>
+/// <remarks>CONTRACT FILE: shared by the checkpoint readers, the ONNX exporter and the TorchSharp model and trainer.</remarks>
+public sealed record ClipConfig
+{
+    /// <summary>Size of the joint embedding space.</summary>
+    public int EmbedDim { get; init; }
+
+    /// <summary>Side of the square image input.</summary>
+    public int ImageResolution { get; init; }
+
+    /// <summary>ViT: one entry, the number of blocks. ResNet: four entries, blocks per stage.</summary>
+    public int[] VisionLayers { get; init; } = [];
+
+    /// <summary>ViT: token width. ResNet: width of the stem (stage widths are 1, 2, 4, 8 × it, ×4 expansion).</summary>
+    public int VisionWidth { get; init; }
+
+    /// <summary>ViT patch size; null for a ModifiedResNet.</summary>
+    public int? VisionPatchSize { get; init; }
+
+    /// <summary>Text context length.</summary>
+    public int ContextLength { get; init; } = 77;
+
+    /// <summary>Text vocabulary size.</summary>
+    public int VocabSize { get; init; } = 49408;
+
+    /// <summary>Text transformer width.</summary>
+    public int TransformerWidth { get; init; }
+
+    /// <summary>Text transformer heads.</summary>
+    public int TransformerHeads { get; init; }
+
+    /// <summary>Text transformer blocks.</summary>
+    public int TransformerLayers { get; init; }
+
+    /// <summary>MLP activation of both towers.</summary>
+    public ClipActivation Activation { get; init; } = ClipActivation.QuickGelu;
+
+    /// <summary>LayerNorm epsilon.</summary>
+    public float LayerNormEps { get; init; } = 1e-5f;
+
+    /// <summary>
+    /// Size F of the features of a frozen external image encoder (locked-image tuning): the image tower is then only a
+    /// trainable projection <c>visual.proj</c> [F, EmbedDim] applied to precomputed features; null for a CLIP image tower.
+    /// </summary>
+    public int? ImageFeatureSize { get; init; }
+
+    /// <summary>True when the image tower is a projection of frozen external features (<see cref="ImageFeatureSize"/>).</summary>
+    public bool IsImageFeatureProjection => ImageFeatureSize is not null;
+
+    /// <summary>True for a ViT vision tower, false for a ModifiedResNet or a feature projection.</summary>
+    public bool IsVisionTransformer => VisionPatchSize is not null && !IsImageFeatureProjection;
+
+    /// <summary>
+    /// This config with its image tower replaced by a projection of <paramref name="featureSize"/> frozen features
+    /// taken at <paramref name="resolution"/>; the text side is unchanged.
+    /// </summary>
+    public ClipConfig WithImageFeatures(int featureSize, int resolution) => this with
+    {
+        ImageFeatureSize = featureSize,
+        ImageResolution = resolution,
+        VisionLayers = [],
+        VisionPatchSize = null,
+        VisionWidth = featureSize,
+    };
+
+    /// <summary>Vision heads as the reference derives them: ViT width / 64; ResNet width × 32 / 64 (meaningless for a feature projection).</summary>
+    public int VisionHeads => IsVisionTransformer ? VisionWidth / 64 : VisionWidth * 32 / 64;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
+    public void Validate()
+    {
+        static void Positive(int value, string name)
+        {
+            if (value <= 0) throw new ArgumentException($"ClipConfig.{name} must be positive, got {value}.", name);
+        }
+        Positive(EmbedDim, nameof(EmbedDim));
+        Positive(ImageResolution, nameof(ImageResolution));
+        Positive(VisionWidth, nameof(VisionWidth));
+        Positive(ContextLength, nameof(ContextLength));
+        Positive(VocabSize, nameof(VocabSize));
+        Positive(TransformerWidth, nameof(TransformerWidth));
+        Positive(TransformerHeads, nameof(TransformerHeads));
+        Positive(TransformerLayers, nameof(TransformerLayers));
+        if (IsImageFeatureProjection)
+        {
+            if (ImageFeatureSize <= 0) throw new ArgumentException($"ClipConfig.ImageFeatureSize must be positive, got {ImageFeatureSize}.", nameof(ImageFeatureSize));
+            if (VisionLayers.Length != 0 || VisionPatchSize is not null)
+                throw new ArgumentException("A feature-projection config has no vision layers or patch size.", nameof(ImageFeatureSize));
+        }
+        else if (IsVisionTransformer)
+        {
+            if (VisionLayers.Length != 1) throw new ArgumentException("A ViT config needs exactly one VisionLayers entry.", nameof(VisionLayers));
+            if (ImageResolution % VisionPatchSize!.Value != 0)
+                throw new ArgumentException($"ImageResolution {ImageResolution} is not a multiple of VisionPatchSize {VisionPatchSize}.", nameof(ImageResolution));
+        }
+        else if (VisionLayers.Length != 4)
+            throw new ArgumentException("A ModifiedResNet config needs four VisionLayers entries.", nameof(VisionLayers));
+        if (TransformerWidth % TransformerHeads != 0)
+            throw new ArgumentException($"TransformerWidth {TransformerWidth} is not a multiple of TransformerHeads {TransformerHeads}.", nameof(TransformerHeads));
+    }
+}

@@ -1,0 +1,106 @@
+using Microsoft.ML.Clip.Export;
+using Microsoft.ML.Clip.Models;
+
+namespace Microsoft.ML.Clip.Checkpoints;
+
+/// <summary>
+/// Converts CLIP checkpoints into the model folder the inference components load (<c>image.onnx</c>, <c>text.onnx</c>,
+/// <c>clip_model.json</c>; see <see cref="ClipModel.Load(string, ClipModelOptions?)"/>) or into safetensors — what
+/// <c>clip convert</c> does. Reads OpenAI's and open_clip's PyTorch <c>.pt</c> files (a restricted reader that never
+/// runs code from the file), Hugging Face <c>CLIPModel</c> folders or <c>.safetensors</c> files, OpenAI-named
+/// safetensors with their <c>clip_config.json</c>, and the trainer's <c>model.clipmodel</c> / <c>checkpoint.clipckpt</c>.
+/// Everything runs on plain arrays: converting needs neither libtorch nor ONNX Runtime.
+/// </summary>
+/// <example>
+/// <code>
+/// ClipModelConverter.ConvertToOnnx("ViT-B-32.pt", "models/vit-b-32");
+/// using var model = ClipModel.Load("models/vit-b-32");
+/// </code>
+/// </example>
+public static class ClipModelConverter
+{
+    /// <summary>
+    /// Writes <paramref name="checkpoint"/> as an ONNX model folder: <c>image.onnx</c> (<c>pixel_values</c> float32
+    /// [batch, 3, R, R] → <c>image_embeds</c> [batch, D]), <c>text.onnx</c> (<c>input_ids</c> int64 [batch, L] →
+    /// <c>text_embeds</c> [batch, D]) and <c>clip_model.json</c>. A locked-image model saved by the trainer keeps its
+    /// frozen image encoder's graph, followed by the trained projection.
+    /// </summary>
+    /// <param name="checkpoint">A <c>.pt</c> file, a <c>.safetensors</c> file (its config beside it), a Hugging Face or
+    /// OpenAI-named safetensors folder, or a <c>model.clipmodel</c> / <c>checkpoint.clipckpt</c> written by the trainer.</param>
+    /// <param name="outputFolder">The folder to write (created when missing; its files of these names are overwritten).</param>
+    /// <param name="options">Activation of <c>.pt</c> files, float16 weight storage, notes; null for the defaults.</param>
+    /// <returns>The <c>clip_model.json</c> that was written.</returns>
+    /// <exception cref="FileNotFoundException">The checkpoint, or the config beside safetensors weights, is missing.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint is damaged or holds no CLIP weights (the message names the file and what is wrong).</exception>
+    /// <exception cref="UnsafePickleException">A <c>.pt</c> file asks for Python code; nothing was run.</exception>
+    /// <exception cref="NotSupportedException">A legacy (pre-1.6) PyTorch file, an architecture openai/CLIP cannot express,
+    /// or a graph over protobuf's 2 GB (the message says whether <see cref="ClipConversionOptions.WeightsAsFloat16"/> helps).</exception>
+    public static ClipModelInfo ConvertToOnnx(string checkpoint, string outputFolder, ClipConversionOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpoint);
+        ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        options ??= new ClipConversionOptions();
+        var (weights, encoder, source) = Read(checkpoint, options.Activation);
+        var (info, rounded) = ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outputFolder, source,
+            new ClipOnnxExportOptions { WeightsAsFloat16 = options.WeightsAsFloat16, ImageEncoder = encoder });
+        if (rounded)
+            options.Log?.Invoke("the checkpoint's weights are not all float16 values: storing them as float16 rounded them (embeddings move by about 1e-3 relative).");
+        return info;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="checkpoint"/> as safetensors in float32: a Hugging Face <c>CLIPModel</c> folder for ViT
+    /// models, OpenAI-named <c>model.safetensors</c> + <c>clip_config.json</c> for ModifiedResNet models (or the layout
+    /// <see cref="ClipConversionOptions.SafetensorsLayout"/> asks for). Both read back through this class.
+    /// </summary>
+    /// <param name="checkpoint">As for <see cref="ConvertToOnnx"/>, except a locked-image model, whose image tower is an
+    /// ONNX graph that safetensors cannot hold.</param>
+    /// <param name="outputFolder">The folder to write (created when missing; its files of these names are overwritten).</param>
+    /// <param name="options">Activation of <c>.pt</c> files, layout, notes; null for the defaults.</param>
+    /// <returns>The layout written.</returns>
+    /// <exception cref="ArgumentException"><see cref="ClipConversionOptions.WeightsAsFloat16"/> is set (it applies to ONNX only).</exception>
+    /// <exception cref="NotSupportedException">A Hugging Face layout for a ModifiedResNet model, or a locked-image model.</exception>
+    /// <inheritdoc cref="ConvertToOnnx" path="/exception"/>
+    public static ClipSafetensorsLayout ConvertToSafetensors(string checkpoint, string outputFolder, ClipConversionOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(checkpoint);
+        ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        options ??= new ClipConversionOptions();
+        if (options.WeightsAsFloat16)
+            throw new ArgumentException($"{nameof(ClipConversionOptions.WeightsAsFloat16)} applies to ONNX conversion only.", nameof(options));
+        var (weights, _, _) = Read(checkpoint, options.Activation);
+        if (weights.Config.IsImageFeatureProjection)
+            throw new NotSupportedException(
+                $"'{checkpoint}' is a locked-image model: its image tower is a frozen ONNX encoder, which safetensors cannot hold. Convert it to ONNX instead.");
+        weights = weights.WithFloat32();
+        var layout = options.SafetensorsLayout ?? (weights.Config.IsVisionTransformer ? ClipSafetensorsLayout.HuggingFace : ClipSafetensorsLayout.OpenAINames);
+        if (layout == ClipSafetensorsLayout.HuggingFace)
+        {
+            HuggingFaceClip.Save(outputFolder, weights.Config, weights.StateDict);
+        }
+        else
+        {
+            ClipSafetensors.Save(outputFolder, weights.Config, weights.StateDict);
+            if (options.SafetensorsLayout is null)
+                options.Log?.Invoke("Hugging Face has no ModifiedResNet CLIP; wrote safetensors with OpenAI key names and clip_config.json instead.");
+        }
+        return layout;
+    }
+
+    // Any checkpoint as plain weights, the frozen encoder of a locked-image model, and the source recorded in the export.
+    // The weights are checked against their config here, so that a mismatch names the whole path of the checkpoint.
+    private static (CheckpointWeights Weights, FrozenEncoderGraph? Encoder, string Source) Read(string checkpoint, ClipActivation activation)
+    {
+        var (weights, encoder, source) = File.Exists(checkpoint) && ClipPackageFile.IsPackageFile(checkpoint)
+            ? ReadPackage(checkpoint)
+            : (CheckpointWeights.Load(checkpoint, activation), null, Path.GetFileName(Path.TrimEndingDirectorySeparator(checkpoint)));
+        ClipStateDictLayout.Validate(weights.Config, weights.StateDict, $"'{checkpoint}'");
+        return (weights, encoder, source);
+    }
+
+    private static (CheckpointWeights, FrozenEncoderGraph?, string) ReadPackage(string path)
+    {
+        var (weights, encoder) = ClipPackageWeights.Read(path);
+        return (weights, encoder, ClipPackageWeights.TrainedModelSource);
+    }
+}

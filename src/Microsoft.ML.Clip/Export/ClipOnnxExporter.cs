@@ -1,0 +1,160 @@
+using System.Globalization;
+using Google.Protobuf;
+using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.Graphs;
+using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.Clip.Models;
+using Onnx;
+
+namespace Microsoft.ML.Clip.Export;
+
+/// <summary>
+/// The graph of a frozen image feature extractor that a locked-image (LiT) model's image tower starts with: what the
+/// exporter needs of a <see cref="FrozenImageEncoder"/>, which a converter reading a saved model gets without starting
+/// an ONNX Runtime session.
+/// </summary>
+/// <param name="Name">The encoder's name (recorded in the graph's metadata).</param>
+/// <param name="GraphBytes">Its normalised graph (<c>pixel_values</c> → <c>image_features</c>), serialised.</param>
+/// <param name="FeatureSize">Size F of its features.</param>
+/// <param name="Preprocess">The preprocessing it expects (goes into <c>clip_model.json</c>).</param>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport hands a trained locked-image model's encoder over)
+internal sealed record FrozenEncoderGraph(string Name, byte[] GraphBytes, int FeatureSize, ClipPreprocessSettings Preprocess)
+{
+    /// <summary>The graph of a running encoder.</summary>
+    public static FrozenEncoderGraph Of(FrozenImageEncoder encoder) => new(encoder.Name, encoder.GraphBytes, encoder.FeatureSize, encoder.Preprocess);
+}
+
+/// <summary>Options of <see cref="ClipOnnxExporter.Export"/>.</summary>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport)
+internal sealed class ClipOnnxExportOptions
+{
+    /// <summary>
+    /// Store every weight tensor of rank ≥ 2 (matrices, convolution kernels, embedding tables) of both graphs as
+    /// float16, each cast back to float32 inside the graph: the files shrink to about half and inference still runs in
+    /// float32 (ONNX Runtime folds the casts at load). Exact when the weights are float16-representable — OpenAI's
+    /// released checkpoints are float16 — and a rounding otherwise (embeddings move by about 1e-3 relative). Also the
+    /// way to export an image tower whose float32 graph would exceed protobuf's 2 GB (e.g. ViT-H/14). Default: false.
+    /// </summary>
+    public bool WeightsAsFloat16 { get; init; }
+
+    /// <summary>
+    /// The frozen image encoder of a locked-image model (<see cref="ClipConfig.IsImageFeatureProjection"/>): the image
+    /// graph becomes this encoder followed by the trained projection, and its preprocessing goes into
+    /// <c>clip_model.json</c>. Required for such models, ignored otherwise.
+    /// </summary>
+    public FrozenEncoderGraph? ImageEncoder { get; init; }
+}
+
+/// <summary>What <see cref="ClipOnnxExporter.Export"/> wrote.</summary>
+/// <param name="Info">The <c>clip_model.json</c> contents.</param>
+/// <param name="WeightsRoundedToFloat16">True when <see cref="ClipOnnxExportOptions.WeightsAsFloat16"/> changed some value
+/// (a weight that is not float16-representable); false without that option.</param>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport)
+internal sealed record ClipOnnxExportResult(ClipModelInfo Info, bool WeightsRoundedToFloat16);
+
+/// <summary>
+/// Writes a CLIP model as the inference currency of this library: <c>image.onnx</c> (<c>pixel_values</c>
+/// float32 [batch, 3, R, R] → <c>image_embeds</c> [batch, D]), <c>text.onnx</c> (<c>input_ids</c> int64
+/// [batch, L] → <c>text_embeds</c> [batch, D]) and <c>clip_model.json</c>. The graphs are built node by node
+/// from the config and the state dict (no tracing), opset 17, with a symbolic <c>batch</c> dimension;
+/// features are raw (not normalised), as openai/CLIP's <c>encode_image</c> / <c>encode_text</c>. The input and
+/// output names are <see cref="EncoderSignature"/>'s, the ones the inference side checks.
+/// </summary>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport: the export of trained models)
+internal static class ClipOnnxExporter
+{
+    /// <summary>Exports <paramref name="stateDict"/> to <paramref name="outDir"/>.</summary>
+    /// <param name="config">The architecture (ViT, ModifiedResNet or a frozen-encoder projection).</param>
+    /// <param name="stateDict">OpenAI-named tensors of any floating dtype (written as float32).</param>
+    /// <param name="logitScale">The stored temperature (natural log), written to <c>clip_model.json</c>.</param>
+    /// <param name="outDir">The folder to write (created when missing; files are overwritten).</param>
+    /// <param name="source">Where the weights came from, recorded in <c>clip_model.json</c>.</param>
+    /// <param name="options">Export options; null for the defaults.</param>
+    /// <returns>The <c>clip_model.json</c> contents that were written, and whether float16 storage rounded anything.</returns>
+    /// <exception cref="InvalidDataException">The state dict does not match the config (every problem listed).</exception>
+    /// <exception cref="NotSupportedException">A graph would exceed protobuf's 2 GB limit.</exception>
+    public static ClipOnnxExportResult Export(ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, float logitScale, string outDir, string? source,
+        ClipOnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentException.ThrowIfNullOrEmpty(outDir);
+        options ??= new ClipOnnxExportOptions();
+        ClipStateDictLayout.Validate(config, stateDict, source ?? "state dict to export");
+
+        var metadata = new Dictionary<string, string>
+        {
+            ["clip_config"] = ClipConfigJson.Serialize(config, indented: false),
+            ["logit_scale"] = logitScale.ToString("R", CultureInfo.InvariantCulture),
+        };
+        if (source != null) metadata["source"] = source;
+
+        var encoder = config.IsImageFeatureProjection ? CheckEncoder(config, options.ImageEncoder) : null;
+        var info = new ClipModelInfo
+        {
+            EmbedDim = config.EmbedDim,
+            ImageResolution = config.ImageResolution,
+            LogitScale = logitScale,
+            VisionKind = encoder is not null ? "onnx-features" : config.IsVisionTransformer ? "vit" : "resnet",
+            Preprocess = encoder is null ? new ClipPreprocessInfo() : ClipPreprocessInfo.From(encoder.Preprocess),
+            Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
+            Source = source,
+        };
+
+        Directory.CreateDirectory(outDir);
+        if (encoder is not null) metadata["image_encoder"] = encoder.Name;
+        // One graph at a time: the image graph is written and released before the text graph is built.
+        var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options.WeightsAsFloat16);
+        // A large tower's graph is garbage now; collect it before the text graph is built so that the checkpoint and
+        // the two graphs are never in memory together (ViT-L/14: peak 3.1 GB without, 2.7 GB with).
+        if (imageBytes > LargeGraphBytes) GC.Collect();
+        rounded |= Write(ClipOnnxTextGraph.Build(config, stateDict, metadata), Path.Combine(outDir, info.TextModelFile), options.WeightsAsFloat16).Rounded;
+        info.Save(Path.Combine(outDir, ClipModelInfo.FileName));
+        return new ClipOnnxExportResult(info, rounded);
+    }
+
+    private static ModelProto ImageGraph(ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, FrozenEncoderGraph? encoder,
+        IReadOnlyDictionary<string, string> metadata) =>
+        encoder is not null ? LockedImageGraph(config, stateDict, encoder, metadata)
+        : config.IsVisionTransformer ? ClipOnnxVisionTransformerGraph.Build(config, stateDict, metadata)
+        : ClipOnnxResNetGraph.Build(config, stateDict, metadata);
+
+    private static FrozenEncoderGraph CheckEncoder(ClipConfig config, FrozenEncoderGraph? encoder)
+    {
+        if (encoder is null)
+            throw new InvalidOperationException(
+                $"The model projects the features of a frozen image encoder ({config.ImageFeatureSize} features): pass that encoder as ClipOnnxExportOptions.ImageEncoder to export it.");
+        if (encoder.FeatureSize != config.ImageFeatureSize || encoder.Preprocess.Resolution != config.ImageResolution)
+            throw new ArgumentException(
+                $"Image encoder '{encoder.Name}' gives {encoder.FeatureSize} features at {encoder.Preprocess.Resolution} px; the model projects {config.ImageFeatureSize} features at {config.ImageResolution} px.",
+                nameof(ClipOnnxExportOptions.ImageEncoder));
+        return encoder;
+    }
+
+    // The frozen encoder graph, unchanged, followed by the trained head (LayerNorm, projection).
+    private static ModelProto LockedImageGraph(ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, FrozenEncoderGraph encoder,
+        IReadOnlyDictionary<string, string> metadata)
+    {
+        float[] Values(string name) => stateDict[name].ToSingles();
+        return FrozenEncoderGraphs.WithProjection(ModelProto.Parser.ParseFrom(encoder.GraphBytes), Values("visual.ln_post.weight"), Values("visual.ln_post.bias"),
+            config.LayerNormEps, Values("visual.proj"), config.ImageFeatureSize!.Value, config.EmbedDim, metadata);
+    }
+
+    // A graph this large is collected as soon as it is written (see Export).
+    private const long LargeGraphBytes = 256L << 20;
+
+    // Writes the model; whether storing its weights as float16 rounded some value, and its size.
+    private static (bool Rounded, long Bytes) Write(ModelProto model, string path, bool weightsAsFloat16)
+    {
+        var rounded = weightsAsFloat16 && Float16WeightStorage.Apply(model);
+        // Protobuf messages are limited to 2 GB; larger models need ONNX external data, not written here.
+        var size = ProtobufSize.Of(model);
+        if (ProtobufSize.OverLimit(size))
+        {
+            var hint = weightsAsFloat16 ? "" : " Storing the weights as float16 (ClipConversionOptions.WeightsAsFloat16, `clip convert --fp16`) halves it.";
+            throw new NotSupportedException($"'{path}' would be about {size} bytes, over protobuf's 2 GB limit; ONNX external data is not supported by this exporter.{hint}");
+        }
+        AtomicFile.Write(path, model.WriteTo);
+        return (rounded, size);
+    }
+}
