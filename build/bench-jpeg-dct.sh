@@ -5,11 +5,12 @@
 # Usage: build/bench-jpeg-dct.sh [model=FOLDER|preset (random weights), default base] [jpegs=DIR|photos|synthetic] [rounds=5]
 #   photos: the 16 photographs of Debian's mate-backgrounds 1.26.0-1 (nature/, Elephants at three sizes,
 #           GreenTraditional; 1280x1024 to 5640x3172), fetched once with apt-get download into data/downloads
-#           (checksum in build/data/checksums.txt) and extracted into data/bench/photos
+#           (checksum in build/bench/checksums.txt) and extracted into data/bench/photos
 set -euo pipefail
 cd "$(dirname "$0")/.."
 images=${2:-photos}
 if [ "$images" = photos ]; then
+  export CLIP_DATA_CHECKSUMS="$PWD/build/bench/checksums.txt"
   . build/data/lib.sh
   deb=$(deb_archive mate-backgrounds 1.26.0-1)
   images="$DATA_DIR/bench/photos"

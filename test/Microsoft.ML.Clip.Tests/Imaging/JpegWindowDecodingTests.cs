@@ -80,6 +80,23 @@ public class JpegWindowDecodingTests(ITestOutputHelper output)
         Assert.Equal(whole, windowed);
     }
 
+    [Theory]
+    [InlineData("cmyk.jpg")]               // CMYK (Adobe): Skia converts to RGB in its swizzler, also for scanlines
+    [InlineData("gray.jpg")]
+    [InlineData("exif_orientation6.jpg")]
+    [InlineData("landscape_422_progressive.jpg")]
+    public void FixtureJpegsGiveTheWholeDecodesResult(string file)
+    {
+        var bytes = File.ReadAllBytes(ImagePath(file));
+        foreach (int resolution in new[] { 16, 64 })
+        {
+            var preprocessor = new ClipImagePreprocessor(ClipPreprocessSettings.OpenAI(resolution));
+            var whole = new float[preprocessor.OutputLength];
+            preprocessor.Preprocess(ClipImageDecoder.Decode(bytes), whole);
+            Assert.Equal(whole, preprocessor.Preprocess(bytes, file));
+        }
+    }
+
     [Fact]
     public void TruncationPastTheWindowIsStillRefused()
     {
