@@ -16,7 +16,7 @@ if [ "$images" = photos ]; then
   images="$DATA_DIR/bench/photos"
   if [ ! -f "$images/.done" ]; then
     mkdir -p "$images"
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$images" --strip-components=5 --wildcards \
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$images" --strip-components=6 --wildcards \
       './usr/share/backgrounds/mate/nature/*.jpg' './usr/share/backgrounds/mate/abstract/Elephants*.jpg' './usr/share/backgrounds/mate/desktop/GreenTraditional.jpg'
     touch "$images/.done"
   fi

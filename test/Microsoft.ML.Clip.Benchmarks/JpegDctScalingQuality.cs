@@ -23,6 +23,8 @@ internal static class JpegDctScalingQuality
         var files = Directory.Exists(imagesArg)
             ? Directory.GetFiles(imagesArg).Where(f => f.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal).ToArray()
             : SyntheticLargeJpegs();
+        if (files.Length == 0)
+            throw new InvalidOperationException($"No .jpg files in '{imagesArg}'.");
         using var model = ClipModel.Load(modelFolder);
         var exact = model.Preprocessor;
         var scaled = new ClipImagePreprocessor(exact.Settings, exact.DecodeOptions with { JpegDctScaling = true });
