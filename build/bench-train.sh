@@ -3,8 +3,9 @@
 # the same step in PyTorch (Debian's python3-torch), in ROUNDS alternating rounds (at least 5; the order flips every
 # round): each round runs both sides (STEPS timed steps after a warm-up each, their median), the ratio is taken per
 # round, and the median ratio is quoted with its range. For a fair anchor the PyTorch side needs OpenBLAS (Debian's
-# default reference BLAS is ~3 GFLOP/s): `apt-get install libopenblas0-openmp`; it is put first on the library path of
-# the Python process only (whatever the system's BLAS alternative says); OPENBLAS_CORETYPE=SKYLAKEX on AVX-512 CPUs
+# default reference BLAS is ~3 GFLOP/s): libopenblas0-openmp, the installed one or the package unpacked into
+# data/bench/openblas (build/bench/openblas.sh), put first on the library path of the Python process only (the
+# system's BLAS alternative is not touched); OPENBLAS_CORETYPE=SKYLAKEX on AVX-512 CPUs
 # that OpenBLAS 0.3.21 does not recognise (set here when the CPU has avx512f; AVX2-only CPUs crash with it and are
 # detected correctly without it). Both sides run with the same explicit thread count.
 # Usage: build/bench-train.sh [batch=256] [steps=3] [threads=2] [rounds=5]
@@ -12,8 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BATCH=${1:-256}; STEPS=${2:-3}; THREADS=${3:-2}; ROUNDS=${4:-5}
 [ "$ROUNDS" -ge 5 ] || { echo "rounds must be at least 5" >&2; exit 2; }
-OPENBLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-openmp
-[ -d "$OPENBLAS_DIR" ] || echo "warning: OpenBLAS (libopenblas0-openmp) is not installed; the PyTorch anchor will be slow" >&2
+OPENBLAS_DIR=$(bash build/bench/openblas.sh) || { OPENBLAS_DIR=""; echo "warning: no OpenBLAS; the PyTorch anchor will be slow (reference BLAS)" >&2; }
 dotnet build test/Microsoft.ML.Clip.Benchmarks/Microsoft.ML.Clip.Benchmarks.csproj -c Release -v q -nologo >/dev/null
 if [[ -z "${OPENBLAS_CORETYPE:-}" ]] && grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SKYLAKEX; fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

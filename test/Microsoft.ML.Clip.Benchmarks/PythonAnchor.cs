@@ -7,14 +7,17 @@ namespace Microsoft.ML.Clip.Benchmarks;
 /// <summary>
 /// A Python anchor (build/bench/anchors.py) running as a long-lived child process, driven one pass at a time so that its
 /// passes alternate with the .NET passes they are compared with. Debian's /usr/bin/python3 with python3-torch et al.;
-/// the BLAS set-up that makes PyTorch and numpy a fair anchor is applied to this child only: OpenBLAS (OpenMP build) is
-/// put first on the library path (Debian's default reference BLAS is ~100x slower) and, on AVX-512 CPUs that OpenBLAS
-/// 0.3.21 does not recognise, OPENBLAS_CORETYPE=SKYLAKEX.
+/// the BLAS set-up that makes PyTorch and numpy a fair anchor is applied to this child only: OpenBLAS (OpenMP build; the
+/// folder build/bench/openblas.sh gives in CLIP_BENCH_OPENBLAS_DIR, else the installed package's) is put first on the
+/// library path (Debian's default reference BLAS is ~100x slower) and, on AVX-512 CPUs that OpenBLAS 0.3.21 does not
+/// recognise, OPENBLAS_CORETYPE=SKYLAKEX.
 /// </summary>
 internal sealed class PythonAnchor : IDisposable
 {
     public const string Python = "/usr/bin/python3";
-    private const string OpenBlasDir = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+    // build/bench/openblas.sh's answer (the installed package or one unpacked under data/bench), else the installed one.
+    private static readonly string OpenBlasDir = Environment.GetEnvironmentVariable("CLIP_BENCH_OPENBLAS_DIR") is { Length: > 0 } dir
+        ? dir : "/usr/lib/x86_64-linux-gnu/openblas-openmp";
     private readonly Process _process;
 
     private PythonAnchor(Process process) => _process = process;
@@ -99,7 +102,7 @@ internal sealed class PythonAnchor : IDisposable
         string t = threads.ToString(CultureInfo.InvariantCulture);
         info.Environment["OMP_NUM_THREADS"] = t;
         info.Environment["OPENBLAS_NUM_THREADS"] = t;
-        if (Directory.Exists(OpenBlasDir))
+        if (HasOpenBlas)
             info.Environment["LD_LIBRARY_PATH"] = OpenBlasDir + (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") is { Length: > 0 } p ? ":" + p : "");
         if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is null && CpuHasAvx512())
             info.Environment["OPENBLAS_CORETYPE"] = "SKYLAKEX";
@@ -110,7 +113,7 @@ internal sealed class PythonAnchor : IDisposable
     public static bool CpuHasAvx512() => System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
 
     /// <summary>Whether OpenBLAS is installed where <see cref="Configure"/> looks for it.</summary>
-    public static bool HasOpenBlas => Directory.Exists(OpenBlasDir);
+    public static bool HasOpenBlas => File.Exists(Path.Combine(OpenBlasDir, "libblas.so.3"));
 
     /// <summary>The repository root: the nearest folder above the working directory or this assembly holding build/bench.</summary>
     public static string RepositoryRoot()
