@@ -43,7 +43,7 @@ internal static class CompareCommand
         {
             model, data, output, shots, seeds, fewShotL2, resnet, resnetModels, templates, testFraction, validation, l2Min, l2Max, l2Steps, seed, gpu,
         };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
             var kValues = EvaluationCli.ParseInts(parse.GetValue(shots)!, "--shots");

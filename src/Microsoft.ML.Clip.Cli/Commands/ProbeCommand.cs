@@ -37,7 +37,7 @@ internal static class ProbeCommand
         {
             model, train, test, features, validation, resnetModels, l2Min, l2Max, l2Steps, seed, gpu,
         };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
             var kind = parse.GetValue(features)!;

@@ -11,7 +11,8 @@ namespace Microsoft.ML.Clip.Imaging;
 /// to <c>int(N * long / short)</c> with PIL's antialiased bicubic filter, then the centre N x N is kept
 /// (offsets <c>round((size - N) / 2)</c>, half to even); <see cref="ClipResizeMode.Squash"/>: both
 /// sides to N with the same filter. Then <c>convert('RGB')</c> (grey replicated, alpha dropped, not
-/// composited), scaling to [0, 1] and <c>(x - mean) / std</c> per channel in float32.
+/// composited) — or before the resize with <see cref="ClipPreprocessSettings.ConvertRgbFirst"/> —, scaling to [0, 1]
+/// and <c>(x - mean) / std</c> per channel in float32.
 /// Instances are immutable and thread-safe.
 /// </remarks>
 public sealed class ClipImagePreprocessor
@@ -73,7 +74,7 @@ public sealed class ClipImagePreprocessor
     {
         CheckDestination(destination.Length);
         // Decoded straight into pooled rows, only where the resize reads (see ClipImageDecoder.OpenRows).
-        using var rows = ClipImageDecoder.OpenRows(encodedImage, sourceName, DecodeOptions, _plan, out var target);
+        using var rows = OpenRows(encodedImage, sourceName, out var target);
         Preprocess(rows, target, destination);
         // The rows past the crop are still read, so that a truncated file fails as with a whole decode.
         (rows as JpegRows)?.Finish();
@@ -100,8 +101,22 @@ public sealed class ClipImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(image);
         CheckDestination(destination.Length);
-        using var rows = ArrayPixelRows.Over(image);
+        using var rows = RowsOf(image);
         Preprocess(rows, Plan(image.Width, image.Height), destination);
+    }
+
+    /// <summary>A decoded image as rows for the resizer, converted to RGB first when <see cref="ClipPreprocessSettings.ConvertRgbFirst"/>.</summary>
+    private PixelRows RowsOf(DecodedImage image)
+        => ArrayPixelRows.Over(Settings.ConvertRgbFirst ? image.ConvertedToRgb() : image);
+
+    /// <summary>An encoded image opened as rows for the resizer (see <see cref="ClipImageDecoder.OpenRows"/>), converted
+    /// to RGB first when <see cref="ClipPreprocessSettings.ConvertRgbFirst"/>.</summary>
+    private PixelRows OpenRows(ReadOnlySpan<byte> encodedImage, string? sourceName, out ResizeCrop target)
+    {
+        var rows = ClipImageDecoder.OpenRows(encodedImage, sourceName, DecodeOptions, _plan, out target);
+        if (Settings.ConvertRgbFirst)
+            rows.ConvertToRgbFirst();
+        return rows;
     }
 
     /// <summary>
@@ -110,7 +125,7 @@ public sealed class ClipImagePreprocessor
     /// </summary>
     internal void ResizeAndCropRgb(ReadOnlySpan<byte> encodedImage, Span<byte> destination, string? sourceName = null)
     {
-        using var rows = ClipImageDecoder.OpenRows(encodedImage, sourceName, DecodeOptions, _plan, out var target);
+        using var rows = OpenRows(encodedImage, sourceName, out var target);
         PillowResize.ResizeCropToRgb(rows, target, destination);
         (rows as JpegRows)?.Finish();
     }
@@ -165,7 +180,7 @@ public sealed class ClipImagePreprocessor
         int n = Resolution;
         if (destination.Length < n * n * 3)
             throw new ArgumentException($"Destination holds {destination.Length} bytes, {n * n * 3} (3 x {n} x {n}) needed.", nameof(destination));
-        using var rows = ArrayPixelRows.Over(image);
+        using var rows = RowsOf(image);
         PillowResize.ResizeCropToRgb(rows, Plan(image.Width, image.Height), destination);
     }
 

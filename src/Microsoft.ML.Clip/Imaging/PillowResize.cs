@@ -106,9 +106,18 @@ internal static partial class PillowResize
     private static void PackPixels(ReadOnlySpan<byte> source, int stride, int channels, int count, Span<byte> destination)
     {
         if (stride == channels)
+        {
             source[..(count * channels)].CopyTo(destination);
-        else
+        }
+        else if (stride == 4 && channels == 3)
+        {
             DecodedImage.DropAlpha(source[..(count * stride)], destination[..(count * channels)]);
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+                source.Slice(i * stride, channels).CopyTo(destination.Slice(i * channels, channels));
+        }
     }
 
     /// <summary>Pillow's nearest-neighbour scaling: sample at the pixel centres, positions accumulated in double.</summary>

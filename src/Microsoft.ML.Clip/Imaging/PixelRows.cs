@@ -33,7 +33,7 @@ internal abstract class PixelRows : IDisposable
     public int Height { get; }
 
     /// <summary>The channels PIL would see (they decide how the image is resized and converted to RGB).</summary>
-    public DecodedPixelFormat Format { get; }
+    public DecodedPixelFormat Format { get; private set; }
 
     /// <summary>Number of meaningful channels: 1 to 4.</summary>
     public int Channels => (int)Format;
@@ -45,7 +45,7 @@ internal abstract class PixelRows : IDisposable
     public bool AlphaPremultiplied { get; }
 
     /// <summary>Whether PIL resizes this image with nearest neighbour (palette or 1-bit source).</summary>
-    public bool NearestNeighbor { get; }
+    public bool NearestNeighbor { get; private set; }
 
     /// <summary>Whether the last channel is alpha.</summary>
     public bool HasAlpha => Format is DecodedPixelFormat.GrayAlpha or DecodedPixelFormat.Rgba;
@@ -55,6 +55,24 @@ internal abstract class PixelRows : IDisposable
 
     /// <summary>How many columns a row holds, from <see cref="Left"/>.</summary>
     public int Columns { get; }
+
+    /// <summary>
+    /// PIL's <c>convert("RGB")</c> before the resize (<see cref="ClipPreprocessSettings.ConvertRgbFirst"/>, SigLIP): alpha
+    /// dropped, colours as stored (not composited), and palette or 1-bit images resized with the bicubic filter. Nothing
+    /// is copied: the alpha byte stays in each pixel's stride and is no longer read.
+    /// </summary>
+    public void ConvertToRgbFirst()
+    {
+        if (AlphaPremultiplied)
+            throw new InvalidOperationException("Premultiplied rows must be unpremultiplied before dropping alpha (DecodedImage.ConvertedToRgb does).");
+        Format = Format switch
+        {
+            DecodedPixelFormat.Rgba => DecodedPixelFormat.Rgb,
+            DecodedPixelFormat.GrayAlpha => DecodedPixelFormat.Gray,
+            _ => Format,
+        };
+        NearestNeighbor = false;
+    }
 
     /// <summary>
     /// Row <paramref name="y"/> of the image, its columns <see cref="Left"/> to <see cref="Left"/> + <see cref="Columns"/>

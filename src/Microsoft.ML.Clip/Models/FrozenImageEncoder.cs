@@ -245,6 +245,8 @@ public sealed class FrozenImageEncoder : IDisposable
         sha.AppendData(graph);
         var settings = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{preprocess.Resolution}|{preprocess.ResizeMode}|{string.Join(",", preprocess.Mean.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}|{string.Join(",", preprocess.Std.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}");
+        if (preprocess.ConvertRgbFirst)
+            settings += "|rgb-first"; // only when set, so the ids (and feature caches) of existing encoders stay
         sha.AppendData(Encoding.UTF8.GetBytes(settings));
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
