@@ -22,6 +22,8 @@ stamp "data fetched"
 out=${CLIP_OUT:-out/$([ -n "$quick" ] && echo quick || echo main)}
 rm -rf "$out/data/eval"   # sets of an earlier run with other sizes must not linger
 clip() { dotnet src/Microsoft.ML.Clip.Cli/bin/Release/net10.0/clip.dll "$@"; }
+# `clip train` runs the training add-on (clip-train, which brings libtorch); this names the repository's build of it.
+export CLIP_TRAIN_TOOL=src/Microsoft.ML.Clip.Cli.Training/bin/Release/net10.0/clip-train.dll
 clip_data() { dotnet src/Microsoft.ML.Clip.Datasets.Tool/bin/Release/net10.0/clip-data.dll "$@"; }
 
 # 1. Plain files: train/pairs.tsv, eval/<set>/{train,test}.tsv + templates.txt (separate process: SkiaSharp 4.x).

@@ -7,12 +7,13 @@ namespace ClipCli;
 public static class Program
 {
     /// <summary>Runs the command line and returns the process exit code.</summary>
-    public static int Main(string[] args) => BuildRootCommand().Parse(args).Invoke();
+    public static int Main(string[] args)
+        => args is ["train", .. var rest] ? CommandErrors.Guard(() => TrainForwarding.Run(rest)) : BuildRootCommand().Parse(args).Invoke();
 
     /// <summary>The root command with every sub-command (one file each under <c>Commands/</c>).</summary>
     public static RootCommand BuildRootCommand()
     {
-        var root = new RootCommand("clip: CLIP for .NET — tokenize, embed, classify zero-shot, convert and train CLIP models.");
+        var root = new RootCommand("clip: CLIP for .NET — tokenize, embed, classify zero-shot, evaluate and convert CLIP models; `clip train` runs the training add-on (clip-train).");
         foreach (var command in Commands())
             root.Subcommands.Add(command);
         return root;
@@ -30,6 +31,7 @@ public static class Program
         yield return CompareCommand.Create();
         yield return SummarizeCommand.Create();
         yield return EvalRetrievalCommand.Create();
-        yield return TrainCommand.Create();
+        yield return RestoreModelsCommand.Create();
+        yield return TrainForwarding.HelpEntry();
     }
 }

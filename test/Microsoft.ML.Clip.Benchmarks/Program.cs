@@ -12,6 +12,9 @@ public static class Program
         if (args is ["graph-lab", .. var lab]) { GraphLab.Run(lab); return; }
         if (args is ["graph-bench", .. var graph]) { GraphBench.Run(graph); return; } // build/bench-graph.sh
         if (args is ["embed-throughput", .. var embed]) { EmbedThroughput.Run(embed); return; } // build/bench-embed.sh
+        if (args is ["bench-table", .. var table]) { BenchTable.Run(table); return; } // build/bench-table.sh
+        if (args is ["preprocess-vs-pillow", .. var pre]) { PreprocessThroughput.Run(pre); return; } // build/bench-preprocess.sh
+        if (args is ["jpeg-dct-scaling", .. var dct]) { JpegDctScalingQuality.Run(dct); return; } // build/bench-jpeg-dct.sh
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

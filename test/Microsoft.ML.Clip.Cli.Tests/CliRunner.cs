@@ -16,11 +16,18 @@ public static class CliRunner
     /// <summary>The built tool's <c>clip.dll</c>.</summary>
     public static string ToolPath { get; } = FindTool();
 
-    /// <summary>Runs <c>clip args…</c> with <paramref name="stdin"/> on standard input.</summary>
+
+    /// <summary>The built training add-on's <c>clip-train.dll</c>, which <c>clip train</c> runs.</summary>
+    public static string TrainToolPath { get; } = FindTool("Microsoft.ML.Clip.Cli.Training", "clip-train.dll");
+
+    /// <summary>Runs <c>clip args…</c> with <paramref name="stdin"/> on standard input; <c>clip train</c> finds the built add-on.</summary>
     public static CliResult Run(string? stdin, params string[] args) => RunTool(ToolPath, stdin, args);
 
-    /// <summary>Runs the <c>clip.dll</c> at <paramref name="toolPath"/> (e.g. a copy of the tool) with <paramref name="args"/>.</summary>
-    public static CliResult RunTool(string toolPath, string? stdin, params string[] args)
+    /// <summary>Runs <c>clip args…</c> as a user who has not installed the training add-on (nothing tells <c>clip</c> where it is).</summary>
+    public static CliResult RunWithoutTrainingAddOn(string? stdin, params string[] args) => RunTool(ToolPath, stdin, args, trainingAddOn: false);
+
+    /// <summary>Runs the <c>clip.dll</c> at <paramref name="toolPath"/> with <paramref name="args"/>.</summary>
+    public static CliResult RunTool(string toolPath, string? stdin, string[] args, bool trainingAddOn = true)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -30,6 +37,8 @@ public static class CliRunner
             UseShellExecute = false,
         };
         psi.ArgumentList.Add(toolPath);
+        // `clip train` runs the add-on named here (in an installation it sits beside clip or on the PATH).
+        psi.Environment["CLIP_TRAIN_TOOL"] = trainingAddOn ? TrainToolPath : null;
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -44,13 +53,13 @@ public static class CliRunner
         return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    private static string FindTool()
+    private static string FindTool(string project = "Microsoft.ML.Clip.Cli", string file = "clip.dll")
     {
         var config = AppContext.BaseDirectory.Contains("/Debug/") ? "Debug" : "Release";
         var repo = Directory.GetParent(Fixtures.Root)!.Parent!.FullName;
-        var path = Path.Combine(repo, "src", "Microsoft.ML.Clip.Cli", "bin", config, "net10.0", "clip.dll");
+        var path = Path.Combine(repo, "src", project, "bin", config, "net10.0", file);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"The clip tool is not built at '{path}'.", path);
+            throw new FileNotFoundException($"The tool is not built at '{path}'.", path);
         return path;
     }
 }

@@ -12,7 +12,7 @@ internal static class ConvertCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Argument<string>("checkpoint") { Description = "A .pt checkpoint, a .safetensors file (config beside it), a Hugging Face folder or a model.clipmodel written by `clip train`." };
+        var checkpoint = new Argument<string>("checkpoint") { Description = "A .pt checkpoint, a .safetensors file (config beside it), a Hugging Face CLIP or SigLIP folder or a model.clipmodel written by `clip train`." };
         var outDir = new Argument<string>("out-dir") { Description = "The folder to write (created when missing)." };
         var format = new Option<string>("--format")
         {
@@ -31,7 +31,7 @@ internal static class ConvertCommand
             Description = "ONNX only: quantize the weights of the linear layers to int8 per output channel, activations per call (dynamic quantization; ONNX Runtime's int8 kernels, which use AVX-512 VNNI / AMX where the CPU has them; convolutions stay float).",
         };
         var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16, int8 };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var source = parse.GetValue(checkpoint)!;
             var target = parse.GetValue(outDir)!;

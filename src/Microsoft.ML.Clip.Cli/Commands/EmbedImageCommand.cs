@@ -24,7 +24,7 @@ internal static class EmbedImageCommand
         {
             model, pixels, normalize, activation, skip, gpu, batchSize, files,
         };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var pixelPath = parse.GetValue(pixels);
             var fileList = parse.GetValue(files) ?? [];

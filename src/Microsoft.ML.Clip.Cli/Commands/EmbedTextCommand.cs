@@ -21,7 +21,7 @@ internal static class EmbedTextCommand
         var activation = InferenceCommandSupport.ActivationOption();
         var batchSize = InferenceCommandSupport.BatchOption();
         var command = new Command("embed-text", "Embed texts: one JSON string per stdin line → one JSON float array per stdout line.") { model, normalize, activation, batchSize };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, gpu: null, InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!),
                 parse.GetValue(batchSize));

@@ -21,7 +21,7 @@ internal static class EvalRetrievalCommand
         {
             model, pairs, ks, gpu,
         };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var kValues = EvaluationCli.ParseInts(parse.GetValue(ks)!, "--k");
             var paths = LabeledImageSet.ReadPairs(parse.GetValue(pairs)!, "caption", out var captions);

@@ -13,7 +13,7 @@ internal static class InferenceCommandSupport
     /// <summary>The <c>--model</c> option: an exported ONNX folder or a checkpoint (converted on the fly).</summary>
     public static Option<string> ModelOption() => new("--model", "-m")
     {
-        Description = "An exported ONNX folder (clip_model.json), an OpenAI/open_clip .pt checkpoint, a Hugging Face folder, a .safetensors file with its config beside it, or a model.clipmodel from `clip train` (checkpoints are converted on the fly, without libtorch).",
+        Description = "An exported ONNX folder (clip_model.json), an OpenAI/open_clip .pt checkpoint, a Hugging Face CLIP or SigLIP folder (google/siglip-*, siglip2-* FixRes), a .safetensors file with its config beside it, or a model.clipmodel from `clip train` (checkpoints are converted on the fly, without libtorch).",
         Required = true,
     };
 
@@ -33,7 +33,7 @@ internal static class InferenceCommandSupport
     };
 
     /// <summary>The <c>--gpu</c> option: CUDA device (falls back to the CPU with a message on stderr).</summary>
-    public static Option<int?> GpuOption() => new("--gpu") { Description = "CUDA device id; the CPU is used when CUDA is not available." };
+    public static Option<int?> GpuOption() => new("--gpu") { Description = "CUDA device id, with a clip built with ONNX Runtime's CUDA package (-p:ClipOnnxRuntime=Gpu; the packaged tool is CPU-only); the CPU is used when CUDA is not available." };
 
     /// <summary>The <c>--batch</c> option: images or texts per ONNX Runtime call (<see cref="ClipModelOptions.BatchSize"/>).</summary>
     public static Option<int> BatchOption() => new("--batch")
@@ -97,20 +97,5 @@ internal static class InferenceCommandSupport
                 writer.WriteNullValue();
         }
         writer.WriteEndArray();
-    }
-
-    /// <summary>Runs <paramref name="body"/>; input errors go to stderr with exit code 1 and no stack trace.</summary>
-    public static int Guard(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException
-                                   or UnauthorizedAccessException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
     }
 }

@@ -22,7 +22,7 @@ internal static class SummarizeCommand
         var output = new Option<string>("--out", "-o") { Description = "The markdown file to write.", Required = true };
         var title = new Option<string>("--title") { Description = "The report's heading.", DefaultValueFactory = _ => "CLIP models compared" };
         var command = new Command("summarize", "Put the results of several `clip compare` runs side by side in one markdown table.") { runs, output, title };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var loaded = parse.GetValue(runs)!.Select(Load).ToList();
             // Data sets in the order of the first run; each model's row under it.

@@ -32,6 +32,12 @@ public sealed class ClipModelOptions
     /// </summary>
     public int BatchSize = Defaults.BatchSize;
 
+    /// <summary>
+    /// How <see cref="ClipModel.Preprocessor"/> decodes images (size limit; <see cref="Imaging.ClipImageDecodeOptions.JpegDctScaling"/>,
+    /// the faster but not bit-exact decoding of large JPEGs); null: <see cref="Imaging.ClipImageDecodeOptions.Default"/> (exact).
+    /// </summary>
+    public Imaging.ClipImageDecodeOptions? ImageDecodeOptions;
+
     /// <summary>Receives progress and fallback messages; null discards them.</summary>
     public Action<string>? Log;
 }

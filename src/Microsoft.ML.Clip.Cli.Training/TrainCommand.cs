@@ -6,7 +6,7 @@ using Microsoft.ML.Clip.TorchSharp.Training;
 namespace ClipCli.Commands;
 
 /// <summary>
-/// <c>clip train --data pairs.tsv --out DIR</c>: contrastive training on a TSV of image path (relative to the TSV) and
+/// <c>clip-train --data pairs.tsv --out DIR</c> (also run as <c>clip train …</c>): contrastive training on a TSV of image path (relative to the TSV) and
 /// caption per line. The out folder receives the ONNX model (<c>image.onnx</c>, <c>text.onnx</c>, <c>clip_model.json</c>:
 /// loadable with <c>--model DIR</c>), OpenAI-named safetensors under <c>safetensors/</c> (for <c>clip convert</c>),
 /// the trained model (<c>model.clipmodel</c>) and the training checkpoint (<c>checkpoint.clipckpt</c>, for <c>--resume-from</c>).
@@ -16,7 +16,8 @@ internal static class TrainCommand
     /// <summary>File name of the trained model in the out folder.</summary>
     public const string ModelFileName = "model.clipmodel";
 
-    public static Command Create()
+    /// <summary>The <c>clip-train</c> command line: training is the tool's only command, so its options are the root's.</summary>
+    public static RootCommand Create()
     {
         var data = new Option<string>("--data") { Description = "TSV file: image path (relative to the TSV's folder) <TAB> caption, one pair per line; an optional 'image<TAB>caption' header, '#' comment lines and empty lines are skipped.", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder (created when missing).", Required = true };
@@ -41,18 +42,18 @@ internal static class TrainCommand
         };
         var encoderResolution = new Option<int?>("--image-encoder-resolution") { Description = "Input side of --image-encoder (default: its own; 224 for resnet18, which also takes e.g. 128 at a third of the cost)." };
         var featureCache = new Option<string?>("--feature-cache-directory") { Description = "Folder of the frozen encoder's feature cache (default: ~/.local/share/Microsoft.ML.Clip/feature-cache)." };
-        var resnetModels = new Option<string?>("--image-encoder-directory") { Description = "Folder with the ResNet-18 files ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
+        var resnetModels = new Option<string?>("--image-encoder-directory") { Description = "Folder with the ResNet-18 files ResNetPrepOnnx/ and ResNet18Onnx/ (default: DnnImageModels beside the tool, else the restored NuGet package: `clip restore-models`)." };
         var resume = new Option<string?>("--resume-from") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
         var checkpointEvery = new Option<int>("--checkpoint-every-steps") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
         var crop = new Option<double>("--random-resized-crop-min-scale") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default: CUDA when available)." };
 
-        var command = new Command("train", "Train (or fine-tune) a CLIP model contrastively on image-caption pairs.")
+        var command = new RootCommand("clip-train: train (or fine-tune) a CLIP model contrastively on image-caption pairs. The training add-on of the clip tool (it brings libtorch); `clip train ARGS` runs it too.")
         {
             data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, imageEncoder, encoderResolution, featureCache, resnetModels,
             resume, checkpointEvery, crop, device,
         };
-        command.SetAction(parse => InferenceCommandSupport.Guard(() =>
+        command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var tsv = parse.GetValue(data)!;
             var outDir = parse.GetValue(output)!;
