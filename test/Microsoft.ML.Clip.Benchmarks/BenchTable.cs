@@ -169,7 +169,8 @@ internal static class BenchTable
         var tokens = Summary.Of(lengths);
         yield return new Line($"text tower at prompt length, texts/s (batch {cut.BatchSize} × {c.Config.ContextLength} ids)", ab.RateB.Format(),
             ab.RateA.Format() + $" (every row {c.Config.ContextLength} tokens)", ab.Ratio.Format("F2") + " ×",
-            Invariant($"ImageNet prompts, median {tokens.Median:F0} tokens (max {tokens.Max:F0}); {PercentOfRoofline(c, ab.RateB.Median, TextFlops(c.Config, (int)Math.Round(tokens.Median)))} at the median length"));
+            Invariant($"ImageNet prompts, median {tokens.Median:F0} tokens (max {tokens.Max:F0}); same graph and weights") +
+            (PercentOfRoofline(c, ab.RateB.Median, TextFlops(c.Config, (int)Math.Round(tokens.Median))) is { Length: > 0 } share ? $"; {share} at the median length" : ""));
     }
 
     /// <summary>Image tower images/s: the model's image.onnx after <see cref="DynamicInt8Quantization"/> (<c>clip convert --int8</c>) vs the fp32 one.</summary>
