@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole performance table of issue 14 in one run, re-runnable from a fresh clone: GEMM roofline (ONNX Runtime MatMul
-# and numpy + OpenBLAS), text tower texts/s at 77 tokens (and, once it lands, at prompt length), zero-shot weights for
-# 80 templates x N classes, image tower images/s at batch 8 and 32 for our graph vs a torch.onnx export of the same
-# architecture (same ONNX Runtime), int8 (once it lands), preprocessing per thread and on all cores vs Pillow +
+# and numpy + OpenBLAS), text tower texts/s at 77 tokens and at prompt length (rows cut to their text vs 77, same graph),
+# zero-shot weights for 80 templates x N classes, image tower images/s at batch 8 and 32 for our graph vs a torch.onnx
+# export of the same architecture (same ONNX Runtime), int8 vs fp32 image tower (random weights; real weights:
+# build/bench-graph.sh), preprocessing per thread and on all cores vs Pillow +
 # torchvision. Every comparison alternates its two sides over ROUNDS (>= 5) rounds and prints medians and ranges; the
 # table comes last (markdown). Rows: gemm, text77, text-prompt, zeroshot, image8, image32, image-int8, preprocess1,
 # preprocessN (test/Microsoft.ML.Clip.Benchmarks/BenchTable.cs: a row is one function).

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Google.Protobuf;
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.Export;
 using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Export;
@@ -31,11 +32,11 @@ internal static class BenchTable
     [
         ("gemm", GemmRoofline),
         ("text77", TextTower77),
-        ("text-prompt", Placeholder("text tower at prompt length (~10 tokens)", "issue 14 item 1: prompt-length-aware text.onnx (row to fill in when it lands: same as text77 on the cut batches)")),
+        ("text-prompt", TextTowerPromptLength),
         ("zeroshot", ZeroShotWeights),
         ("image8", c => ImageTower(c, 8)),
         ("image32", c => ImageTower(c, 32)),
-        ("image-int8", Placeholder("image tower int8 vs fp32", "issue 14 item 3: int8 export (row to fill in: ImageTower on the int8 graph vs the fp32 one)")),
+        ("image-int8", c => ImageTowerInt8(c, 8)),
         ("preprocess1", c => Preprocess(c, 1)),
         ("preprocessN", c => Preprocess(c, Environment.ProcessorCount)),
     ];
@@ -137,14 +138,95 @@ internal static class BenchTable
             Invariant($"roofline = the better median: {best:F0} GFLOP/s → {c.Config.Name()} image tower ≤ {best * 1e9 / ImageFlops(c.Config):F1} images/s ({ImageFlops(c.Config) / 1e9:F2} GFLOP/image), text tower ≤ {best * 1e9 / TextFlops(c.Config, c.Config.ContextLength):F1} texts/s at {c.Config.ContextLength} tokens ({TextFlops(c.Config, c.Config.ContextLength) / 1e9:F2} GFLOP/text)"));
     }
 
-    /// <summary>Text tower texts/s through <see cref="ClipModel.EmbedTexts"/> on ImageNet prompts (77 tokens each with today's graph).</summary>
+    /// <summary>
+    /// Text tower texts/s through <see cref="ClipModel.EmbedTexts"/> on ImageNet prompts, every row all 77 positions: the
+    /// same graph loaded as <c>text_sequence: fixed</c> (<see cref="FixedLengthCopy"/>), as folders exported before the
+    /// prompt-length-aware text tower run.
+    /// </summary>
     private static IEnumerable<Line> TextTower77(Context c)
     {
-        using var model = ClipModel.Load(c.ModelFolder);
+        using var model = ClipModel.Load(FixedLengthCopy(c));
         var prompts = Prompts(64);
         model.EmbedTexts(prompts.Take(8).ToArray());
         var rate = AbResult.Repeat(c.Rounds, () => Pass.Time(c.Seconds, () => model.EmbedTexts(prompts).Length), out _, c.Log, "texts");
-        yield return new Line($"text tower, texts/s at {c.Config.ContextLength} tokens (batch {model.BatchSize})", rate.Format(), RooflineText(c, c.Config.ContextLength), PercentOfRoofline(c, rate.Median, TextFlops(c.Config, c.Config.ContextLength)), "ImageNet prompts; today's text.onnx runs all 77 positions");
+        yield return new Line($"text tower, texts/s at {c.Config.ContextLength} tokens (batch {model.BatchSize})", rate.Format(), RooflineText(c, c.Config.ContextLength), PercentOfRoofline(c, rate.Median, TextFlops(c.Config, c.Config.ContextLength)), "ImageNet prompts; every row runs all 77 positions (text_sequence: fixed)");
+    }
+
+    /// <summary>
+    /// Text tower texts/s with rows cut to their text (<c>text_sequence: dynamic</c>, grouped by length) vs every row at 77
+    /// tokens: the same graph and weights, alternating rounds.
+    /// </summary>
+    private static IEnumerable<Line> TextTowerPromptLength(Context c)
+    {
+        using var cut = ClipModel.Load(c.ModelFolder);
+        using var full = ClipModel.Load(FixedLengthCopy(c));
+        var prompts = Prompts(256);
+        var lengths = prompts.Select(p => (double)ClipModel.UsedLength(cut.Tokenize([p]), 0)).ToArray();
+        cut.EmbedTexts(prompts.Take(32).ToArray());
+        full.EmbedTexts(prompts.Take(32).ToArray());
+        var ab = AbResult.Run(c.Rounds, "77 tokens", () => Pass.Time(c.Seconds, () => full.EmbedTexts(prompts).Length),
+            "cut to the text", () => Pass.Time(c.Seconds, () => cut.EmbedTexts(prompts).Length), c.Log);
+        var tokens = Summary.Of(lengths);
+        yield return new Line($"text tower at prompt length, texts/s (batch {cut.BatchSize} × {c.Config.ContextLength} ids)", ab.RateB.Format(),
+            ab.RateA.Format() + $" (every row {c.Config.ContextLength} tokens)", ab.Ratio.Format("F2") + " ×",
+            Invariant($"ImageNet prompts, median {tokens.Median:F0} tokens (max {tokens.Max:F0}); same graph and weights") +
+            (PercentOfRoofline(c, ab.RateB.Median, TextFlops(c.Config, (int)Math.Round(tokens.Median))) is { Length: > 0 } share ? $"; {share} at the median length" : ""));
+    }
+
+    /// <summary>Image tower images/s: the model's image.onnx after <see cref="DynamicInt8Quantization"/> (<c>clip convert --int8</c>) vs the fp32 one.</summary>
+    private static IEnumerable<Line> ImageTowerInt8(Context c, int batch)
+    {
+        int r = c.Config.ImageResolution;
+        var fp32Path = Path.Combine(c.ModelFolder, "image.onnx");
+        var int8Path = Path.Combine(c.ModelFolder, "image.int8.onnx");
+        if (!File.Exists(int8Path))
+        {
+            var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(fp32Path));
+            DynamicInt8Quantization.Apply(model);
+            File.WriteAllBytes(int8Path, model.ToByteArray());
+        }
+        var pixels = new float[batch * 3 * r * r];
+        Fill(pixels, 3);
+        using var fp32 = new InferenceSession(fp32Path);
+        using var int8 = new InferenceSession(int8Path);
+        var fp32Pass = BatchPass(fp32, pixels, batch, r);
+        var int8Pass = BatchPass(int8, pixels, batch, r);
+        var cosines = RowCosines(Outputs(fp32, pixels, batch, r), Outputs(int8, pixels, batch, r), batch);
+        var ab = AbResult.Run(c.Rounds, "fp32", () => Pass.Time(c.Seconds, fp32Pass), "int8", () => Pass.Time(c.Seconds, int8Pass), c.Log);
+        yield return new Line($"image tower int8 vs fp32, images/s, batch {batch}", ab.RateB.Format(), ab.RateA.Format() + " (fp32, same graph)", ab.Ratio.Format("F2") + " × fp32",
+            Invariant($"cosine to fp32 min {cosines.Min():F4} on random pixels and random weights (real-weight quality: build/bench-graph.sh int8-* rows); raw ORT sessions"));
+    }
+
+    // The model folder again (copies of the graphs) with text_sequence: fixed, so every row runs the full context.
+    private static string FixedLengthCopy(Context c)
+    {
+        var folder = c.ModelFolder + "-fixed";
+        if (File.Exists(Path.Combine(folder, ClipModelInfo.FileName)))
+            return folder;
+        Directory.CreateDirectory(folder);
+        foreach (var file in new[] { "image.onnx", "text.onnx" })
+            File.Copy(Path.Combine(c.ModelFolder, file), Path.Combine(folder, file), overwrite: true);
+        var info = ClipModelInfo.Load(Path.Combine(c.ModelFolder, ClipModelInfo.FileName));
+        (info with { TextSequence = ClipModelInfo.FixedSequence }).Save(Path.Combine(folder, ClipModelInfo.FileName));
+        return folder;
+    }
+
+    private static float[] Outputs(InferenceSession session, float[] pixels, int batch, int r)
+    {
+        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [batch, 3, r, r]);
+        using var output = session.Run(new RunOptions(), [session.InputMetadata.Keys.First()], [input], [session.OutputMetadata.Keys.First()]);
+        return output[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    private static double[] RowCosines(float[] a, float[] b, int rows)
+    {
+        int d = a.Length / rows;
+        return Enumerable.Range(0, rows).Select(i =>
+        {
+            double dot = 0, na = 0, nb = 0;
+            for (int j = i * d; j < (i + 1) * d; j++) { dot += a[j] * b[j]; na += a[j] * a[j]; nb += b[j] * b[j]; }
+            return dot / Math.Sqrt(na * nb);
+        }).ToArray();
     }
 
     /// <summary>Zero-shot class weights: 80 templates x C classes, timed and extrapolated to 1000 classes.</summary>
@@ -196,9 +278,6 @@ internal static class BenchTable
         yield return new Line($"preprocessing JPEG → tensor, images/s, {threads} thread(s)", ab.RateB.Format(), ab.RateA.Format() + " (Pillow 9.4 + torchvision)", ab.Ratio.Format("F2") + " ×",
             Invariant($"CPU ms/image {Summary.Of(ab.B.Select(p => p.CpuMsPerItem)).Median:F2} vs {Summary.Of(ab.A.Select(p => p.CpuMsPerItem)).Median:F2}; exact (bit-identical) path; {(c.ImagesFolder is null ? "synthetic 640x480 q90 4:2:0" : c.ImagesFolder)}"));
     }
-
-    private static Func<Context, IEnumerable<Line>> Placeholder(string quantity, string note)
-        => _ => [new Line(quantity, "placeholder", "", "", note)];
 
     // ---- helpers ----------------------------------------------------------------------------------------------------
 
@@ -257,7 +336,8 @@ internal static class BenchTable
 
     private static string ExportModel(Context c)
     {
-        var folder = Path.Combine(c.CacheFolder, $"{c.Preset}-random");
+        // "-g2": the issue-14 graph layout (sequence-first Gemm towers, text of any length); an older cache is not reused.
+        var folder = Path.Combine(c.CacheFolder, $"{c.Preset}-random-g2");
         if (File.Exists(Path.Combine(folder, "clip_model.json")))
             return folder;
         c.Log($"  exporting a random {c.Preset} model to {folder} (once; cached)");

@@ -9,6 +9,8 @@ public static class Program
     public static void Main(string[] args)
     {
         if (args is ["train-step", .. var rest]) { TrainingStepTiming.Run(rest); return; } // build/bench-train.sh
+        if (args is ["graph-lab", .. var lab]) { GraphLab.Run(lab); return; }
+        if (args is ["graph-bench", .. var graph]) { GraphBench.Run(graph); return; } // build/bench-graph.sh
         if (args is ["embed-throughput", .. var embed]) { EmbedThroughput.Run(embed); return; } // build/bench-embed.sh
         if (args is ["bench-table", .. var table]) { BenchTable.Run(table); return; } // build/bench-table.sh
         if (args is ["preprocess-vs-pillow", .. var pre]) { PreprocessThroughput.Run(pre); return; } // build/bench-preprocess.sh

@@ -119,6 +119,55 @@ public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<Converte
     }
 
     [Fact]
+    public void ConvertWithInt8QuantizesTheLinearLayersAndKeepsTheFeaturesClose()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-int8");
+        try
+        {
+            var int8 = Path.Combine(dir, "int8");
+            var result = CliRunner.Run(null, "convert", Fixtures.Reference("models", "vit.openai.pt"), int8, "--int8");
+            Assert.True(result.ExitCode == 0, result.StdErr);
+            var graph = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(int8, "image.onnx"))).Graph;
+            Assert.Contains(graph.Node, n => n.OpType == "MatMulInteger");
+            Assert.DoesNotContain(graph.Node, n => n.OpType == "Gemm");
+            // Close to openai/CLIP's features, not equal: cosine per row.
+            var expected = Npy.ReadFloat32(Fixtures.Reference("cases", "vit.text_features.npy"));
+            var rows = ParseRows(CliRunner.Run(Captions(), "embed-text", "--model", int8));
+            for (var r = 0; r < rows.Length; r++)
+            {
+                var reference = expected.Data.AsSpan(r * 64, 64).ToArray();
+                var cosine = rows[r].Zip(reference, (a, b) => (double)a * b).Sum() / Math.Sqrt(rows[r].Sum(v => (double)v * v) * reference.Sum(v => (double)v * v));
+                Assert.True(cosine >= 0.99, $"row {r}: cosine {cosine}");
+            }
+            var safetensors = CliRunner.Run(null, "convert", Fixtures.Reference("models", "vit.openai.pt"), Path.Combine(dir, "st"), "--format", "safetensors", "--int8");
+            Assert.Equal(1, safetensors.ExitCode);
+            Assert.Contains("--int8 applies to --format onnx only", safetensors.StdErr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void BatchOptionChangesTheCallsNotTheEmbeddings()
+    {
+        var expected = Npy.ReadFloat32(Fixtures.Reference("cases", "vit.text_features.npy"));
+        foreach (var batch in new[] { "1", "4" })
+        {
+            AssertClose(expected, ParseRows(CliRunner.Run(Captions(), "embed-text", "--model", vit.Path, "--batch", batch)));
+            AssertClose(Npy.ReadFloat32(Fixtures.Reference("cases", "vit.image_features.npy")),
+                ParseRows(CliRunner.Run(null, "embed-image", "--model", vit.Path, "--pixels", Fixtures.Reference("cases", "images.npy"), "--batch", batch)));
+        }
+        foreach (var command in new[] { "embed-text", "embed-image", "zeroshot" })
+        {
+            var bad = CliRunner.Run("", command, "--model", vit.Path, "--batch", "0");
+            Assert.NotEqual(0, bad.ExitCode);
+            Assert.Contains("--batch must be a positive number", bad.StdErr);
+        }
+    }
+
+    [Fact]
     public void ConvertToSafetensorsWritesHuggingFaceForViTAndOpenAINamesForResNet()
     {
         var dir = Fixtures.NewTempDir("clip-cli-st");

@@ -3,7 +3,7 @@ using Microsoft.ML.Clip.Checkpoints;
 namespace ClipCli.Commands;
 
 /// <summary>
-/// <c>clip convert &lt;checkpoint&gt; &lt;out-dir&gt; [--format onnx|safetensors] [--fp16]</c>: turns a checkpoint into an
+/// <c>clip convert &lt;checkpoint&gt; &lt;out-dir&gt; [--format onnx|safetensors] [--fp16] [--int8]</c>: turns a checkpoint into an
 /// ONNX model folder (image.onnx, text.onnx, clip_model.json) or into safetensors (Hugging Face format for
 /// ViT models; OpenAI names + clip_config.json for ResNet models, which Hugging Face cannot hold), through
 /// <see cref="ClipModelConverter"/>: no libtorch is loaded.
@@ -26,18 +26,25 @@ internal static class ConvertCommand
             Description = "ONNX only: store the weight matrices as float16, cast to float32 in the graph (about half the size; exact for float16 checkpoints such as OpenAI's, rounded otherwise).",
         };
 
-        var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16 };
+        var int8 = new Option<bool>("--int8")
+        {
+            Description = "ONNX only: quantize the weights of the linear layers to int8 per output channel, activations per call (dynamic quantization; ONNX Runtime's int8 kernels, which use AVX-512 VNNI / AMX where the CPU has them; convolutions stay float).",
+        };
+        var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16, int8 };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var source = parse.GetValue(checkpoint)!;
             var target = parse.GetValue(outDir)!;
             var act = InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!);
             // The converter's notes (float16 rounding, OpenAI names for a ResNet) go to stderr.
-            var options = new ClipConversionOptions { Activation = act, WeightsAsFloat16 = parse.GetValue(fp16), Log = note => Console.Error.WriteLine($"note: {note}") };
+            var options = new ClipConversionOptions
+            {
+                Activation = act, WeightsAsFloat16 = parse.GetValue(fp16), WeightsAsInt8 = parse.GetValue(int8), Log = note => Console.Error.WriteLine($"note: {note}"),
+            };
             if (parse.GetValue(format) == "safetensors")
             {
-                if (options.WeightsAsFloat16)
-                    throw new ArgumentException("--fp16 applies to --format onnx only.");
+                if (options.WeightsAsFloat16 || options.WeightsAsInt8)
+                    throw new ArgumentException($"{(options.WeightsAsFloat16 ? "--fp16" : "--int8")} applies to --format onnx only.");
                 var layout = ClipModelConverter.ConvertToSafetensors(source, target, options);
                 Console.WriteLine(layout == ClipSafetensorsLayout.HuggingFace
                     ? $"wrote Hugging Face CLIPModel safetensors to {target}"

@@ -19,9 +19,10 @@ internal static class EmbedImageCommand
         var files = new Argument<string[]>("files") { Description = "Image files (PNG, JPEG, …).", Arity = ArgumentArity.ZeroOrMore };
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each embedding (default: raw encode_image features)." };
         var activation = InferenceCommandSupport.ActivationOption();
+        var batchSize = InferenceCommandSupport.BatchOption();
         var command = new Command("embed-image", "Embed image files → one JSON line {file, embedding} per file; or preprocessed images (--pixels x.npy) → one JSON float array per image.")
         {
-            model, pixels, normalize, activation, skip, gpu, files,
+            model, pixels, normalize, activation, skip, gpu, batchSize, files,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
@@ -33,7 +34,7 @@ internal static class EmbedImageCommand
                 throw new FileNotFoundException($"--pixels file '{pixelPath}' does not exist.", pixelPath);
             var array = pixelPath is null ? null : Npy.ReadFloat32(pixelPath);
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu),
-                InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!));
+                InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!), parse.GetValue(batchSize));
             if (array is null)
                 return EmbedImageFilesCommand.Run(clip, fileList, parse.GetValue(normalize), parse.GetValue(skip), Console.Out);
             var r = clip.Resolution;

@@ -10,17 +10,21 @@ namespace ClipCli.Commands;
 /// </summary>
 internal static class EmbedTextCommand
 {
-    private const int BatchSize = 64;
+    // Lines read before embedding: several batches, so that the model can group texts of similar length (a call holds
+    // --batch × 77 ids, i.e. many short texts).
+    private const int BatchesPerFlush = 32;
 
     public static Command Create()
     {
         var model = InferenceCommandSupport.ModelOption();
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each embedding (default: raw encode_text features)." };
         var activation = InferenceCommandSupport.ActivationOption();
-        var command = new Command("embed-text", "Embed texts: one JSON string per stdin line → one JSON float array per stdout line.") { model, normalize, activation };
+        var batchSize = InferenceCommandSupport.BatchOption();
+        var command = new Command("embed-text", "Embed texts: one JSON string per stdin line → one JSON float array per stdout line.") { model, normalize, activation, batchSize };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
-            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, gpu: null, InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!));
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, gpu: null, InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!),
+                parse.GetValue(batchSize));
             var batch = new List<string>();
             var lineNumber = 0;
             void Flush()
@@ -48,7 +52,7 @@ internal static class EmbedTextCommand
                     throw new InvalidDataException($"stdin line {lineNumber} is not a JSON string: {e.Message}", e);
                 }
                 batch.Add(text ?? throw new InvalidDataException($"stdin line {lineNumber} is null, expected a JSON string."));
-                if (batch.Count == BatchSize) Flush();
+                if (batch.Count == clip.BatchSize * BatchesPerFlush) Flush();
             }
             Flush();
             return 0;

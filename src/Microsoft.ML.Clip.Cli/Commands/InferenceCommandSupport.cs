@@ -35,15 +35,23 @@ internal static class InferenceCommandSupport
     /// <summary>The <c>--gpu</c> option: CUDA device (falls back to the CPU with a message on stderr).</summary>
     public static Option<int?> GpuOption() => new("--gpu") { Description = "CUDA device id, with a clip built with ONNX Runtime's CUDA package (-p:ClipOnnxRuntime=Gpu; the packaged tool is CPU-only); the CPU is used when CUDA is not available." };
 
+    /// <summary>The <c>--batch</c> option: images or texts per ONNX Runtime call (<see cref="ClipModelOptions.BatchSize"/>).</summary>
+    public static Option<int> BatchOption() => new("--batch")
+    {
+        Description = $"Images or texts per ONNX Runtime call (default {ClipModelOptions.Defaults.BatchSize}).",
+        DefaultValueFactory = _ => ClipModelOptions.Defaults.BatchSize,
+        Validators = { result => { if (result.GetValueOrDefault<int>() <= 0) result.AddError("--batch must be a positive number."); } },
+    };
+
     /// <summary>
     /// Loads <paramref name="model"/> (an ONNX folder, or a checkpoint converted by <see cref="ClipModelFolder.Open"/>),
     /// logging to stderr. <see cref="ClipModel"/> reads both encoders into memory, so a temporary conversion
     /// folder is deleted as soon as the model is loaded.
     /// </summary>
-    public static ClipModel Load(string model, int? gpu, ClipActivation activation = ClipActivation.QuickGelu)
+    public static ClipModel Load(string model, int? gpu, ClipActivation activation = ClipActivation.QuickGelu, int batchSize = ClipModelOptions.Defaults.BatchSize)
     {
         using var folder = ClipModelFolder.Open(model, activation);
-        return ClipModel.Load(folder.Path, new ClipModelOptions { GpuDeviceId = gpu, FallbackToCpu = true, Log = m => Console.Error.WriteLine(m) });
+        return ClipModel.Load(folder.Path, new ClipModelOptions { GpuDeviceId = gpu, FallbackToCpu = true, BatchSize = batchSize, Log = m => Console.Error.WriteLine(m) });
     }
 
     /// <summary>Writes one JSON object per line.</summary>

@@ -26,10 +26,11 @@ internal static class ZeroShotCommand
         var pixels = new Option<string?>("--pixels") { Description = "float32 .npy of preprocessed images [N, 3, R, R] instead of files." };
         var gpu = InferenceCommandSupport.GpuOption();
         var activation = InferenceCommandSupport.ActivationOption();
+        var batchSize = InferenceCommandSupport.BatchOption();
         var files = new Argument<string[]>("files") { Description = "Image files.", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("zeroshot", "Zero-shot classification of images → one JSON line {file|index, label, scores} per image.")
         {
-            model, classes, classesFile, templatesFile, templates7, scale, modelScale, pixels, gpu, activation, files,
+            model, classes, classesFile, templatesFile, templates7, scale, modelScale, pixels, gpu, activation, batchSize, files,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
@@ -41,7 +42,8 @@ internal static class ZeroShotCommand
             if ((inputFiles.Length > 0) == (pixelFile != null))
                 throw new ArgumentException("Give either image FILES or --pixels x.npy (exactly one of them).");
 
-            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu), InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!));
+            using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu), InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!),
+                parse.GetValue(batchSize));
             // A sigmoid (SigLIP) model always uses its own scale and bias (trained together): --scale is refused for it,
             // --model-scale is what it does anyway. Its scores are per-class sigmoid probabilities, not a softmax.
             var explicitScale = parse.GetValue(scale);

@@ -159,7 +159,13 @@ public sealed class ClipEmbeddingDataView : IDataView
         }
     }
 
-    /// <summary>Reads one batch of the input column, preprocesses it and runs the encoder once.</summary>
+    /// <summary>Batches of texts read at a time for an encoder of any length (see <see cref="BatchReader"/>).</summary>
+    internal const int TextSortWindow = 32;
+
+    /// <summary>
+    /// Reads one batch of the input column (texts for an encoder of any length: <see cref="TextSortWindow"/> batches),
+    /// preprocesses it and runs the encoder once per batch.
+    /// </summary>
     private sealed class BatchReader
     {
         private readonly ClipEmbeddingDataView _parent;
@@ -169,6 +175,7 @@ public sealed class ClipEmbeddingDataView : IDataView
         private readonly float[] _pixels = [];
         private readonly long[] _ids = [];
         private readonly long[] _positions;
+        private readonly int _chunk;
         // Reused across rows so the getters can recycle their buffers (no allocation per row).
         private VBuffer<float> _floats;
         private VBuffer<byte> _bytes;
@@ -192,10 +199,14 @@ public sealed class ClipEmbeddingDataView : IDataView
                 _ => cursor.GetGetter<VBuffer<long>>(column),
             };
             int b = parent.BatchSize;
-            _items = new object?[b];
-            _positions = new long[b];
-            if (parent._kind is ClipInputKind.Text or ClipInputKind.TokenIds)
-                _ids = new long[b * parent._model.ContextLength];
+            bool text = parent._kind is ClipInputKind.Text or ClipInputKind.TokenIds;
+            // Texts for an encoder of any length are read TextSortWindow batches at a time and embedded shortest first
+            // (ClipModel.EmbedTokenRows: a call holds BatchSize × context ids, so many short rows); results keep the rows' order.
+            _chunk = text && parent._model.DynamicTextLength ? b * TextSortWindow : b;
+            _items = new object?[_chunk];
+            _positions = new long[_chunk];
+            if (text)
+                _ids = new long[_chunk * parent._model.ContextLength];
             else
                 _pixels = new float[b * parent._model.PixelCount];
         }
@@ -205,7 +216,7 @@ public sealed class ClipEmbeddingDataView : IDataView
         {
             var model = _parent._model;
             int n = 0;
-            while (n < _parent.BatchSize && _cursor.MoveNext())
+            while (n < _chunk && _cursor.MoveNext())
             {
                 _positions[n] = _cursor.Position;
                 Read(n++);
@@ -214,11 +225,11 @@ public sealed class ClipEmbeddingDataView : IDataView
                 return 0;
             int d = model.EmbeddingSize;
             if (embeddings.Length < n * d)
-                embeddings = new float[_parent.BatchSize * d];
+                embeddings = new float[_chunk * d];
             var output = embeddings.AsSpan(0, n * d);
             if (_parent._kind is ClipInputKind.Text or ClipInputKind.TokenIds)
             {
-                model.RunTokens(_ids, n, output);
+                model.EmbedTokenRows(_ids.AsSpan(0, n * model.ContextLength), n, output, _parent.BatchSize);
             }
             else
             {

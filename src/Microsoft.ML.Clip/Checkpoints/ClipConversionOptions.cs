@@ -27,6 +27,9 @@ public sealed class ClipConversionOptions
 
         /// <summary>Weights are written in float32.</summary>
         public const bool WeightsAsFloat16 = false;
+
+        /// <summary>Linear layers keep their float weights.</summary>
+        public const bool WeightsAsInt8 = false;
     }
 
     /// <summary>
@@ -46,6 +49,18 @@ public sealed class ClipConversionOptions
     /// Default <see cref="Defaults.WeightsAsFloat16"/>.
     /// </summary>
     public bool WeightsAsFloat16 = Defaults.WeightsAsFloat16;
+
+    /// <summary>
+    /// ONNX only: quantize the weights of every linear layer (MatMul and Gemm with a weight matrix: the transformer blocks,
+    /// projections, ResNet attention pools) of both towers to int8, symmetric per output channel, with the activations
+    /// quantized on each call (dynamic quantization: no calibration data). ONNX Runtime's CPU optimiser fuses each layer
+    /// into its int8 GEMM (<c>DynamicQuantizeMatMul</c>, using AVX-512 VNNI or AMX where the CPU has them): a ViT image
+    /// tower runs about 2–3× faster on such CPUs, at a cosine to the float embeddings of about 0.999. Convolutions stay
+    /// float (ONNX Runtime's integer convolution is slower than its float one on CPUs), so a ResNet image tower gains
+    /// little. Combined with <see cref="WeightsAsFloat16"/>, the weights left in float are stored as float16.
+    /// Default <see cref="Defaults.WeightsAsInt8"/>.
+    /// </summary>
+    public bool WeightsAsInt8 = Defaults.WeightsAsInt8;
 
     /// <summary>
     /// Safetensors only: the layout to write; null (the default) writes <see cref="ClipSafetensorsLayout.HuggingFace"/>

@@ -46,7 +46,11 @@ public static class ClipModelConverter
         options ??= new ClipConversionOptions();
         var (weights, encoder, source) = Read(checkpoint, options.Activation);
         var (info, rounded) = ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outputFolder, source,
-            new ClipOnnxExportOptions { WeightsAsFloat16 = options.WeightsAsFloat16, ImageEncoder = encoder, Tokenizer = weights.Tokenizer, Preprocess = weights.Preprocess });
+            new ClipOnnxExportOptions
+            {
+                WeightsAsFloat16 = options.WeightsAsFloat16, WeightsAsInt8 = options.WeightsAsInt8, ImageEncoder = encoder,
+                Tokenizer = weights.Tokenizer, Preprocess = weights.Preprocess,
+            });
         if (rounded)
             options.Log?.Invoke("the checkpoint's weights are not all float16 values: storing them as float16 rounded them (embeddings move by about 1e-3 relative).");
         return info;
@@ -62,7 +66,8 @@ public static class ClipModelConverter
     /// <param name="outputFolder">The folder to write (created when missing; its files of these names are overwritten).</param>
     /// <param name="options">Activation of <c>.pt</c> files, layout, notes; null for the defaults.</param>
     /// <returns>The layout written.</returns>
-    /// <exception cref="ArgumentException"><see cref="ClipConversionOptions.WeightsAsFloat16"/> is set (it applies to ONNX only).</exception>
+    /// <exception cref="ArgumentException"><see cref="ClipConversionOptions.WeightsAsFloat16"/> or <see cref="ClipConversionOptions.WeightsAsInt8"/>
+    /// is set (they apply to ONNX only).</exception>
     /// <exception cref="NotSupportedException">A Hugging Face layout for a ModifiedResNet model, or a locked-image model.</exception>
     /// <inheritdoc cref="ConvertToOnnx" path="/exception"/>
     public static ClipSafetensorsLayout ConvertToSafetensors(string checkpoint, string outputFolder, ClipConversionOptions? options = null)
@@ -70,8 +75,9 @@ public static class ClipModelConverter
         ArgumentException.ThrowIfNullOrEmpty(checkpoint);
         ArgumentException.ThrowIfNullOrEmpty(outputFolder);
         options ??= new ClipConversionOptions();
-        if (options.WeightsAsFloat16)
-            throw new ArgumentException($"{nameof(ClipConversionOptions.WeightsAsFloat16)} applies to ONNX conversion only.", nameof(options));
+        if (options.WeightsAsFloat16 || options.WeightsAsInt8)
+            throw new ArgumentException(
+                $"{(options.WeightsAsFloat16 ? nameof(ClipConversionOptions.WeightsAsFloat16) : nameof(ClipConversionOptions.WeightsAsInt8))} applies to ONNX conversion only.", nameof(options));
         var (weights, _, _) = Read(checkpoint, options.Activation);
         if (weights.Config.IsImageFeatureProjection)
             throw new NotSupportedException(

@@ -39,6 +39,13 @@ internal sealed class ClipOnnxExportOptions
     public bool WeightsAsFloat16 { get; init; }
 
     /// <summary>
+    /// Quantize the weights of both graphs' linear layers (MatMul, Gemm) to int8 per output channel, activations quantized
+    /// per call (<see cref="DynamicInt8Quantization"/>): ONNX Runtime runs them with its int8 GEMM kernels. Applied before
+    /// <see cref="WeightsAsFloat16"/>, which then stores only the remaining float weights. Default: false.
+    /// </summary>
+    public bool WeightsAsInt8 { get; init; }
+
+    /// <summary>
     /// The frozen image encoder of a locked-image model (<see cref="ClipConfig.IsImageFeatureProjection"/>): the image
     /// graph becomes this encoder followed by the trained projection, and its preprocessing goes into
     /// <c>clip_model.json</c>. Required for such models, ignored otherwise.
@@ -111,6 +118,8 @@ internal static class ClipOnnxExporter
             Preprocess = encoder is not null ? ClipPreprocessInfo.From(encoder.Preprocess)
                 : options.Preprocess is { } preprocess ? ClipPreprocessInfo.From(preprocess) : new ClipPreprocessInfo(),
             Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
+            // The text graph slices its position embedding and mask to the rows' length (ClipOnnxTextGraph).
+            TextSequence = ClipModelInfo.DynamicSequence,
             Source = source,
         };
         if (config.IsSiglip)
@@ -123,12 +132,12 @@ internal static class ClipOnnxExporter
             AtomicFile.Write(Path.Combine(outDir, tokenizerFile), stream => stream.Write(tokenizerBytes));
         if (encoder is not null) metadata["image_encoder"] = encoder.Name;
         // One graph at a time: the image graph is written and released before the text graph is built.
-        var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options.WeightsAsFloat16);
+        var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options);
         // A large tower's graph is garbage now; collect it before the text graph is built so that the checkpoint and
         // the two graphs are never in memory together (ViT-L/14: peak 3.1 GB without, 2.7 GB with).
         if (imageBytes > LargeGraphBytes) GC.Collect();
         var text = config.IsSiglip ? SiglipOnnxGraphs.Text(config, stateDict, metadata) : ClipOnnxTextGraph.Build(config, stateDict, metadata);
-        rounded |= Write(text, Path.Combine(outDir, info.TextModelFile), options.WeightsAsFloat16).Rounded;
+        rounded |= Write(text, Path.Combine(outDir, info.TextModelFile), options).Rounded;
         info.Save(Path.Combine(outDir, ClipModelInfo.FileName));
         return new ClipOnnxExportResult(info, rounded);
     }
@@ -184,8 +193,11 @@ internal static class ClipOnnxExporter
     private const long LargeGraphBytes = 256L << 20;
 
     // Writes the model; whether storing its weights as float16 rounded some value, and its size.
-    private static (bool Rounded, long Bytes) Write(ModelProto model, string path, bool weightsAsFloat16)
+    private static (bool Rounded, long Bytes) Write(ModelProto model, string path, ClipOnnxExportOptions options)
     {
+        var weightsAsFloat16 = options.WeightsAsFloat16;
+        if (options.WeightsAsInt8 && DynamicInt8Quantization.Apply(model) > 0)
+            model.MetadataProps.Add(new StringStringEntryProto { Key = "weights", Value = DynamicInt8Quantization.MetadataValue });
         var rounded = weightsAsFloat16 && Float16WeightStorage.Apply(model);
         // Protobuf messages are limited to 2 GB; larger models need ONNX external data, not written here.
         var size = ProtobufSize.Of(model);

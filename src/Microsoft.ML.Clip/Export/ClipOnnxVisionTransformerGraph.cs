@@ -10,6 +10,7 @@ namespace Microsoft.ML.Clip.Export;
 /// The ViT image encoder graph: <c>pixel_values</c> float32 [batch, 3, R, R] → <c>image_embeds</c>
 /// float32 [batch, D], openai/CLIP's <c>VisionTransformer.forward</c>: patch convolution, class token,
 /// position embedding, <c>ln_pre</c>, transformer, <c>ln_post</c> of the class token, <c>proj</c>.
+/// Tokens are sequence-first rows [T·N, W] (see <see cref="ClipOnnxTransformer"/>).
 /// </summary>
 internal static class ClipOnnxVisionTransformerGraph
 {
@@ -20,24 +21,26 @@ internal static class ClipOnnxVisionTransformerGraph
         var p = config.VisionPatchSize!.Value;
         var w = config.VisionWidth;
         var pixels = g.Input(EncoderSignature.PixelValues, DataType.Float, "batch", 3, r, r);
+        var batch = g.Shape(pixels, 0, 1);                                                         // [N]
 
         var patches = g.Node("Conv", [pixels, g.Weight("visual.conv1.weight", sd["visual.conv1.weight"])], null,
             OnnxGraphBuilder.Ints("kernel_shape", p, p), OnnxGraphBuilder.Ints("strides", p, p));  // [N, W, g, g]
-        var tokens = g.Transpose(g.Reshape(patches, 0, 0, -1), 0, 2, 1);                         // [N, g², W]
+        var tokens = g.Transpose(g.Reshape(patches, 0, 0, -1), 2, 0, 1);                         // [g², N, W]
 
-        // The class token, broadcast to [N, 1, W] with N read from the input's shape.
-        var batch = g.Node("Shape", [pixels], null, OnnxGraphBuilder.Int("start", 0), OnnxGraphBuilder.Int("end", 1));
-        var clsShape = g.Concat(0, batch, g.Int64s("cls_tail", [1, w]));
-        var classEmbedding = sd["visual.class_embedding"].Reshape(1, 1, w);
-        var cls = g.Node("Expand", [g.Weight("visual.class_embedding", classEmbedding), clsShape]);
-        var x = g.Concat(1, cls, tokens);                                                          // [N, g²+1, W]
-        x = g.Add(x, g.Weight("visual.positional_embedding", sd["visual.positional_embedding"]));
+        // The class token, broadcast to [1, N, W], goes first; the position embedding [T, 1, W] broadcasts over N.
+        var clsShape = g.Concat(0, g.Int64s("one", [1]), batch, g.Int64s("width", [w]));
+        var cls = g.Node("Expand", [g.Weight("visual.class_embedding", sd["visual.class_embedding"].Reshape(1, 1, w)), clsShape]);
+        var x = g.Concat(0, cls, tokens);                                                          // [T, N, W], T = g² + 1
+        var positions = sd["visual.positional_embedding"];
+        x = g.Add(x, g.Weight("visual.positional_embedding", positions.Reshape(positions.Shape[0], 1, w)));
+        x = g.Reshape(x, -1, w);                                                                   // [T·N, W]
         x = g.LayerNorm(x, sd["visual.ln_pre.weight"], sd["visual.ln_pre.bias"], config.LayerNormEps, "visual.ln_pre");
 
+        var headShape = ClipOnnxTransformer.HeadShape(g, batch, w, config.VisionHeads);
         for (var i = 0; i < config.VisionLayers[0]; i++)
-            x = ClipOnnxTransformer.ResidualBlock(g, x, sd, $"visual.transformer.resblocks.{i}.", w, config.VisionHeads, config, null);
+            x = ClipOnnxTransformer.ResidualBlock(g, x, sd, $"visual.transformer.resblocks.{i}.", w, config.VisionHeads, config, headShape, null);
 
-        var first = g.Node("Gather", [x, g.Int64s("class_index", [0], scalar: true)], null, OnnxGraphBuilder.Int("axis", 1)); // [N, W]
+        var first = g.Slice(x, [0], batch, 0);                                                      // the class tokens: rows 0..N-1, [N, W]
         var normed = g.LayerNorm(first, sd["visual.ln_post.weight"], sd["visual.ln_post.bias"], config.LayerNormEps, "visual.ln_post");
         var embeds = g.MatMul(normed, g.Weight("visual.proj", sd["visual.proj"]));
         g.Output(embeds, EncoderSignature.ImageEmbeds, DataType.Float, "batch", config.EmbedDim);

@@ -28,6 +28,13 @@ internal static class OnnxGraphBuilderStateExtensions
         return g.Linear(x, weightT, bias is null ? null : g.Weight(name + ".bias", bias));
     }
 
+    /// <summary>
+    /// <c>x·Wᵀ + b</c> for 2-d rows <paramref name="x"/> and a PyTorch <c>Linear</c> weight [out, in], as one
+    /// <c>Gemm</c> (the weight stored transposed as [in, out], as for <see cref="Linear"/>).
+    /// </summary>
+    public static string Gemm(this OnnxGraphBuilder g, string x, StateTensor weight, StateTensor? bias, string name)
+        => g.Gemm(x, g.Weight(name + ".weight_t", weight.TransposeToFloat32()), bias is null ? null : g.Weight(name + ".bias", bias));
+
     /// <summary>LayerNormalization over the last axis (opset 17) with the affine <paramref name="weight"/> and <paramref name="bias"/>.</summary>
     public static string LayerNorm(this OnnxGraphBuilder g, string x, StateTensor weight, StateTensor bias, float epsilon, string name)
         => g.LayerNorm(x, g.Weight(name + ".weight", weight), g.Weight(name + ".bias", bias), epsilon);

@@ -247,6 +247,9 @@ internal sealed class OnnxGraphBuilder
     /// <summary>Reshape to the constant <paramref name="shape"/>.</summary>
     public string Reshape(string x, params long[] shape) => Node("Reshape", [x, Int64s("shape", shape)]);
 
+    /// <summary>Reshape to the shape held by the int64 tensor <paramref name="shape"/> (e.g. one computed from the input's).</summary>
+    public string Reshape(string x, string shape) => Node("Reshape", [x, shape]);
+
     /// <summary>Concatenation along <paramref name="axis"/>.</summary>
     public string Concat(long axis, params string[] inputs) => Node("Concat", inputs, null, Int("axis", axis));
 
@@ -256,6 +259,24 @@ internal sealed class OnnxGraphBuilder
         var y = MatMul(x, weightT);
         return bias is null ? y : Add(y, bias);
     }
+
+    /// <summary>
+    /// <c>a·b + c</c> for a 2-d <paramref name="a"/> [M, K] and <paramref name="b"/> [K, N] (an initializer stored as
+    /// [in, out]), <paramref name="c"/> broadcast (a bias [N]): ONNX Runtime runs it as one GEMM with the bias in its
+    /// output, where a MatMul followed by an Add makes a second pass over the result.
+    /// </summary>
+    public string Gemm(string a, string b, string? c) => Node("Gemm", c is null ? [a, b] : [a, b, c]);
+
+    /// <summary>
+    /// <c>x[starts:ends]</c> along <paramref name="axes"/>; <paramref name="ends"/> is the name of an int64 tensor (one
+    /// end per axis), so the slice can follow a shape read from the graph.
+    /// </summary>
+    public string Slice(string x, long[] starts, string ends, params long[] axes)
+        => Node("Slice", [x, Int64s("starts", starts), ends, Int64s("axes", axes)]);
+
+    /// <summary>The int64 shape of <paramref name="x"/>, dimensions <paramref name="start"/> to <paramref name="end"/> (exclusive).</summary>
+    public string Shape(string x, long start, long end)
+        => Node("Shape", [x], null, Int("start", start), Int("end", end));
 
     /// <summary>LayerNormalization over the last axis (opset 17).</summary>
     public string LayerNorm(string x, string weight, string bias, float epsilon)

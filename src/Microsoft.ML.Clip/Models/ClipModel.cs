@@ -113,6 +113,10 @@ public sealed partial class ClipModel : IDisposable
             EncoderSignature.Check(text, textPath, "text",
                 EncoderSignature.InputIds, TensorElementType.Int64, [-1, info.TextSequence == ClipModelInfo.DynamicSequence ? -1 : info.Tokenizer.ContextLength],
                 EncoderSignature.TextEmbeds, [-1, info.EmbedDim]);
+            // A fixed-length graph under text_sequence: dynamic would fail at the first cut batch: refuse it here, named.
+            if (info.TextSequence == ClipModelInfo.DynamicSequence && text.InputMetadata[EncoderSignature.InputIds].Dimensions is [_, > 0 and var fixedLength])
+                throw new InvalidDataException(
+                    $"'{textPath}' takes input_ids of length {fixedLength} only, but {ClipModelInfo.FileName} says text_sequence '{ClipModelInfo.DynamicSequence}' (rows of any length): set it to '{ClipModelInfo.FixedSequence}'.");
             options.Log?.Invoke($"Loaded CLIP model '{folder}' (D={info.EmbedDim}, R={info.ImageResolution}) on {provider}.");
             return new ClipModel(folder, info, image, text, encode, provider, options);
         }
@@ -150,12 +154,19 @@ public sealed partial class ClipModel : IDisposable
     }
 
     /// <summary>Embeds token rows (<paramref name="inputIds"/>: [count, L] int64, as <c>clip.tokenize</c>).</summary>
+    /// <remarks>
+    /// With a text encoder that takes any length (<c>text_sequence: dynamic</c>), rows are grouped by length and each
+    /// ONNX Runtime call gets its rows cut after the longest one's text (<see cref="EmbedTokenRows"/>); the embeddings
+    /// come back in the order of the rows.
+    /// </remarks>
     /// <returns>One raw embedding per row.</returns>
     public float[][] EmbedTokens(ReadOnlySpan<long> inputIds, int count)
     {
         if (count < 0 || inputIds.Length != (long)count * ContextLength)
             throw new ArgumentException($"Expected {count} x {ContextLength} token ids, got {inputIds.Length}.", nameof(inputIds));
-        return Batched(inputIds, count, ContextLength, RunTokens);
+        var result = new float[count * EmbeddingSize];
+        EmbedTokenRows(inputIds, count, result);
+        return Split(result, count);
     }
 
     /// <summary>Runs <paramref name="count"/> rows of <paramref name="rowLength"/> items through <paramref name="run"/>, <see cref="BatchSize"/> at a time.</summary>
@@ -220,10 +231,20 @@ public sealed partial class ClipModel : IDisposable
         => Run(_image, EncoderSignature.PixelValues, EncoderSignature.ImageEmbeds, new Memory<float>(pixels, 0, n * PixelCount),
             [n, 3, Resolution, Resolution], destination);
 
-    /// <summary>One ONNX Runtime call on the first <paramref name="n"/> token rows of <paramref name="ids"/>; writes [n, D].</summary>
-    internal void RunTokens(long[] ids, int n, Span<float> destination)
-        => Run(_text, EncoderSignature.InputIds, EncoderSignature.TextEmbeds, new Memory<long>(ids, 0, n * ContextLength),
-            [n, ContextLength], destination);
+    /// <summary>
+    /// One ONNX Runtime call on the first <paramref name="n"/> token rows of <paramref name="length"/> ids each in
+    /// <paramref name="ids"/> (the context length, or less for a text encoder that takes any length); writes [n, D].
+    /// </summary>
+    internal void RunTokens(long[] ids, int n, int length, Span<float> destination)
+    {
+        Interlocked.Add(ref _textIdsRun, (long)n * length);
+        Run(_text, EncoderSignature.InputIds, EncoderSignature.TextEmbeds, new Memory<long>(ids, 0, n * length), [n, length], destination);
+    }
+
+    private long _textIdsRun;
+
+    /// <summary>Token ids given to the text encoder so far (rows × length of every call): how tests see that batches are cut.</summary>
+    internal long TextIdsRun => Interlocked.Read(ref _textIdsRun);
 
     private void Run<T>(InferenceSession session, string input, string output, Memory<T> data, long[] shape, Span<float> destination)
         where T : unmanaged

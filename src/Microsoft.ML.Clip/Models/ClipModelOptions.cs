@@ -25,7 +25,11 @@ public sealed class ClipModelOptions
     /// </summary>
     public bool FallbackToCpu = Defaults.FallbackToCpu;
 
-    /// <summary>Images or texts per ONNX Runtime call in the list and bulk APIs. Default <see cref="Defaults.BatchSize"/>.</summary>
+    /// <summary>
+    /// Images or texts per ONNX Runtime call in the list and bulk APIs. Default <see cref="Defaults.BatchSize"/>. For a text
+    /// encoder that takes any length (<c>text_sequence: dynamic</c>), a call holds this many full-context rows' worth of
+    /// token ids: texts are grouped by length and cut after the longest, so a call of short prompts holds more of them.
+    /// </summary>
     public int BatchSize = Defaults.BatchSize;
 
     /// <summary>

@@ -82,6 +82,19 @@ internal sealed record ClipTokenizerSpec
     /// <summary>For a kind with a vocabulary file: its bytes, base64; null for <see cref="ClipBpe"/>.</summary>
     [JsonPropertyName("file_base64")] public string? FileBase64 { get; init; }
 
+    /// <summary>
+    /// <c>dynamic</c> when the model's text encoder takes rows of any length (<c>clip_model.json</c>'s
+    /// <c>text_sequence</c>): each row is then cut after its last id that is not <see cref="PadId"/>. Null (absent): rows
+    /// of the full context, as every pipeline saved before this member existed.
+    /// </summary>
+    [JsonPropertyName("text_sequence")] public string? TextSequence { get; init; }
+
+    /// <summary>The padding id a <c>dynamic</c> row is cut at; null (absent) means 0, CLIP's.</summary>
+    [JsonPropertyName("pad_id")] public int? PadId { get; init; }
+
+    /// <summary>Whether rows are cut after their text (<see cref="TextSequence"/> is <c>dynamic</c>).</summary>
+    [JsonIgnore] public bool CutsPadding => TextSequence == ClipModelInfo.DynamicSequence;
+
     private const string TruncateName = "truncate", ThrowName = "throw";
 
     /// <summary>The truncation as the enum.</summary>
@@ -99,6 +112,8 @@ internal sealed record ClipTokenizerSpec
         Truncation = truncation == ClipTruncation.Throw ? ThrowName : TruncateName,
         File = info.Tokenizer.File,
         FileBase64 = info.Tokenizer.File is { } file ? Convert.ToBase64String(ReadTokenizerFile(folder, file)) : null,
+        TextSequence = info.TextSequence == ClipModelInfo.DynamicSequence ? ClipModelInfo.DynamicSequence : null,
+        PadId = info.TextSequence == ClipModelInfo.DynamicSequence && info.Tokenizer.PadId != 0 ? info.Tokenizer.PadId : null,
     };
 
     /// <summary>
@@ -166,7 +181,8 @@ internal sealed record ClipTokenizerSpec
         {
             throw new InvalidDataException($"The tokenizer spec stored in this pipeline cannot be read by this version of Microsoft.ML.Clip ({e.Message}).", e);
         }
-        if (spec is null || spec.ContextLength < 2 || spec.Truncation is not (TruncateName or ThrowName))
+        if (spec is null || spec.ContextLength < 2 || spec.Truncation is not (TruncateName or ThrowName)
+            || spec.TextSequence is not (null or ClipModelInfo.FixedSequence or ClipModelInfo.DynamicSequence))
             throw new InvalidDataException($"The tokenizer spec stored in this pipeline is invalid: {Shorten(json)}");
         return spec;
     }

@@ -73,15 +73,38 @@ public sealed class ZeroShotClassifier
         return best < 0 ? "" : ClassNames[best];
     }
 
-    /// <summary>Prompt-ensemble class weights, as the reference computes them.</summary>
-    internal static float[] ComputeClassWeights(ClipModel model, IReadOnlyList<string> classes, IReadOnlyList<string> templates, Action<string>? log)
+    /// <summary>
+    /// Prompt-ensemble class weights, as the reference computes them: W [D, C] row-major, column c the normalised mean of
+    /// class c's normalised prompt embeddings.
+    /// </summary>
+    /// <remarks>
+    /// Classes are embedded a chunk at a time (about <see cref="PromptsPerChunk"/> prompts), so memory stays flat for
+    /// 1000 classes × 80 templates; within a chunk <see cref="ClipModel.EmbedTexts(IReadOnlyList{string}, Tokenization.ClipTruncation)"/>
+    /// runs the prompts shortest first, each call cut after its longest prompt when the text encoder takes any length.
+    /// </remarks>
+    internal static float[] ComputeClassWeights(ClipModel model, IReadOnlyList<string> classes, IReadOnlyList<string> templates, Action<string>? log,
+        int promptsPerChunk = PromptsPerChunk)
     {
-        var prompts = new List<string>(classes.Count * templates.Count);
-        foreach (var name in classes)
-            foreach (var template in templates)
-                prompts.Add(ClipPromptTemplates.Fill(template, name));
-        log?.Invoke($"Embedding {prompts.Count} prompts ({classes.Count} classes x {templates.Count} templates).");
-        var embeddings = model.EmbedTexts(prompts, ClipTruncation.Truncate);
-        return ZeroShotMath.ClassWeights(embeddings, classes.Count, templates.Count);
+        int classCount = classes.Count, d = model.EmbeddingSize;
+        log?.Invoke($"Embedding {classCount * templates.Count} prompts ({classCount} classes x {templates.Count} templates).");
+        var weights = new float[d * classCount];
+        int chunk = Math.Max(1, promptsPerChunk / Math.Max(1, templates.Count));
+        for (int first = 0; first < classCount; first += chunk)
+        {
+            int n = Math.Min(chunk, classCount - first);
+            var prompts = new List<string>(n * templates.Count);
+            for (int c = first; c < first + n; c++)
+                foreach (var template in templates)
+                    prompts.Add(ClipPromptTemplates.Fill(template, classes[c]));
+            var part = ZeroShotMath.ClassWeights(model.EmbedTexts(prompts, ClipTruncation.Truncate), n, templates.Count); // [D, n]
+            for (int i = 0; i < d; i++)
+                part.AsSpan(i * n, n).CopyTo(weights.AsSpan(i * classCount + first, n));
+            if (classCount > chunk)
+                log?.Invoke($"Class weights: {first + n} of {classCount} classes.");
+        }
+        return weights;
     }
+
+    /// <summary>Prompts embedded together by <see cref="ComputeClassWeights"/> (whole classes: at least one class at a time).</summary>
+    internal const int PromptsPerChunk = 4096;
 }

@@ -111,7 +111,12 @@ public class ParameterColumnTests
         var wordPiece = ClipTokenizerSpec.Parse("{\"kind\":\"wordpiece\",\"context_length\":32,\"truncation\":\"truncate\",\"file\":\"vocab.txt\",\"file_base64\":\"W1BBRF0K\"}");
         Assert.Equal("vocab.txt", wordPiece.File);
         Assert.Contains("'wordpiece' is not known", Assert.Throws<InvalidDataException>(() => wordPiece.CreateEncoder()).Message);
-        Assert.Contains("pad_id", Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"pad_id\":0}")).Message);
+        // A member this version does not know is refused, named (pad_id is known since dynamic-length text: it travels with text_sequence).
+        Assert.Contains("pooling", Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"pooling\":\"mean\"}")).Message);
+        var dynamic = ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"text_sequence\":\"dynamic\",\"pad_id\":1}");
+        Assert.True(dynamic.CutsPadding);
+        Assert.Equal(1, dynamic.PadId);
+        Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"text_sequence\":\"ragged\"}"));
         Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"cut\"}"));
     }
 

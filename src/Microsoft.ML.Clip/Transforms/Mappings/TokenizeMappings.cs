@@ -14,7 +14,10 @@ internal sealed class TextRow
     [ColumnName(ClipColumns.TokenizerSpec)] public ReadOnlyMemory<char> Spec;
 }
 
-/// <summary>Row holding one context of token ids; a variable-size vector, as the context length comes from the spec.</summary>
+/// <summary>
+/// Row holding one row of token ids; a variable-size vector, as the context length comes from the spec (and, for a text
+/// encoder of any length, each row is cut after its text).
+/// </summary>
 internal sealed class TokenIdsRow
 {
     /// <summary>Start token, ids, end token, zero padding.</summary>
@@ -23,7 +26,9 @@ internal sealed class TokenIdsRow
 
 /// <summary>
 /// <c>CustomMapping</c> factory: tokenizes each row's text with the tokenizer its spec describes (parsed once per spec
-/// string), into the spec's context length, cutting or throwing on long texts as the spec says.
+/// string), into the spec's context length, cutting or throwing on long texts as the spec says. When the spec says the
+/// text encoder takes any length (<see cref="ClipTokenizerSpec.CutsPadding"/>), each row ends after its text: ML.NET runs
+/// the encoder one row at a time, so every row gets its own length.
 /// </summary>
 [CustomMappingFactoryAttribute(ContractName)]
 internal sealed class ClipTokenizeMapping : CustomMappingFactory<TextRow, TokenIdsRow>
@@ -39,12 +44,27 @@ internal sealed class ClipTokenizeMapping : CustomMappingFactory<TextRow, TokenI
             var spec = ClipTokenizerSpec.Parse(json);
             return (spec, spec.CreateEncoder());
         });
+        // A full-context row to encode into before the cut (one per thread: ML.NET may map rows on parallel cursors).
+        var scratch = new ThreadLocal<long[]>(() => []);
         return (src, dst) =>
         {
             var (spec, encode) = tokenizers.Get(src.Spec);
-            if (dst.Ids.Length != spec.ContextLength)
-                dst.Ids = new long[spec.ContextLength];
-            encode(src.Text ?? "", dst.Ids, spec.TruncationMode);
+            if (!spec.CutsPadding)
+            {
+                if (dst.Ids.Length != spec.ContextLength)
+                    dst.Ids = new long[spec.ContextLength];
+                encode(src.Text ?? "", dst.Ids, spec.TruncationMode);
+                return;
+            }
+            var row = scratch.Value!;
+            if (row.Length != spec.ContextLength)
+                scratch.Value = row = new long[spec.ContextLength];
+            row.AsSpan().Clear();
+            encode(src.Text ?? "", row, spec.TruncationMode);
+            var length = Models.ClipModel.UsedLength(row, spec.PadId ?? 0);
+            if (dst.Ids.Length != length)
+                dst.Ids = new long[length];
+            row.AsSpan(0, length).CopyTo(dst.Ids);
         };
     }
 }
