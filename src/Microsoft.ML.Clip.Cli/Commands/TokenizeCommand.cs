@@ -22,17 +22,17 @@ internal static class TokenizeCommand
         };
         var command = new Command("tokenize",
             "Tokenize texts with CLIP's BPE tokenizer: reads one JSON string per line from standard input, " +
-            "writes one JSON array of ids per line. A line that fails is reported on standard error with its " +
-            "line number and writes no output line; the other lines are still processed, and the exit code is 1.")
+            "writes one JSON array of ids per line. A line that fails (not a JSON string, empty, invalid UTF-8, a lone surrogate, too long) " +
+            "writes null and is reported on standard error with its line number; the other lines are still processed, and the exit code is 1.")
         {
             context,
             truncate,
         };
-        command.SetAction(parseResult => Run(parseResult.GetValue(context), parseResult.GetValue(truncate), Console.In, Console.OpenStandardOutput(), Console.Error));
+        command.SetAction(parseResult => Run(parseResult.GetValue(context), parseResult.GetValue(truncate), Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error));
         return command;
     }
 
-    private static int Run(int? contextLength, bool truncate, TextReader input, Stream stdout, TextWriter error)
+    private static int Run(int? contextLength, bool truncate, Stream input, Stream stdout, TextWriter error)
     {
         if (contextLength is < 1)
         {
@@ -49,14 +49,12 @@ internal static class TokenizeCommand
         using var output = new StreamWriter(stdout, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
         var line = new StringBuilder();
         var failed = false;
-        var lineNumber = 0;
-        string? raw;
-        while ((raw = input.ReadLine()) != null)
+        // One output line per input line: null for a line that fails (JsonLinesInput reports its problem).
+        foreach (var (lineNumber, text) in JsonLinesInput.Read(input, error, "clip tokenize"))
         {
-            lineNumber++;
-            if (!TryReadJsonString(raw, out var text))
+            if (text is null)
             {
-                error.WriteLine($"clip tokenize: line {lineNumber}: not a JSON string: {Shorten(raw)}");
+                output.WriteLine("null");
                 failed = true;
                 continue;
             }
@@ -68,6 +66,7 @@ internal static class TokenizeCommand
                 {
                     error.WriteLine($"clip tokenize: line {lineNumber}: text {Shorten(JsonSerializer.Serialize(text))} has {ids.Count + 2} tokens " +
                         $"with the start and end tokens, more than the context length {n}; pass --truncate to cut it.");
+                    output.WriteLine("null");
                     failed = true;
                     continue;
                 }
@@ -83,23 +82,6 @@ internal static class TokenizeCommand
             output.WriteLine(line.Append(']'));
         }
         return failed ? 1 : 0;
-    }
-
-    private static bool TryReadJsonString(string line, out string text)
-    {
-        text = "";
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            if (document.RootElement.ValueKind != JsonValueKind.String)
-                return false;
-            text = document.RootElement.GetString()!;
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     private static string Shorten(string line) => line.Length <= 80 ? line : string.Concat(line.AsSpan(0, 79), "…");
