@@ -72,7 +72,7 @@ public class SetupScriptTests
     [Fact]
     public void Setup_writes_no_host_of_its_own()
     {
-        // Before: setup.sh wrote "URIs: http://deb.debian.org/debian" whatever mirror the machine used.
+        // Before: setup.sh wrote the public Debian host (deb.debian.org) into its URIs line whatever mirror the machine used.
         var setup = File.ReadAllText(Path.Combine(RepoRoot(), "build", "setup.sh"));
         Assert.Contains("build/apt-mirror.sh", setup);
         Assert.Contains("URIs: $mirror", setup);

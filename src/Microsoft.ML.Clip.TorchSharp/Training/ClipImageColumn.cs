@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.Clip.Transforms;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 
@@ -10,29 +11,21 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// </summary>
 internal static class ClipImageColumn
 {
-    /// <summary>Checks the column exists and has a supported type; the messages follow ML.NET's.</summary>
+    /// <summary>Checks the column exists and holds images (the one definition: <see cref="ClipInputs.Image(DataViewSchema, string, int?)"/>).</summary>
     public static DataViewSchema.Column Find(DataViewSchema schema, string name)
     {
-        var column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{name}'");
-        if (!IsSupported(column.Type))
-            throw new ArgumentOutOfRangeException("inputSchema",
-                $"Schema mismatch for input column '{name}': expected Image, Vector<Byte> (encoded image) or String (image path), got {column.Type}");
-        return column;
+        ClipInputs.Image(schema, name, pixelCount: null);
+        return schema[name];
     }
 
-    /// <summary>Checks the text column exists and is text.</summary>
+    /// <summary>Checks the text column exists and is text (the trainer takes no token ids).</summary>
     public static DataViewSchema.Column FindText(DataViewSchema schema, string name)
     {
-        var column = schema.GetColumnOrNull(name)
-            ?? throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{name}'");
+        var column = schema.GetColumnOrNull(name) ?? throw ClipInputs.NotFound(name);
         if (column.Type is not TextDataViewType)
-            throw new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for input column '{name}': expected String, got {column.Type}");
+            throw ClipInputs.Mismatch(name, "String", column.Type.ToString() ?? "?");
         return column;
     }
-
-    public static bool IsSupported(DataViewType type) =>
-        type is ImageDataViewType or TextDataViewType || type is VectorDataViewType { ItemType: NumberDataViewType n } && n.RawType == typeof(byte);
 
     /// <summary>A getter returning the current row's image as a self-contained value (bytes, a path or decoded pixels).</summary>
     public static Func<object> CreateGetter(DataViewRow row, DataViewSchema.Column column)

@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.Clip.Transforms;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
@@ -64,7 +65,7 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         Action<string> log = message => channel.Info(MessageSensitivity.None, message);
         using var session = ClipTrainingSession.Create(_options, log, _hooks);
         var config = session.Model.Config;
-        var preprocessor = new ClipImagePreprocessor(session.ImageEncoder?.Preprocess ?? ClipPreprocessSettings.OpenAI(config.ImageResolution));
+        var preprocessor = new ClipImagePreprocessor(session.ImageEncoder?.Preprocess ?? session.Inputs.Preprocess ?? ClipPreprocessSettings.OpenAI(config.ImageResolution));
         using var lockedFeatures = session.ImageEncoder is { } encoder
             ? new LockedImageFeatures(encoder, _options.FeatureCacheDirectory ?? ClipTrainerOptions.Defaults.FeatureCacheDirectory)
             : null;
@@ -83,8 +84,8 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
             };
         }
         var source = new DataViewBatchSource(input, ImageColumnName, TextColumnName, preprocessor,
-            _hooks.Tokenize ?? ClipTrainerTransformer.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
-            _options.RandomResizedCropMinScale, lockedFeatures);
+            session.Tokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
+            _options.RandomResizedCropMinScale, lockedFeatures, cutToLongest: !config.IsSiglip);
         session.Run(source);
         return session.ToTransformer(ImageColumnName, TextColumnName);
     }
@@ -95,32 +96,18 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
     /// </summary>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        CheckColumn(inputSchema, ImageColumnName, IsImage, "Image, Vector<Byte> (encoded image) or String (image path)");
-        CheckColumn(inputSchema, TextColumnName, c => c.Kind == SchemaShape.Column.VectorKind.Scalar && c.ItemType is TextDataViewType, "String");
+        ClipInputs.Image(inputSchema, ImageColumnName, pixelCount: null);
+        CheckText(inputSchema, TextColumnName);
         var dimension = ClipModelFactory.ResolveConfig(_options).EmbedDim;
         return EmbeddingSchema.Append(_env as MLContext ?? new MLContext(), inputSchema, _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, dimension);
     }
 
-    private static bool IsImage(SchemaShape.Column column) => column.Kind switch
+    private static void CheckText(SchemaShape schema, string name)
     {
-        SchemaShape.Column.VectorKind.Scalar => column.ItemType is ImageDataViewType or TextDataViewType,
-        _ => column.ItemType is NumberDataViewType n && n.RawType == typeof(byte),
-    };
-
-    private static string Describe(SchemaShape.Column column) => column.Kind switch
-    {
-        SchemaShape.Column.VectorKind.Scalar => column.ItemType.ToString() ?? "",
-        SchemaShape.Column.VectorKind.Vector => $"Vector<{column.ItemType}>",
-        _ => $"VarVector<{column.ItemType}>",
-    };
-
-    private static void CheckColumn(SchemaShape schema, string name, Func<SchemaShape.Column, bool> ok, string expected)
-    {
-        var found = schema.Where(c => c.Name == name).ToList();
-        if (found.Count == 0)
-            throw new ArgumentOutOfRangeException("inputSchema", $"Could not find input column '{name}'");
-        var column = found[^1];
-        if (!ok(column))
-            throw new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for input column '{name}': expected {expected}, got {Describe(column)}");
+        var column = schema.LastOrDefault(c => c.Name == name);
+        if (column.Name is null)
+            throw ClipInputs.NotFound(name);
+        if (column.Kind != SchemaShape.Column.VectorKind.Scalar || column.ItemType is not TextDataViewType)
+            throw ClipInputs.Mismatch(name, "String", column.Kind == SchemaShape.Column.VectorKind.Scalar ? column.ItemType.ToString() ?? "?" : $"Vector<{column.ItemType}>");
     }
 }

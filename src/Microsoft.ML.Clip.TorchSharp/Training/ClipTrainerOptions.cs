@@ -123,7 +123,7 @@ public sealed class ClipTrainerOptions
     /// </summary>
     public int? ImageEncoderResolution;
 
-    /// <summary>Folder holding the ResNet-18 files (<c>ResNetPrepOnnx/</c>, <c>ResNet18Onnx/</c>); null: <c>DnnImageModels</c> next to the application.</summary>
+    /// <summary>Folder holding the ResNet-18 files (<c>ResNetPrepOnnx/</c>, <c>ResNet18Onnx/</c>); null: <c>DnnImageModels</c> next to the application, else the restored NuGet package in the global packages folder.</summary>
     public string? ImageEncoderDirectory;
 
     /// <summary>

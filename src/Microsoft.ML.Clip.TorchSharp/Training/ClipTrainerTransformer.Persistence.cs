@@ -40,7 +40,7 @@ public sealed partial class ClipTrainerTransformer
     internal ClipModelInfo ExportOnnxInto(string folder, bool weightsAsFloat16 = false)
     {
         lock (_sync)
-            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder).Info;
+            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder, Inputs.Tokenizer, Inputs.Preprocess).Info;
     }
 
     /// <summary>
@@ -63,6 +63,10 @@ public sealed partial class ClipTrainerTransformer
             ["text_embedding_column"] = TextEmbeddingColumnName,
         };
         var tensors = _model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
+        // A SigLIP's tokenizer file and preprocessing travel with it, so that the file converts and reloads as trained.
+        var tokenizerFile = ClipPackageInputs.Write(header, Inputs.Tokenizer, Inputs.Preprocess);
+        using var tokenizerTensor = tokenizerFile is null ? null : tensor(tokenizerFile);
+        if (tokenizerTensor is not null) tensors.Add((ClipPackageInputs.TokenizerTensorName, tokenizerTensor));
         using var encoderGraph = ImageEncoder is null ? null : tensor(ImageEncoder.GraphBytes);
         if (ImageEncoder is not null)
         {
@@ -114,10 +118,11 @@ public sealed partial class ClipTrainerTransformer
             try
             {
                 encoder = ReadImageEncoder(header, tensors, source);
-                model.LoadStateDict(tensors.Where(t => t.Key != ImageEncoderTensorName).ToDictionary(), source);
+                model.LoadStateDict(tensors.Where(t => t.Key is not (ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName)).ToDictionary(), source);
                 return new ClipTrainerTransformer(model, header.OptionalSingle("logit_bias"), header.Enum<ClipLossKind>("loss"),
                     header.String("image_column"), header.String("text_column"),
-                    header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder);
+                    header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder,
+                    ClipModelFactory.ModelInputs.Read(header, tensors));
             }
             catch
             {

@@ -24,11 +24,15 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     private readonly RandomResizedCrop? _crop;
     // For locked-image training: batches carry frozen-encoder features [B, F] instead of pixels.
     private readonly LockedImageFeatures? _lockedFeatures;
+    // CLIP's rows are cut after the batch's longest caption (exact: causal, read at the end token); a SigLIP reads the last
+    // of its full-context positions, so its rows are never cut.
+    private readonly bool _cutToLongest;
 
     public DataViewBatchSource(IDataView data, string imageColumn, string textColumn, ClipImagePreprocessor preprocessor,
         Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed, double randomCropMinScale = 0,
-        LockedImageFeatures? lockedFeatures = null)
+        LockedImageFeatures? lockedFeatures = null, bool cutToLongest = true)
     {
+        _cutToLongest = cutToLongest;
         _lockedFeatures = lockedFeatures;
         _crop = randomCropMinScale > 0 ? new RandomResizedCrop(preprocessor.Settings, randomCropMinScale) : null;
         _data = data;
@@ -140,7 +144,7 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         // The augmentation's randomness derives from (seed, epoch, batch), so a resumed run crops identically.
         var texts = pairs.Select(p => p.Text).ToArray();
         var ids = _tokenize(texts, _contextLength);
-        var used = UsedLength(ids, pairs.Count, _contextLength);
+        var used = _cutToLongest ? UsedLength(ids, pairs.Count, _contextLength) : _contextLength;
         var tokens = tensor(Narrow(ids, pairs.Count, _contextLength, used), [pairs.Count, used]).DetachFromDisposeScope();
         if (_lockedFeatures is not null)
         {

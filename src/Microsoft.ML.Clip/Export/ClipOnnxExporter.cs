@@ -4,6 +4,7 @@ using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
+using Microsoft.ML.Clip.Tokenization;
 using Onnx;
 
 namespace Microsoft.ML.Clip.Export;
@@ -43,6 +44,17 @@ internal sealed class ClipOnnxExportOptions
     /// <c>clip_model.json</c>. Required for such models, ignored otherwise.
     /// </summary>
     public FrozenEncoderGraph? ImageEncoder { get; init; }
+
+    /// <summary>
+    /// A SigLIP's tokenizer (its checkpoint folder's file, copied into the exported folder and named in
+    /// <c>clip_model.json</c>; or <see cref="CheckpointTokenizer.ClipBpe"/> for one trained on CLIP's tokens). Required for a
+    /// SigLIP; ignored for a CLIP, which always uses CLIP's BPE.
+    /// </summary>
+    public CheckpointTokenizer? Tokenizer { get; init; }
+
+    /// <summary>The image preprocessing to record (a SigLIP's <c>preprocessor_config.json</c>); null for the family's default.
+    /// Ignored for a locked-image model, whose encoder brings its own.</summary>
+    public ClipPreprocessSettings? Preprocess { get; init; }
 }
 
 /// <summary>What <see cref="ClipOnnxExporter.Export"/> wrote.</summary>
@@ -96,19 +108,27 @@ internal static class ClipOnnxExporter
             ImageResolution = config.ImageResolution,
             LogitScale = logitScale,
             VisionKind = encoder is not null ? "onnx-features" : config.IsVisionTransformer ? "vit" : "resnet",
-            Preprocess = encoder is null ? new ClipPreprocessInfo() : ClipPreprocessInfo.From(encoder.Preprocess),
+            Preprocess = encoder is not null ? ClipPreprocessInfo.From(encoder.Preprocess)
+                : options.Preprocess is { } preprocess ? ClipPreprocessInfo.From(preprocess) : new ClipPreprocessInfo(),
             Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
             Source = source,
         };
+        if (config.IsSiglip)
+            info = SiglipInfo(info, config, stateDict, options);
+        if (info.LogitBias is float bias)
+            metadata["logit_bias"] = bias.ToString("R", CultureInfo.InvariantCulture);
 
         Directory.CreateDirectory(outDir);
+        if (config.IsSiglip && options.Tokenizer is { FileName: { } tokenizerFile, FileBytes: { } tokenizerBytes })
+            AtomicFile.Write(Path.Combine(outDir, tokenizerFile), stream => stream.Write(tokenizerBytes));
         if (encoder is not null) metadata["image_encoder"] = encoder.Name;
         // One graph at a time: the image graph is written and released before the text graph is built.
         var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options.WeightsAsFloat16);
         // A large tower's graph is garbage now; collect it before the text graph is built so that the checkpoint and
         // the two graphs are never in memory together (ViT-L/14: peak 3.1 GB without, 2.7 GB with).
         if (imageBytes > LargeGraphBytes) GC.Collect();
-        rounded |= Write(ClipOnnxTextGraph.Build(config, stateDict, metadata), Path.Combine(outDir, info.TextModelFile), options.WeightsAsFloat16).Rounded;
+        var text = config.IsSiglip ? SiglipOnnxGraphs.Text(config, stateDict, metadata) : ClipOnnxTextGraph.Build(config, stateDict, metadata);
+        rounded |= Write(text, Path.Combine(outDir, info.TextModelFile), options.WeightsAsFloat16).Rounded;
         info.Save(Path.Combine(outDir, ClipModelInfo.FileName));
         return new ClipOnnxExportResult(info, rounded);
     }
@@ -116,8 +136,28 @@ internal static class ClipOnnxExporter
     private static ModelProto ImageGraph(ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, FrozenEncoderGraph? encoder,
         IReadOnlyDictionary<string, string> metadata) =>
         encoder is not null ? LockedImageGraph(config, stateDict, encoder, metadata)
+        : config.IsSiglip ? SiglipOnnxGraphs.Image(config, stateDict, metadata)
         : config.IsVisionTransformer ? ClipOnnxVisionTransformerGraph.Build(config, stateDict, metadata)
         : ClipOnnxResNetGraph.Build(config, stateDict, metadata);
+
+    // A SigLIP's clip_model.json: sigmoid family with its learned bias, rows always of the full context (the text tower reads
+    // the last position), its own tokenizer file, and SigLIP's preprocessing unless the checkpoint records another.
+    private static ClipModelInfo SiglipInfo(ClipModelInfo info, ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, ClipOnnxExportOptions options)
+    {
+        var tokenizer = options.Tokenizer ?? throw new FileNotFoundException(
+            $"A SigLIP's ONNX folder needs its tokenizer, and the checkpoint brought none: put the model's {HuggingFaceSiglip.SiglipTokenizerFile} (SigLIP) or " +
+            $"{HuggingFaceSiglip.GemmaTokenizerFile} (SigLIP 2) beside its config.json.");
+        if (tokenizer.FileName is { } file && (!ClipModelInfo.IsPlainFileName(file) || file is ClipModelInfo.FileName or "image.onnx" or "text.onnx"))
+            throw new ArgumentException($"The tokenizer file name '{file}' cannot be used in a model folder.", nameof(options));
+        return info with
+        {
+            Family = ClipModelInfo.SiglipFamily,
+            LogitBias = stateDict["logit_bias"].SingleValue(),
+            TextSequence = ClipModelInfo.FixedSequence,
+            Preprocess = ClipPreprocessInfo.From(options.Preprocess ?? HuggingFaceSiglip.DefaultPreprocess(config)),
+            Tokenizer = ClipTokenizerSpec.Describe(tokenizer.Kind, tokenizer.FileBytes, tokenizer.FileName, config.ContextLength, config.VocabSize),
+        };
+    }
 
     private static FrozenEncoderGraph CheckEncoder(ClipConfig config, FrozenEncoderGraph? encoder)
     {

@@ -28,8 +28,7 @@ internal enum ClipInputKind
 /// <remarks>
 /// A null pixel count means the caller decodes images itself and takes no preprocessed pixels (the trainer).
 /// </remarks>
-// friend: meant for Microsoft.ML.Clip.TorchSharp, whose trainer still has copies of the image-column check
-// (Training/ClipImageColumn.Find and ClipTrainerEstimator.IsImage) that should call Image(…, pixelCount: null).
+// friend: Microsoft.ML.Clip.TorchSharp's trainer checks its image and text columns with these.
 internal static class ClipInputs
 {
     public static string ImageExpectation(int? pixelCount) => pixelCount is int n

@@ -237,6 +237,10 @@ public class ClipTrainerTests(ITestOutputHelper output)
         Assert.Contains("'Picture'", e.Message);
         e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ClipTrainer("Class", "Caption", ShapesDataset.FastOptions()).GetOutputSchema(ShapeOf(data.Schema)));
         Assert.Contains("Schema mismatch for input column 'Class'", e.Message);
+        // The one image-column definition of the inference package, shared with its estimators (same wording).
+        Assert.Contains("expected " + Microsoft.ML.Clip.Transforms.ClipInputs.ImageExpectation(null), e.Message);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ClipTrainer("Class", "Caption", ShapesDataset.FastOptions()).Fit(data));
+        Assert.Contains("expected " + Microsoft.ML.Clip.Transforms.ClipInputs.ImageExpectation(null), e.Message);
         var bad = ShapesDataset.FastOptions();
         bad.BatchSize = 1;
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.ClipTrainer("Image", "Caption", bad).Fit(data));
