@@ -59,7 +59,7 @@ for s in openmoji-subgroups openmoji-names fashion-mnist mnist; do
   if [ -d "$out/data/eval/$s" ]; then sets+=(--data "$out/data/eval/$s"); fi
 done
 compare=(--shots 1,2,4,8,16 --seeds 3 --l2-steps 7)
-clip compare --model "$out/model-lit" "${sets[@]}" --out "$out/report/lit" "${compare[@]}" > /dev/null
+clip compare --model "$out/model-lit" "${sets[@]}" --out "$out/report/lit" "${compare[@]}" --resnet18 > /dev/null
 stamp "compared LiT"
 clip compare --model "$out/model-scratch" "${sets[@]}" --out "$out/report/scratch" "${compare[@]}" --resnet18 false > /dev/null
 stamp "compared from scratch"

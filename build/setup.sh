@@ -34,10 +34,16 @@ ensure_libstdcxx() {
   fi
   . /etc/os-release
   if [ "${ID:-}" = debian ] && [ "${VERSION_CODENAME:-}" = bookworm ]; then
-    log "installing libstdc++6 from Debian 13 (trixie) with an apt pin"
-    as_root tee /etc/apt/sources.list.d/clip-trixie.sources >/dev/null <<'SRC'
+    # The archive this machine already uses (a local mirror, a proxy, the public one): never a host of this script's own.
+    local mirror
+    if ! mirror=$(bash build/apt-mirror.sh /etc/apt bookworm); then
+      log "ERROR: no apt source for bookworm found in /etc/apt; configure the Debian archive for apt first (its URI is reused for trixie)"
+      exit 1
+    fi
+    log "installing libstdc++6 from Debian 13 (trixie) with an apt pin, from $mirror"
+    as_root tee /etc/apt/sources.list.d/clip-trixie.sources >/dev/null <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: trixie
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

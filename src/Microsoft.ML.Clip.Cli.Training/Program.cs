@@ -6,5 +6,5 @@ namespace ClipCli;
 public static class Program
 {
     /// <summary>Runs the command line and returns the process exit code.</summary>
-    public static int Main(string[] args) => TrainCommand.Create().Parse(args).Invoke();
+    public static int Main(string[] args) => CommandLineRules.Invoke(TrainCommand.Create(), args);
 }

@@ -1,5 +1,8 @@
 using Microsoft.ML;
+using System.Runtime.InteropServices;
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.IO;
+using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.Tsv;
 using Microsoft.ML.Clip.TorchSharp.Training;
 
@@ -10,6 +13,10 @@ namespace ClipCli.Commands;
 /// caption per line. The out folder receives the ONNX model (<c>image.onnx</c>, <c>text.onnx</c>, <c>clip_model.json</c>:
 /// loadable with <c>--model DIR</c>), OpenAI-named safetensors under <c>safetensors/</c> (for <c>clip convert</c>),
 /// the trained model (<c>model.clipmodel</c>) and the training checkpoint (<c>checkpoint.clipckpt</c>, for <c>--resume-from</c>).
+/// The out folder is locked for the whole run (a second run into it is refused at once, naming this one); a folder holding a
+/// model is only trained into with <c>--force</c> or when resuming its own checkpoint. Checkpoints are written into it during
+/// training (atomically, file by file); the model files are written at the end into a staging folder that is swapped in
+/// whole, so the folder holds the old model or the new one, never a mix.
 /// </summary>
 internal static class TrainCommand
 {
@@ -47,26 +54,38 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every-steps") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
         var crop = new Option<double>("--random-resized-crop-min-scale") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default: CUDA when available)." };
+        var force = OutputFolderOptions.ForceOption();
 
         var command = new RootCommand("clip-train: train (or fine-tune) a CLIP model contrastively on image-caption pairs. The training add-on of the clip tool (it brings libtorch); `clip train ARGS` runs it too.")
         {
             data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, imageEncoder, encoderResolution, featureCache, resnetModels,
-            resume, checkpointEvery, crop, device,
+            resume, checkpointEvery, crop, device, force,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var tsv = parse.GetValue(data)!;
             var outDir = parse.GetValue(output)!;
+            var resumeFrom = parse.GetValue(resume);
+            // Locked until the process ends, refused at once when another run holds it; a model there needs --force or resuming it.
+            using var locked = OutputFolderOptions.Lock(outDir, parse.GetValue(force), resuming: resumeFrom is not null && IsCheckpointOf(resumeFrom, outDir));
             var pairs = ReadPairs(tsv);
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;
+            // SIGTERM (a service manager, `clip train` passing it on) stops like Ctrl-C: a checkpoint, then a clean exit.
+            using var onTerminate = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                cancel.Cancel();
+            });
             try
             {
                 var options = new ClipTrainerOptions
                 {
                     Preset = parse.GetValue(preset)!,
-                    Config = ReadConfig(parse.GetValue(config), parse.GetResult(preset) is { Implicit: false }),
+                    Config = ReadConfig(parse.GetValue(config), parse.GetResult(preset) is { Implicit: false })
+                        // When resuming, a preset named explicitly is checked against the checkpoint's architecture like --config.
+                        ?? (resumeFrom is not null && parse.GetResult(preset) is { Implicit: false } ? ClipModelPresets.Get(parse.GetValue(preset)!) : null),
                     Epochs = parse.GetValue(epochs),
                     BatchSize = parse.GetValue(batch),
                     ChunkSize = parse.GetValue(chunk),
@@ -81,7 +100,7 @@ internal static class TrainCommand
                     FeatureCacheDirectory = parse.GetValue(featureCache),
                     ImageEncoderResolution = parse.GetValue(encoderResolution),
                     ImageEncoderDirectory = parse.GetValue(resnetModels),
-                    ResumeFrom = parse.GetValue(resume),
+                    ResumeFrom = resumeFrom,
                     CheckpointDirectory = outDir,
                     CheckpointEverySteps = parse.GetValue(checkpointEvery),
                     RandomResizedCropMinScale = parse.GetValue(crop),
@@ -98,15 +117,8 @@ internal static class TrainCommand
                         Console.WriteLine(e.RawMessage);
                 };
                 var view = ml.Data.LoadFromEnumerable(pairs);
-                using var model = ml.Transforms.ClipTrainer(nameof(Pair.ImagePath), nameof(Pair.Caption), options).Fit(view);
-                var modelFile = Path.Combine(outDir, ModelFileName);
-                model.Save(modelFile);
-                var info = model.ExportOnnx(outDir);
-                // A locked-image model's image tower is an ONNX encoder that safetensors cannot hold: its files are the ONNX pair and model.clipmodel.
-                // The others get OpenAI-named safetensors (any tower kind), converted from the saved model like `clip convert` does.
-                if (model.ImageEncoder is null)
-                    ClipModelConverter.ConvertToSafetensors(modelFile, Path.Combine(outDir, "safetensors"),
-                        new ClipConversionOptions { SafetensorsLayout = ClipSafetensorsLayout.OpenAINames });
+                using var model = NamingTsvLines(tsv, pairs, () => ml.Transforms.ClipTrainer(nameof(Pair.ImagePath), nameof(Pair.Caption), options).Fit(view));
+                var info = WriteOutputFolder(model, outDir);
                 var safetensors = model.ImageEncoder is null ? ", safetensors/" : "";
                 Console.WriteLine($"wrote {info.ImageModelFile}, {info.TextModelFile}, clip_model.json, {ModelFileName}{safetensors} and checkpoint.clipckpt to {outDir} (embed {info.EmbedDim}, resolution {info.ImageResolution}, image tower {info.VisionKind})");
                 return 0;
@@ -130,6 +142,75 @@ internal static class TrainCommand
     }
 
     /// <summary>
+    /// Writes the model files into <paramref name="outDir"/> whole: the ONNX model, <c>model.clipmodel</c> and (but for a
+    /// locked-image model, whose image tower safetensors cannot hold) OpenAI-named <c>safetensors/</c> are built in a staging
+    /// folder, the run's checkpoint is carried over, and the folder is swapped in.
+    /// </summary>
+    private static ClipModelInfo WriteOutputFolder(ClipTrainerTransformer model, string outDir)
+    {
+        using var staged = StagedModelFolder.Begin(outDir);
+        model.ExportOnnxInto(staged.Path);
+        var modelFile = Path.Combine(staged.Path, ModelFileName);
+        model.Save(modelFile);
+        // Converted from the saved model like `clip convert` does.
+        if (model.ImageEncoder is null)
+            ClipModelConverter.ConvertToSafetensors(modelFile, Path.Combine(staged.Path, "safetensors"),
+                new ClipConversionOptions { SafetensorsLayout = ClipSafetensorsLayout.OpenAINames });
+        staged.Carry(CheckpointFileName);
+        staged.Commit();
+        return ClipModelInfo.Load(Path.Combine(staged.Target, ClipModelInfo.FileName));
+    }
+
+    /// <summary>File name of the training checkpoint in the out folder.</summary>
+    private const string CheckpointFileName = "checkpoint.clipckpt";
+
+    // Whether --resume-from names outDir's own checkpoint (the folder or its checkpoint file).
+    private static bool IsCheckpointOf(string resumeFrom, string outDir)
+    {
+        var folder = Path.GetFullPath(outDir);
+        var resume = Path.GetFullPath(resumeFrom);
+        return Path.TrimEndingDirectorySeparator(resume) == Path.TrimEndingDirectorySeparator(folder)
+            || resume == Path.Combine(folder, CheckpointFileName);
+    }
+
+    // The trainer names a bad image by its column and 0-based row; a user of the tool reads TSV lines (1-based, comments and
+    // header counted): the message gets the TSV file and line in front.
+    private static T NamingTsvLines<T>(string tsv, List<Pair> pairs, Func<T> train)
+    {
+        try
+        {
+            return train();
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("with other options", StringComparison.Ordinal))
+        {
+            // The trainer names its options (LearningRate); this tool's user typed --learning-rate.
+            throw new InvalidOperationException(OptionNamePattern.Replace(e.Message, m => OptionNames[m.Value]), e);
+        }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+                                   && RowPattern.Match(e.Message) is { Success: true } match
+                                   && int.TryParse(match.Groups[1].ValueSpan, out var row) && row >= 0 && row < pairs.Count)
+        {
+            var rest = e.Message[(match.Index + match.Length)..].TrimStart(':', ' ');
+            throw new InvalidDataException($"TSV file '{tsv}' line {pairs[row].Line} (image '{pairs[row].ImagePath}'): {rest}", e);
+        }
+    }
+
+    // The ClipTrainerOptions a resumed run is checked on, by the option that sets each.
+    private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal)
+    {
+        ["LearningRate"] = "--learning-rate", ["WarmupSteps"] = "--warmup-steps", ["Epochs"] = "--epochs", ["Seed"] = "--seed",
+        ["WeightDecay"] = "weight decay", ["RandomResizedCropMinScale"] = "--random-resized-crop-min-scale",
+        ["LockImageTower"] = "--lock-image-tower", ["LockTextTower"] = "--lock-text-tower", ["Config"] = "--config/--preset",
+        ["InitialCheckpoint"] = "--initial-checkpoint",
+    };
+
+    private static readonly System.Text.RegularExpressions.Regex OptionNamePattern =
+        new(@"\b(" + string.Join('|', OptionNames.Keys) + @")\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    private static readonly System.Text.RegularExpressions.Regex RowPattern =
+        new(@"[Cc]olumn '" + nameof(Pair.ImagePath) + @"', row (\d+)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
     /// The architecture of <c>--config FILE</c> (null when not given). A preset name there is a mistake from the time
     /// <c>--config</c> took one: the message points to <c>--preset</c>.
     /// </summary>
@@ -149,7 +230,7 @@ internal static class TrainCommand
     /// by); errors name the file and line. Contrastive training needs two pairs at least.</summary>
     internal static List<Pair> ReadPairs(string tsv)
     {
-        var pairs = ImageTextTsv.Read(tsv, "caption").Select(r => new Pair { ImagePath = r.ImagePath, Caption = r.Text }).ToList();
+        var pairs = ImageTextTsv.Read(tsv, "caption").Select(r => new Pair { ImagePath = r.ImagePath, Caption = r.Text, Line = r.Line }).ToList();
         if (pairs.Count < 2)
             throw new InvalidDataException($"TSV file '{tsv}' holds {pairs.Count} pair{(pairs.Count == 1 ? "" : "s")}; contrastive training needs at least 2.");
         return pairs;
@@ -160,6 +241,10 @@ internal static class TrainCommand
     {
         public string ImagePath = "";
         public string Caption = "";
+
+        /// <summary>Its line in the TSV (1-based), for messages; not a column of the data.</summary>
+        [Microsoft.ML.Data.NoColumn]
+        public int Line;
     }
 
     private sealed class LineProgress : IProgress<ClipTrainingProgress>

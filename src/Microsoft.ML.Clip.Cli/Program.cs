@@ -8,7 +8,13 @@ public static class Program
 {
     /// <summary>Runs the command line and returns the process exit code.</summary>
     public static int Main(string[] args)
-        => args is ["train", .. var rest] ? CommandErrors.Guard(() => TrainForwarding.Run(rest)) : BuildRootCommand().Parse(args).Invoke();
+    {
+        if (args is ["train", .. var rest])
+            return CommandErrors.Guard(() => TrainForwarding.Run(rest));
+        // Temporary folders (a checkpoint converted for one run, staging folders) go with the process on Ctrl-C and SIGTERM too.
+        Microsoft.ML.Clip.IO.TemporaryPaths.RemoveOnTerminatingSignals();
+        return CommandLineRules.Invoke(BuildRootCommand(), args);
+    }
 
     /// <summary>The root command with every sub-command (one file each under <c>Commands/</c>).</summary>
     public static RootCommand BuildRootCommand()

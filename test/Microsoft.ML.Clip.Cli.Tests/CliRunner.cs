@@ -27,7 +27,37 @@ public static class CliRunner
     public static CliResult RunWithoutTrainingAddOn(string? stdin, params string[] args) => RunTool(ToolPath, stdin, args, trainingAddOn: false);
 
     /// <summary>Runs the <c>clip.dll</c> at <paramref name="toolPath"/> with <paramref name="args"/>.</summary>
-    public static CliResult RunTool(string toolPath, string? stdin, string[] args, bool trainingAddOn = true)
+    public static CliResult RunTool(string toolPath, string? stdin, string[] args, bool trainingAddOn = true, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        using var process = Process.Start(StartInfo(toolPath, args, trainingAddOn, environment))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin != null) process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"clip {string.Join(' ', args)} did not finish in 10 minutes.");
+        }
+        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Runs <c>clip args…</c> with extra environment variables (e.g. a private <c>TMPDIR</c>).</summary>
+    public static CliResult RunWith(IReadOnlyDictionary<string, string?> environment, string? stdin, params string[] args)
+        => RunTool(ToolPath, stdin, args, environment: environment);
+
+    /// <summary>
+    /// Starts the tool at <paramref name="toolPath"/> (<see cref="ToolPath"/> or <see cref="TrainToolPath"/>) without waiting:
+    /// for tests that signal or kill it. Standard input is redirected and left open; the caller reads the output streams.
+    /// </summary>
+    public static Process Start(string toolPath, string[] args, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
+    {
+        var start = StartInfo(toolPath, args, trainingAddOn: true, environment);
+        if (workingDirectory is not null) start.WorkingDirectory = workingDirectory;
+        return Process.Start(start)!;
+    }
+
+    private static ProcessStartInfo StartInfo(string toolPath, string[] args, bool trainingAddOn, IReadOnlyDictionary<string, string?>? environment)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -39,18 +69,9 @@ public static class CliRunner
         psi.ArgumentList.Add(toolPath);
         // `clip train` runs the add-on named here (in an installation it sits beside clip or on the PATH).
         psi.Environment["CLIP_TRAIN_TOOL"] = trainingAddOn ? TrainToolPath : null;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) psi.Environment[name] = value;
         foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin != null) process.StandardInput.Write(stdin);
-        process.StandardInput.Close();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"clip {string.Join(' ', args)} did not finish in 10 minutes.");
-        }
-        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+        return psi;
     }
 
     private static string FindTool(string project = "Microsoft.ML.Clip.Cli", string file = "clip.dll")

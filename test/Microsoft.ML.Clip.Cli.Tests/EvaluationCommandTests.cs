@@ -66,8 +66,10 @@ public class EvaluationCommandTests
         var outDir = Path.Combine(Fixtures.NewTempDir("cli-eval-out"), "report");
 
         var r = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", tsvDir, "--data", classFolders, "--out", outDir,
-            "--shots", "1,2,4", "--seeds", "2", "--resnet18", "false", "--templates", "single", .. FastSweep]);
+            "--shots", "1,2,4", "--seeds", "2", "--templates", "single", .. FastSweep]);
         Assert.True(r.ExitCode == 0, r.StdErr);
+        // Issue 13: the ResNet-18 probe is opt-in (--resnet18), as its help says; before, it ran unless --resnet18 false.
+        Assert.DoesNotContain("ResNet-18", r.StdErr);
         var rows = r.Lines.Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToArray();
         Assert.Equal(3, rows.Length); // header + two data sets
         Assert.Contains("| 1-shot | 2-shot | 4-shot |", rows[0]);
@@ -97,7 +99,7 @@ public class EvaluationCommandTests
         var (tsvDir, _, _) = TsvSet(4, 2);
         var outDir = Fixtures.NewTempDir("cli-eval-resnet");
         var r = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", tsvDir, "--out", outDir,
-            "--shots", "1", "--seeds", "1", "--templates", "single", .. FastSweep]);
+            "--shots", "1", "--seeds", "1", "--templates", "single", "--resnet18", .. FastSweep]);
         Assert.True(r.ExitCode == 0, r.StdErr);
         Assert.Contains("ResNet-18: featurised 18 images", r.StdErr);
         var row = r.Lines.Single(l => l.StartsWith($"| {Path.GetFileName(tsvDir)} |", StringComparison.Ordinal));
@@ -105,6 +107,46 @@ public class EvaluationCommandTests
         // cells: "", name, classes, train, test, zs1, zs5, clip probe, resnet probe, 1-shot, ""
         Assert.Matches(@"^[0-9.]+% \(λ=", cells[8]);
         Assert.True(double.Parse(cells[8][..cells[8].IndexOf('%')], CultureInfo.InvariantCulture) >= 99, row);
+    }
+
+    [Fact]
+    public void Compare_checks_every_data_set_before_loading_the_model()
+    {
+        var (tsvDir, _, _) = TsvSet(2, 1);
+        var outDir = Path.Combine(Fixtures.NewTempDir("cli-eval-absent"), "report");
+        var absent = Path.Combine(Path.GetDirectoryName(outDir)!, "absent");
+        var r = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", tsvDir, "--data", absent, "--out", outDir, .. FastSweep]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"--data '{absent}': folder does not exist", r.StdErr);
+        Assert.DoesNotContain("Loaded CLIP model", r.StdErr);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void A_data_set_that_fails_late_keeps_the_results_of_the_finished_ones()
+    {
+        // A set whose TSV and files are all there, but one image is not an image: found only when its features are computed.
+        var (good, _, _) = TsvSet(3, 2);
+        var (bad, _, _) = TsvSet(3, 2);
+        var broken = Path.Combine(bad, "red_square", "red_square_2_0.png");
+        File.WriteAllText(broken, "not a png");
+        var outDir = Path.Combine(Fixtures.NewTempDir("cli-eval-late"), "report");
+        string[] args = ["compare", "--model", EvaluationData.Model, "--data", good, "--data", bad, "--out", outDir, "--shots", "1", "--seeds", "1", "--templates", "single", .. FastSweep];
+
+        // Before: exit 1 after finishing the first set, with its plot left and no report.md or results.json.
+        var r = CliRunner.Run(null, args);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"data set '{Path.GetFileName(bad)}'", r.StdErr);
+        Assert.Contains("red_square_2_0.png", r.StdErr);
+        Assert.Contains("the results of the 1 finished data set(s)", r.StdErr);
+        Assert.Contains($"| {Path.GetFileName(good)} | 3 |", File.ReadAllText(Path.Combine(outDir, "report.md")));
+        Assert.Single(System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "results.json"))).RootElement.EnumerateArray());
+
+        // --skip-bad-files leaves the image out, names it, and compares both sets.
+        var skipped = CliRunner.Run(null, [.. args, "--skip-bad-files"]);
+        Assert.True(skipped.ExitCode == 0, skipped.StdErr);
+        Assert.Contains($"skipped '{broken}'", skipped.StdErr);
+        Assert.Contains($"| {Path.GetFileName(bad)} | 3 | 9 | 5 |", skipped.StdOut);
     }
 
     [Fact]

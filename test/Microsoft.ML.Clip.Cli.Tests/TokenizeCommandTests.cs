@@ -53,7 +53,8 @@ public class TokenizeCommandTests
         var overflowing = s_cases.Value.First(c => c.Overflow);
         var result = CliRunner.Run(Input([fitting[0], overflowing, fitting[1]]), "tokenize", "--context", "77");
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal([Json(fitting[0].Tokens77), Json(fitting[1].Tokens77)], result.Lines);
+        // One output line per input line (issue 13): null for the line that failed.
+        Assert.Equal([Json(fitting[0].Tokens77), "null", Json(fitting[1].Tokens77)], result.Lines);
         Assert.Contains("line 2", result.StdErr);
         Assert.Contains($"has {overflowing.Ids.Length + 2} tokens", result.StdErr);
         Assert.Contains("--truncate", result.StdErr);
@@ -64,7 +65,8 @@ public class TokenizeCommandTests
     {
         var result = CliRunner.Run("\"a dog\"\n42\nnot json\n\"a cat\"\n", "tokenize");
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal(2, result.Lines.Length);
+        Assert.Equal(4, result.Lines.Length);
+        Assert.Equal(["null", "null"], result.Lines[1..3]);
         Assert.Contains("line 2", result.StdErr);
         Assert.Contains("line 3", result.StdErr);
         Assert.Contains("not a JSON string", result.StdErr);

@@ -9,14 +9,14 @@ public class TrainCommandTests
     private static readonly string[] Images = ["bilevel.png", "gray16.png", "gray_alpha.png", "palette.png", "palette_trns.png", "rgb16.png", "rgb_trns.png", "bilevel.png"];
 
     // A TSV with images in a sub-folder (paths relative to the TSV) and one caption each.
-    private static string WriteData(string dir, string? missing = null)
+    private static string WriteData(string dir, string? missing = null, string captionPrefix = "a picture number")
     {
         var images = Directory.CreateDirectory(Path.Combine(dir, "img")).FullName;
         var lines = new List<string> { "# image<TAB>caption" };
         for (var i = 0; i < Images.Length; i++)
         {
             File.Copy(Path.Combine(Fixtures.Root, "images", Images[i]), Path.Combine(images, $"{i}.png"), overwrite: true);
-            lines.Add($"img/{i}.png\ta picture number {i}");
+            lines.Add($"img/{i}.png\t{captionPrefix} {i}");
         }
         if (missing != null) lines.Add($"img/{missing}\ta missing picture");
         var tsv = Path.Combine(dir, "pairs.tsv");
@@ -43,10 +43,28 @@ public class TrainCommandTests
         var converted = CliRunner.Run(null, "convert", Path.Combine(outDir, "safetensors"), Path.Combine(dir, "converted"));
         Assert.True(converted.ExitCode == 0, converted.StdErr);
 
-        // The finished run's checkpoint resumes into a second epoch only when the epochs grow; same epochs: nothing left.
+        // Resuming the finished run with its own options: nothing left to train, the folder is written again (no --force needed).
         var resumed = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--batch-size", "4", "--epochs", "1", "--resume-from", outDir, "--device", "cpu");
         Assert.True(resumed.ExitCode == 0, resumed.StdErr);
         Assert.DoesNotContain(resumed.Lines, l => l.StartsWith("step ", StringComparison.Ordinal));
+
+        // Issue 13: resuming is continuing the same run; before, another architecture, learning rate or data of the same size
+        // was accepted silently. Each is refused naming what differs.
+        string[] Resume(string data, params string[] extra) =>
+            ["train", "--data", data, "--out", outDir, "--batch-size", "4", "--resume-from", outDir, "--device", "cpu", .. extra.Contains("--epochs") ? extra : [.. extra, "--epochs", "1"]];
+        var otherRate = CliRunner.Run(null, Resume(tsv, "--learning-rate", "0.01"));
+        Assert.Equal(1, otherRate.ExitCode);
+        Assert.Contains("--learning-rate 0.01 (the checkpoint's run: 0.0005)", otherRate.StdErr);
+        var otherConfig = CliRunner.Run(null, Resume(tsv, "--preset", "small"));
+        Assert.Equal(1, otherConfig.ExitCode);
+        Assert.Contains("--config/--preset", otherConfig.StdErr);
+        var otherWarmup = CliRunner.Run(null, Resume(tsv, "--warmup-steps", "3", "--epochs", "2"));
+        Assert.Contains("--warmup-steps 3 (the checkpoint's run: 10)", otherWarmup.StdErr);
+        Assert.Contains("--epochs 2 (the checkpoint's run: 1)", otherWarmup.StdErr);
+        var otherData = WriteData(Fixtures.NewTempDir("clip-cli-train-other"), captionPrefix: "another picture");
+        var sameSize = CliRunner.Run(null, Resume(otherData));
+        Assert.Equal(1, sameSize.ExitCode);
+        Assert.Contains("The data differ from the run the checkpoint came from: the same 8 rows in number", sameSize.StdErr);
     }
 
     [Fact]
@@ -103,6 +121,22 @@ public class TrainCommandTests
         var both = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out3"), "--config", config, "--preset", "tiny");
         Assert.NotEqual(0, both.ExitCode);
         Assert.Contains("--preset and --config", both.StdErr);
+    }
+
+    [Fact]
+    public void A_bad_training_image_is_reported_with_its_TSV_file_and_line()
+    {
+        // Before: "Column 'ImagePath', row 1: ..." — a 0-based row of the data view, without the TSV file.
+        var dir = Fixtures.NewTempDir("clip-cli-train-badimage");
+        Directory.CreateDirectory(Path.Combine(dir, "img"));
+        File.Copy(Path.Combine(Fixtures.Root, "images", "palette.png"), Path.Combine(dir, "img", "good.png"));
+        File.WriteAllText(Path.Combine(dir, "img", "bad.png"), "not a png");
+        var tsv = Path.Combine(dir, "pairs.tsv");
+        File.WriteAllLines(tsv, ["# two pairs", "image\tcaption", "img/good.png\ta good picture", "img/bad.png\ta broken picture"]);
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out"), "--preset", "tiny", "--batch-size", "2", "--epochs", "1", "--device", "cpu");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"TSV file '{tsv}' line 4 (image '{Path.Combine(dir, "img", "bad.png")}')", result.StdErr);
+        Assert.DoesNotContain("row 1", result.StdErr);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Models;
 
 namespace ClipCli.Commands;
@@ -6,10 +7,15 @@ namespace ClipCli.Commands;
 /// <summary>
 /// The <c>--model</c> argument as an exported ONNX folder: used as is when it holds <c>clip_model.json</c>,
 /// otherwise the checkpoint (<c>.pt</c>, <c>.safetensors</c>, Hugging Face folder, <c>model.clipmodel</c>) is converted
-/// by <see cref="ClipModelConverter"/> (no libtorch) into a temporary folder that is deleted on dispose.
+/// by <see cref="ClipModelConverter"/> (no libtorch) into a temporary folder (<c>clip-onnx-&lt;owner token&gt;-…</c> in the
+/// temp folder) that is deleted on dispose, at exit and on Ctrl-C or SIGTERM (<see cref="TemporaryPaths"/>); one left by a
+/// killed run is removed by the next run once its process provably no longer runs.
 /// </summary>
 internal sealed class ClipModelFolder : IDisposable
 {
+    /// <summary>Prefix of the temporary folders' names.</summary>
+    public const string TemporaryPrefix = "clip-onnx-";
+
     private readonly bool _temporary;
 
     private ClipModelFolder(string path, bool temporary)
@@ -32,7 +38,16 @@ internal sealed class ClipModelFolder : IDisposable
             return new ClipModelFolder(model, temporary: false);
         if (!Directory.Exists(model) && !File.Exists(model))
             throw new FileNotFoundException($"Model '{model}' does not exist (expected an exported ONNX folder, a .pt checkpoint, or safetensors).", model);
-        var temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"clip-onnx-{Guid.NewGuid():N}");
+        if (Directory.Exists(model) && !Directory.EnumerateFiles(model, "*.safetensors").Any())
+            throw new FileNotFoundException(
+                $"Model folder '{model}' holds no {ClipModelInfo.FileName} (an exported ONNX model) and no .safetensors weights (a Hugging Face or OpenAI-named checkpoint): it is not a model folder.",
+                System.IO.Path.Combine(model, ClipModelInfo.FileName));
+        // Conversions of killed runs: the folders, and the staging folders and lock files the converter made beside them.
+        TemporaryPaths.SweepAbandoned(System.IO.Path.GetTempPath(), TemporaryPrefix);
+        TemporaryPaths.SweepAbandoned(System.IO.Path.GetTempPath(), "." + TemporaryPrefix);
+        // Not created here: the converter builds it beside its name and renames it into place.
+        var temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), TemporaryPaths.NewName(TemporaryPrefix));
+        TemporaryPaths.Register(temp);
         try
         {
             ClipModelConverter.ConvertToOnnx(model, temp, new ClipConversionOptions { Activation = activation });
@@ -40,14 +55,14 @@ internal sealed class ClipModelFolder : IDisposable
         }
         catch
         {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            TemporaryPaths.Delete(temp);
             throw;
         }
     }
 
     public void Dispose()
     {
-        if (_temporary && Directory.Exists(Path))
-            Directory.Delete(Path, recursive: true);
+        if (_temporary)
+            TemporaryPaths.Delete(Path);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using ClipCli.Evaluation;
+using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML;
 using Microsoft.ML.Clip.Evaluation;
 using Microsoft.ML.Clip.Models;
@@ -10,7 +11,9 @@ namespace ClipCli.Commands;
 
 /// <summary>
 /// <c>clip compare</c>: the CLIP paper's comparison on each data set — zero-shot CLIP, a linear probe on CLIP
-/// features, a linear probe on ResNet-18 features and the few-shot curve; writes <c>report.md</c> and one PNG per set.
+/// features, a linear probe on ResNet-18 features (with <c>--resnet18</c>) and the few-shot curve; writes <c>report.md</c>,
+/// <c>results.json</c> and one PNG per set. Every data set is read and checked before the model is loaded; the report is
+/// rewritten (whole) after each finished set, so a set that fails later leaves the results of the finished ones.
 /// </summary>
 internal static class CompareCommand
 {
@@ -27,7 +30,7 @@ internal static class CompareCommand
         var shots = new Option<string>("--shots") { Description = "Comma-separated k (examples per class) of the few-shot curve.", DefaultValueFactory = _ => "1,2,4,8,16" };
         var seeds = new Option<int>("--seeds") { Description = "Few-shot draws per k.", DefaultValueFactory = _ => ClipFewShotOptions.Defaults.Seeds };
         var fewShotL2 = new Option<float>("--few-shot-l2") { Description = "Fixed λ of the few-shot probes (too few rows to sweep).", DefaultValueFactory = _ => ClipFewShotOptions.Defaults.L2Regularization };
-        var resnet = new Option<bool>("--resnet18") { Description = "Also probe ResNet-18 (supervised ImageNet) features, the paper's baseline.", DefaultValueFactory = _ => true };
+        var resnet = new Option<bool>("--resnet18") { Description = "Also probe ResNet-18 (supervised ImageNet) features, the paper's baseline (off unless given)." };
         var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: DnnImageModels beside the tool, else the restored NuGet package: `clip restore-models`)." };
         var templates = new Option<string>("--templates") { Description = "Zero-shot prompts: imagenet80 (the paper's ensemble) or single ('a photo of a {}.'); a templates.txt beside a set's data overrides it for that set.", DefaultValueFactory = _ => "imagenet80" };
         templates.AcceptOnlyFromAmong("imagenet80", "single");
@@ -38,10 +41,11 @@ internal static class CompareCommand
         var l2Steps = EvaluationCli.L2StepsOption();
         var seed = EvaluationCli.SeedOption();
         var gpu = InferenceCommandSupport.GpuOption();
+        var skip = BadImageFiles.SkipOption();
 
-        var command = new Command("compare", "Zero-shot CLIP vs linear probes (CLIP, ResNet-18) vs few-shot, per data set; prints a markdown table, writes report.md and plots.")
+        var command = new Command("compare", "Zero-shot CLIP vs linear probes (CLIP, ResNet-18 with --resnet18) vs few-shot, per data set; prints a markdown table, writes report.md and plots.")
         {
-            model, data, output, shots, seeds, fewShotL2, resnet, resnetModels, templates, testFraction, validation, l2Min, l2Max, l2Steps, seed, gpu,
+            model, data, output, shots, seeds, fewShotL2, resnet, resnetModels, templates, testFraction, validation, l2Min, l2Max, l2Steps, seed, gpu, skip,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
@@ -50,7 +54,10 @@ internal static class CompareCommand
             if (parse.GetValue(seeds) < 1)
                 throw new ArgumentException("--seeds must be at least 1.");
             int seedValue = parse.GetValue(seed);
+            // Every set is read (and with --skip-bad-files every image decoded) before the model is loaded.
             var sets = parse.GetValue(data)!.Select(spec => ComparisonDataSource.Resolve(spec, parse.GetValue(testFraction), seedValue)).ToArray();
+            if (parse.GetValue(skip))
+                sets = [.. sets.Select(s => (s.Name, EvaluationCli.Readable(s.Train), EvaluationCli.Readable(s.Test), s.Templates))];
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             Directory.CreateDirectory(outDir);
             var promptTemplates = parse.GetValue(templates) == "single" ? ClipPromptTemplates.Single : ClipPromptTemplates.ImageNet80;
@@ -62,7 +69,39 @@ internal static class CompareCommand
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
             // The baseline network is built once for all sets.
             using var resNet18 = parse.GetValue(resnet) ? FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels), gpuDeviceId: parse.GetValue(gpu), log: m => Console.Error.WriteLine(m)) : null;
+            // The report of the sets finished so far, rewritten whole after each one.
+            void WriteReport()
+            {
+                var table = ComparisonReport.ToMarkdown(results);
+                var report = new StringBuilder()
+                    .AppendLine("# CLIP: zero-shot vs linear probe vs few-shot").AppendLine()
+                    .AppendLine($"Model: `{clip.Folder}` ({clip.Info.Source ?? clip.Info.VisionKind}, D={clip.EmbeddingSize}). Zero-shot prompts: {promptTemplates.Count} templates unless a set has its own. "
+                        + $"Linear probe: L-BFGS logistic regression, λ from {grid.Length} log-spaced values on a {parse.GetValue(validation):P0} validation split, refitted on all training rows. "
+                        + $"Few-shot: k examples per class, {parse.GetValue(seeds)} draws, fixed λ = {parse.GetValue(fewShotL2)}; mean ± std over draws.").AppendLine()
+                    .Append(table).AppendLine()
+                    .Append(details);
+                AtomicFile.Write(Path.Combine(outDir, "report.md"), s => s.Write(Encoding.UTF8.GetBytes(report.ToString())));
+                // The numbers as data, for `clip summarize` (several models side by side).
+                AtomicFile.Write(Path.Combine(outDir, ResultsFileName), s => JsonSerializer.Serialize(s, results, JsonOptions));
+            }
             foreach (var (name, trainSet, testSet, ownTemplates) in sets)
+            {
+                try
+                {
+                    CompareSet(name, trainSet, testSet, ownTemplates);
+                }
+                catch (Exception e) when (results.Count > 0 && e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+                {
+                    throw new InvalidDataException($"data set '{name}': {e.Message} (the results of the {results.Count} finished data set(s) are in {Path.Combine(outDir, "report.md")})", e);
+                }
+                WriteReport();
+            }
+
+            Console.Write(ComparisonReport.ToMarkdown(results));
+            EvaluationCli.Info($"Wrote {Path.Combine(outDir, "report.md")} and {results.Count} plot(s).");
+            return 0;
+
+            void CompareSet(string name, LabeledImageSet trainSet, LabeledImageSet testSet, IReadOnlyList<string>? ownTemplates)
             {
                 EvaluationCli.Info($"== {name}: {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");
                 var classes = trainSet.ClassNames();
@@ -120,21 +159,6 @@ internal static class CompareCommand
                 results.Add(result);
                 ComparisonPlot.SavePng(result, Path.Combine(outDir, PlotFileName(name)));
             }
-
-            var table = ComparisonReport.ToMarkdown(results);
-            var report = new StringBuilder()
-                .AppendLine("# CLIP: zero-shot vs linear probe vs few-shot").AppendLine()
-                .AppendLine($"Model: `{clip.Folder}` ({clip.Info.Source ?? clip.Info.VisionKind}, D={clip.EmbeddingSize}). Zero-shot prompts: {promptTemplates.Count} templates unless a set has its own. "
-                    + $"Linear probe: L-BFGS logistic regression, λ from {grid.Length} log-spaced values on a {parse.GetValue(validation):P0} validation split, refitted on all training rows. "
-                    + $"Few-shot: k examples per class, {parse.GetValue(seeds)} draws, fixed λ = {parse.GetValue(fewShotL2)}; mean ± std over draws.").AppendLine()
-                .Append(table).AppendLine()
-                .Append(details);
-            File.WriteAllText(Path.Combine(outDir, "report.md"), report.ToString());
-            // The numbers as data, for `clip summarize` (several models side by side).
-            File.WriteAllText(Path.Combine(outDir, ResultsFileName), JsonSerializer.Serialize(results, JsonOptions));
-            Console.Write(table);
-            EvaluationCli.Info($"Wrote {Path.Combine(outDir, "report.md")} and {results.Count} plot(s).");
-            return 0;
         }));
         return command;
     }

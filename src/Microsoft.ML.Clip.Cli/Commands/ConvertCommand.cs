@@ -13,7 +13,11 @@ internal static class ConvertCommand
     public static Command Create()
     {
         var checkpoint = new Argument<string>("checkpoint") { Description = "A .pt checkpoint, a .safetensors file (config beside it), a Hugging Face CLIP or SigLIP folder or a model.clipmodel written by `clip train`." };
-        var outDir = new Argument<string>("out-dir") { Description = "The folder to write (created when missing)." };
+        var outDir = new Argument<string>("out-dir")
+        {
+            Description = "The folder to write: created when missing; a folder holding a model is replaced whole (with --force). " +
+                "It is built beside it and swapped in complete, so a reader sees the old model or the new one, never a mix.",
+        };
         var format = new Option<string>("--format")
         {
             Description = "onnx (default): image.onnx + text.onnx + clip_model.json; safetensors: Hugging Face CLIPModel folder (OpenAI-named for ResNet models).",
@@ -30,11 +34,14 @@ internal static class ConvertCommand
         {
             Description = "ONNX only: quantize the weights of the linear layers to int8 per output channel, activations per call (dynamic quantization; ONNX Runtime's int8 kernels, which use AVX-512 VNNI / AMX where the CPU has them; convolutions stay float).",
         };
-        var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16, int8 };
+        var force = OutputFolderOptions.ForceOption();
+        var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16, int8, force };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var source = parse.GetValue(checkpoint)!;
             var target = parse.GetValue(outDir)!;
+            // One writer at a time, refused at once; a model already there is replaced only when asked to.
+            using var locked = OutputFolderOptions.Lock(target, parse.GetValue(force));
             var act = InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!);
             // The converter's notes (float16 rounding, OpenAI names for a ResNet) go to stderr.
             var options = new ClipConversionOptions

@@ -14,7 +14,7 @@ internal static class EmbedImageCommand
     {
         var model = InferenceCommandSupport.ModelOption();
         var pixels = new Option<string>("--pixels") { Description = "float32 .npy of preprocessed images, shape [N, 3, R, R] (instead of FILES)." };
-        var skip = new Option<bool>("--skip-bad-files") { Description = "Write null embeddings for unreadable files instead of failing." };
+        var skip = BadImageFiles.SkipOption();
         var gpu = InferenceCommandSupport.GpuOption();
         var files = new Argument<string[]>("files") { Description = "Image files (PNG, JPEG, …).", Arity = ArgumentArity.ZeroOrMore };
         var normalize = new Option<bool>("--normalize") { Description = "L2-normalise each embedding (default: raw encode_image features)." };

@@ -17,14 +17,21 @@ internal static class EvalRetrievalCommand
         };
         var ks = new Option<string>("--k") { Description = "Comma-separated K values.", DefaultValueFactory = _ => "1,5,10" };
         var gpu = InferenceCommandSupport.GpuOption();
+        var skip = BadImageFiles.SkipOption();
         var command = new Command("eval-retrieval", "Image→text and text→image recall@K (cosine similarity of CLIP embeddings); prints a markdown table.")
         {
-            model, pairs, ks, gpu,
+            model, pairs, ks, gpu, skip,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var kValues = EvaluationCli.ParseInts(parse.GetValue(ks)!, "--k");
             var paths = LabeledImageSet.ReadPairs(parse.GetValue(pairs)!, "caption", out var captions);
+            if (parse.GetValue(skip))
+            {
+                // The captions of an unreadable image go with it.
+                var set = EvaluationCli.Readable(new LabeledImageSet(parse.GetValue(pairs)!, paths, captions));
+                (paths, captions) = (set.Paths, set.Labels);
+            }
             // One embedding per distinct image; every caption points to its image.
             var images = paths.Distinct(StringComparer.Ordinal).ToArray();
             var index = images.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i, StringComparer.Ordinal);

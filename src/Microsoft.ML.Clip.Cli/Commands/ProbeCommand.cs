@@ -32,10 +32,11 @@ internal static class ProbeCommand
         var l2Steps = EvaluationCli.L2StepsOption();
         var seed = EvaluationCli.SeedOption();
         var gpu = InferenceCommandSupport.GpuOption();
+        var skip = BadImageFiles.SkipOption();
 
         var command = new Command("probe", "Linear probe (L-BFGS logistic regression, λ swept on a validation split) on image features; prints the sweep and the test accuracy.")
         {
-            model, train, test, features, validation, resnetModels, l2Min, l2Max, l2Steps, seed, gpu,
+            model, train, test, features, validation, resnetModels, l2Min, l2Max, l2Steps, seed, gpu, skip,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
@@ -46,6 +47,8 @@ internal static class ProbeCommand
                 throw new ArgumentException("--model is required with --features clip.");
             var trainSet = LabeledImageSet.ReadTsv(parse.GetValue(train)!);
             var testSet = LabeledImageSet.ReadTsv(parse.GetValue(test)!);
+            if (parse.GetValue(skip))
+                (trainSet, testSet) = (EvaluationCli.Readable(trainSet), EvaluationCli.Readable(testSet));
             var classes = trainSet.ClassNames();
             var trainLabels = trainSet.ClassIndices(classes);
             var testLabels = testSet.ClassIndices(classes);

@@ -30,21 +30,21 @@ internal static class TokenizeCommand
         };
         var command = new Command("tokenize",
             "Tokenize texts with CLIP's BPE tokenizer, or a model's own with --model: reads one JSON string per line from standard input, " +
-            "writes one JSON array of ids per line. A line that fails is reported on standard error with its " +
-            "line number and writes no output line; the other lines are still processed, and the exit code is 1.")
+            "writes one JSON array of ids per line. A line that fails (not a JSON string, empty, invalid UTF-8, a lone surrogate, too long) " +
+            "writes null and is reported on standard error with its line number; the other lines are still processed, and the exit code is 1.")
         {
             model,
             context,
             truncate,
         };
         command.SetAction(parseResult => parseResult.GetValue(model) is { } modelPath
-            ? RunWithModel(modelPath, parseResult.GetValue(context), Console.In, Console.OpenStandardOutput(), Console.Error)
-            : Run(parseResult.GetValue(context), parseResult.GetValue(truncate), Console.In, Console.OpenStandardOutput(), Console.Error));
+            ? RunWithModel(modelPath, parseResult.GetValue(context), Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error)
+            : Run(parseResult.GetValue(context), parseResult.GetValue(truncate), Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.Error));
         return command;
     }
 
     // The model's tokenizer, as its text encoder's rows; over-long texts cut (--truncate changes nothing here).
-    private static int RunWithModel(string model, int? contextLength, TextReader input, Stream stdout, TextWriter error)
+    private static int RunWithModel(string model, int? contextLength, Stream input, Stream stdout, TextWriter error)
     {
         if (contextLength is < 2)
         {
@@ -68,13 +68,13 @@ internal static class TokenizeCommand
         var line = new StringBuilder();
         int lineNumber = 0, truncated = 0;
         var failed = false;
-        string? raw;
-        while ((raw = input.ReadLine()) != null)
+        // One output line per input line: null for a line that fails (JsonLinesInput reports its problem).
+        foreach (var (number, text) in JsonLinesInput.Read(input, error, "clip tokenize"))
         {
-            lineNumber++;
-            if (!TryReadJsonString(raw, out var text))
+            lineNumber = number;
+            if (text is null)
             {
-                error.WriteLine($"clip tokenize: line {lineNumber}: not a JSON string: {Shorten(raw)}");
+                output.WriteLine("null");
                 failed = true;
                 continue;
             }
@@ -88,7 +88,7 @@ internal static class TokenizeCommand
         return failed ? 1 : 0;
     }
 
-    private static int Run(int? contextLength, bool truncate, TextReader input, Stream stdout, TextWriter error)
+    private static int Run(int? contextLength, bool truncate, Stream input, Stream stdout, TextWriter error)
     {
         if (contextLength is < 1)
         {
@@ -105,14 +105,12 @@ internal static class TokenizeCommand
         using var output = new StreamWriter(stdout, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
         var line = new StringBuilder();
         var failed = false;
-        var lineNumber = 0;
-        string? raw;
-        while ((raw = input.ReadLine()) != null)
+        // One output line per input line: null for a line that fails (JsonLinesInput reports its problem).
+        foreach (var (lineNumber, text) in JsonLinesInput.Read(input, error, "clip tokenize"))
         {
-            lineNumber++;
-            if (!TryReadJsonString(raw, out var text))
+            if (text is null)
             {
-                error.WriteLine($"clip tokenize: line {lineNumber}: not a JSON string: {Shorten(raw)}");
+                output.WriteLine("null");
                 failed = true;
                 continue;
             }
@@ -124,6 +122,7 @@ internal static class TokenizeCommand
                 {
                     error.WriteLine($"clip tokenize: line {lineNumber}: text {Shorten(JsonSerializer.Serialize(text))} has {ids.Count + 2} tokens " +
                         $"with the start and end tokens, more than the context length {n}; pass --truncate to cut it.");
+                    output.WriteLine("null");
                     failed = true;
                     continue;
                 }
@@ -139,23 +138,6 @@ internal static class TokenizeCommand
             output.WriteLine(line.Append(']'));
         }
         return failed ? 1 : 0;
-    }
-
-    private static bool TryReadJsonString(string line, out string text)
-    {
-        text = "";
-        try
-        {
-            using var document = JsonDocument.Parse(line);
-            if (document.RootElement.ValueKind != JsonValueKind.String)
-                return false;
-            text = document.RootElement.GetString()!;
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
     }
 
     private static string Shorten(string line) => line.Length <= 80 ? line : string.Concat(line.AsSpan(0, 79), "…");

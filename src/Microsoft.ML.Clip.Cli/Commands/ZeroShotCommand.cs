@@ -28,9 +28,10 @@ internal static class ZeroShotCommand
         var activation = InferenceCommandSupport.ActivationOption();
         var batchSize = InferenceCommandSupport.BatchOption();
         var files = new Argument<string[]>("files") { Description = "Image files.", Arity = ArgumentArity.ZeroOrMore };
-        var command = new Command("zeroshot", "Zero-shot classification of images → one JSON line {file|index, label, scores} per image.")
+        var skip = BadImageFiles.SkipOption();
+        var command = new Command("zeroshot", "Zero-shot classification of images → one JSON line {file|index, label, scores} per image ({file, error} for a file left out by --skip-bad-files).")
         {
-            model, classes, classesFile, templatesFile, templates7, scale, modelScale, pixels, gpu, activation, batchSize, files,
+            model, classes, classesFile, templatesFile, templates7, scale, modelScale, pixels, gpu, activation, batchSize, skip, files,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
@@ -51,7 +52,8 @@ internal static class ZeroShotCommand
                 throw new ArgumentException($"--scale does not apply: {ZeroShotClassifier.SigmoidScaleMessage}");
             float? s = clip.LogitBias is not null ? null : parse.GetValue(modelScale) ? clip.LogitScale : explicitScale;
             var classifier = new ZeroShotClassifier(clip, names, prompts, s);
-            float[][] embeddings;
+            float[]?[] embeddings;
+            string?[] errors = [];
             if (pixelFile != null)
             {
                 if (!File.Exists(pixelFile))
@@ -64,11 +66,20 @@ internal static class ZeroShotCommand
             }
             else
             {
-                embeddings = clip.EmbedImageFiles(inputFiles);
+                (embeddings, errors) = BadImageFiles.Embed(clip, inputFiles, parse.GetValue(skip));
             }
             for (int i = 0; i < embeddings.Length; i++)
             {
-                var label = classifier.Classify(embeddings[i], out var probabilities);
+                if (embeddings[i] is not { } embedding)
+                {
+                    InferenceCommandSupport.WriteJsonLine(Console.Out, w =>
+                    {
+                        w.WriteString("file", inputFiles[i]);
+                        w.WriteString("error", errors[i]);
+                    });
+                    continue;
+                }
+                var label = classifier.Classify(embedding, out var probabilities);
                 InferenceCommandSupport.WriteJsonLine(Console.Out, w =>
                 {
                     if (pixelFile != null)
@@ -79,7 +90,7 @@ internal static class ZeroShotCommand
                     InferenceCommandSupport.WriteArray(w, "scores", probabilities);
                 });
             }
-            return 0;
+            return BadImageFiles.ExitCode(errors);
         }));
         return command;
     }
@@ -93,6 +104,10 @@ internal static class ZeroShotCommand
             : ReadLines(file!, "--classes-file");
         if (names.Length < 2)
             throw new ArgumentException($"Zero-shot classification needs at least 2 class names, got {names.Length}.");
+        // Two classes of one name would split its probability between them and make the label ambiguous.
+        var duplicate = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw new ArgumentException($"{(list != null ? "--classes" : $"--classes-file '{file}'")} names the class '{duplicate.Key}' {duplicate.Count()} times; each class must be named once.");
         return names;
     }
 

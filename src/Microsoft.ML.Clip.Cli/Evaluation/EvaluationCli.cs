@@ -29,6 +29,19 @@ internal static class EvaluationCli
         DefaultValueFactory = _ => 0,
     };
 
+    /// <summary>
+    /// <paramref name="set"/> without the images that do not decode (<c>--skip-bad-files</c>: each is listed on stderr); an
+    /// error when none is left.
+    /// </summary>
+    public static LabeledImageSet Readable(LabeledImageSet set)
+    {
+        var keep = Commands.BadImageFiles.Readable(set.Paths);
+        if (keep.Length == set.Paths.Count) return set;
+        if (keep.Length == 0)
+            throw new InvalidDataException($"{set.Source}: none of its {set.Paths.Count} images could be read.");
+        return set.Subset(keep, set.Source);
+    }
+
     /// <summary>Progress goes to stderr, so stdout holds only the result.</summary>
     public static void Info(string message) => Console.Error.WriteLine(message);
 

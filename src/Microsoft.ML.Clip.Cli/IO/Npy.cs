@@ -28,27 +28,46 @@ internal static class Npy
 
     private static NpyArray<T> Read<T>(string path, string expectedDescr, int itemSize, Reader<T> read)
     {
+        if (Directory.Exists(path))
+            throw new InvalidDataException($"'{path}' is a folder, not a .npy file.");
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 10 || bytes[0] != 0x93 || Encoding.ASCII.GetString(bytes, 1, 5) != "NUMPY")
             throw new InvalidDataException($"'{path}' is not a .npy file.");
         int major = bytes[6];
-        int headerLen, offset;
+        if (major is not (1 or 2 or 3))
+            throw new InvalidDataException($"'{path}': unknown .npy format version {major}.");
+        long headerLen;
+        int offset;
         if (major == 1) { headerLen = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); offset = 10; }
-        else { headerLen = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); offset = 12; }
-        var header = Encoding.ASCII.GetString(bytes, offset, headerLen);
+        else if (bytes.Length >= 12) { headerLen = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)); offset = 12; }
+        else throw new InvalidDataException($"'{path}' is truncated: its header ends after {bytes.Length} bytes.");
+        // Every check before any use, so a damaged file is named with what is wrong rather than failing in a buffer copy.
+        if (offset + headerLen > bytes.Length)
+            throw new InvalidDataException($"'{path}' is truncated: its header says {headerLen} bytes, the file has {bytes.Length - offset} after the preamble.");
+        var header = Encoding.ASCII.GetString(bytes, offset, (int)headerLen);
         var descr = DescrRe.Match(header).Groups[1].Value;
         if (descr != expectedDescr)
             throw new InvalidDataException($"'{path}' holds dtype '{descr}', expected '{expectedDescr}'.");
         if (OrderRe.Match(header).Groups[1].Value == "True")
             throw new InvalidDataException($"'{path}' is in Fortran order; only C order is supported.");
-        var shape = ShapeRe.Match(header).Groups[1].Value
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(int.Parse).ToArray();
-        var count = shape.Aggregate(1, (a, b) => a * b);
-        var data = new T[count];
-        var payload = bytes.AsSpan(offset + headerLen);
+        var shapeMatch = ShapeRe.Match(header);
+        if (!shapeMatch.Success)
+            throw new InvalidDataException($"'{path}': the header has no shape.");
+        var dims = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var shape = new int[dims.Length];
+        long count = 1;
+        for (var d = 0; d < dims.Length; d++)
+        {
+            if (!int.TryParse(dims[d], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out shape[d]))
+                throw new InvalidDataException($"'{path}': shape dimension '{dims[d]}' is not a non-negative integer.");
+            count *= shape[d];
+            if (count > Array.MaxLength)
+                throw new InvalidDataException($"'{path}': the shape ({string.Join(", ", dims)}) holds more items than an array can.");
+        }
+        var payload = bytes.AsSpan(offset + (int)headerLen);
         if (payload.Length < count * itemSize)
             throw new InvalidDataException($"'{path}' is truncated: {payload.Length} bytes for {count} items.");
+        var data = new T[count];
         for (var i = 0; i < count; i++)
             data[i] = read(payload, i);
         return new NpyArray<T>(shape, data);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
@@ -19,12 +20,25 @@ public sealed partial class ClipTrainerTransformer
     /// (the inference currency: the ONNX embedders and <c>clip</c> commands load it). The same files as
     /// <see cref="ClipModelConverter.ConvertToOnnx"/> writes from the model's saved file.
     /// </summary>
-    /// <param name="folder">The folder to write (created when missing).</param>
+    /// <param name="folder">The folder to write: created when missing, replaced whole when it holds a model (built beside it and
+    /// swapped in complete, so a reader sees the old model or the new one; <c>clip_model.json</c> records every file's
+    /// SHA-256). A folder holding files that are not a model's is refused.</param>
     /// <param name="weightsAsFloat16">Store the weight matrices as float16 (see <see cref="ClipConversionOptions.WeightsAsFloat16"/>;
     /// trained weights are float32, so they are rounded).</param>
+    /// <exception cref="IOException">Another process writes <paramref name="folder"/>, or it holds files that are not a model's.</exception>
     public ClipModelInfo ExportOnnx(string folder, bool weightsAsFloat16 = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
+        using var staged = StagedModelFolder.Begin(folder);
+        ExportOnnxInto(staged.Path, weightsAsFloat16);
+        staged.Commit();
+        return ClipModelInfo.Load(Path.Combine(staged.Target, ClipModelInfo.FileName));
+    }
+
+    /// <summary>Writes the ONNX files into <paramref name="folder"/> as it is (a staging folder of the caller's).</summary>
+    // friend: used by clip-train (its out folder is staged whole, with the model file and the safetensors beside the ONNX files)
+    internal ClipModelInfo ExportOnnxInto(string folder, bool weightsAsFloat16 = false)
+    {
         lock (_sync)
             return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder, Inputs.Tokenizer, Inputs.Preprocess).Info;
     }

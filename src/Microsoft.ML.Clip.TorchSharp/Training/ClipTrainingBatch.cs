@@ -25,6 +25,12 @@ internal interface IClipBatchSource
     long RowCount { get; }
 
     /// <summary>
+    /// A SHA-256 of what the rows hold (texts, image paths or bytes), recorded in checkpoints so that a resumed run refuses
+    /// other data of the same size; null when the source cannot tell.
+    /// </summary>
+    string? DataFingerprint => null;
+
+    /// <summary>
     /// The full batches of <paramref name="epoch"/> (the last partial batch is dropped, as the reference does),
     /// starting after the first <paramref name="skipBatches"/> of them; the same epoch always gives the same batches.
     /// </summary>

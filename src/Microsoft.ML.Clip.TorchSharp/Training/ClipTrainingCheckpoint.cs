@@ -67,6 +67,12 @@ internal static class ClipTrainingCheckpoint
             ["epochs"] = options.Epochs,
             ["lock_image"] = options.LockImageTower,
             ["lock_text"] = options.LockTextTower,
+            // The schedule and the data: a resumed run must continue the same run (CheckResumeOptions, CheckResumePosition).
+            ["learning_rate"] = options.LearningRate,
+            ["warmup_steps"] = options.WarmupSteps,
+            ["weight_decay"] = options.WeightDecay,
+            ["random_resized_crop_min_scale"] = options.RandomResizedCropMinScale,
+            ["data_fingerprint"] = state.DataFingerprint,
             [ClipPackageHeader.ImageEncoderNameKey] = state.ImageEncoder?.Name,
             [ClipPackageHeader.ImageEncoderIdKey] = state.ImageEncoder?.Id,
             // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
@@ -111,10 +117,11 @@ internal static class ClipTrainingCheckpoint
         state.Optimizer.Load(optimizerState, header.Int64("optimizer_step"), source);
         state.Step = header.Int64("step");
         state.ResumedFrom = (header.Int32("batch_size"), header.Int64("row_count"));
+        state.ResumedDataFingerprint = header.OptionalString("data_fingerprint");
         state.LastCheckpoint = source;
     }
 
-    /// <summary>A resumed run must see the same batches in the same order: same batch size over the same number of rows.</summary>
+    /// <summary>A resumed run must see the same batches in the same order: same batch size over the same rows.</summary>
     /// <exception cref="InvalidOperationException">The run differs from the one the checkpoint came from.</exception>
     public static void CheckResumePosition(ClipTrainingState state, int batchSize, long rowCount)
     {
@@ -122,6 +129,47 @@ internal static class ClipTrainingCheckpoint
         if (saved.BatchSize != batchSize || saved.RowCount != rowCount)
             throw new InvalidOperationException(
                 $"The checkpoint was written with batch size {saved.BatchSize} over {saved.RowCount} rows; this run has batch size {batchSize} over {rowCount} rows. Resume with the same data and batch size.");
+        if (state.ResumedDataFingerprint is { } recorded && state.DataFingerprint is { } current && recorded != current)
+            throw new InvalidOperationException(
+                $"The data differ from the run the checkpoint came from: the same {rowCount} rows in number, but other texts or images (data fingerprint {current[..12]}…, checkpoint {recorded[..Math.Min(12, recorded.Length)]}…). Resume with the same data.");
+    }
+
+    /// <summary>
+    /// A resumed run continues the run its checkpoint came from, so the options that shape it must be that run's: the
+    /// architecture (when <see cref="ClipTrainerOptions.Config"/> is given), the learning-rate schedule (peak rate, warm-up,
+    /// epochs), the seed (the data order), the weight decay, the frozen towers and the crop. Checked before anything is built.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An option differs (each one is named with both values).</exception>
+    public static void CheckResumeOptions(Loaded checkpoint, ClipTrainerOptions options)
+    {
+        var header = checkpoint.Header;
+        var differences = new List<string>();
+        void Compare<T>(string option, T? recorded, T current) where T : struct
+        {
+            if (recorded is { } r && !EqualityComparer<T>.Default.Equals(r, current))
+                differences.Add($"{option} {Format(current)} (the checkpoint's run: {Format(r)})");
+        }
+        static string Format(object value) => Convert.ToString(value, CultureInfo.InvariantCulture)!;
+        Compare(nameof(options.LearningRate), header.OptionalDouble("learning_rate"), options.LearningRate);
+        Compare(nameof(options.WarmupSteps), header.OptionalDouble("warmup_steps") is { } w ? (int)w : (int?)null, options.WarmupSteps);
+        Compare(nameof(options.Epochs), header.OptionalDouble("epochs") is { } e ? (int)e : (int?)null, options.Epochs);
+        Compare(nameof(options.Seed), header.OptionalDouble("seed") is { } s ? (int)s : (int?)null, options.Seed);
+        Compare(nameof(options.WeightDecay), header.OptionalDouble("weight_decay"), options.WeightDecay);
+        Compare(nameof(options.RandomResizedCropMinScale), header.OptionalDouble("random_resized_crop_min_scale"), options.RandomResizedCropMinScale);
+        Compare(nameof(options.LockImageTower), header.OptionalBoolean("lock_image"), options.LockImageTower);
+        Compare(nameof(options.LockTextTower), header.OptionalBoolean("lock_text"), options.LockTextTower);
+        if (options.Config is { } config)
+        {
+            var recorded = header.Config;
+            // A locked-image run records its architecture rebuilt on the frozen encoder's features.
+            var expected = recorded.ImageFeatureSize is int features ? config.WithImageFeatures(features, recorded.ImageResolution) : config;
+            if (ClipConfigJson.Serialize(expected, indented: false) != ClipConfigJson.Serialize(recorded, indented: false))
+                differences.Add($"{nameof(options.Config)} {ClipConfigJson.Serialize(config, indented: false)} (the checkpoint's run: {ClipConfigJson.Serialize(recorded, indented: false)})");
+        }
+        if (differences.Count > 0)
+            throw new InvalidOperationException(
+                $"{checkpoint.Path} was written by a run with other options; resuming continues that run, so they must be the same: {string.Join("; ", differences)}. " +
+                "To train on from it with new options, start a new run from its model (InitialCheckpoint).");
     }
 
     // The model's state dict plus a CLIP's sigmoid bias (named logit_bias; a SigLIP's is in its state dict already).

@@ -32,6 +32,7 @@ internal sealed class ClipTrainingLoop(ClipTrainerOptions options, ClipTrainingS
         }
         var stepsPerEpoch = source.RowCount / batchSize;
         var totalSteps = stepsPerEpoch * options.Epochs;
+        state.DataFingerprint = source.DataFingerprint;
         ClipTrainingCheckpoint.CheckResumePosition(state, batchSize, source.RowCount);
         var ct = options.CancellationToken;
         var clock = Stopwatch.StartNew();

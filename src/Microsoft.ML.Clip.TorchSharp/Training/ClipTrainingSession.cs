@@ -80,6 +80,7 @@ internal sealed class ClipTrainingSession : IDisposable
     {
         ClipTrainerOptionsValidation.Validate(options);
         using var resume = options.ResumeFrom is null ? null : ClipTrainingCheckpoint.Read(options.ResumeFrom);
+        if (resume is not null) ClipTrainingCheckpoint.CheckResumeOptions(resume, options);
         var device = TrainingDevice.Resolve(options.Device);
         FrozenImageEncoder? encoder = null;
         ClipTrainingSession? session = null;

@@ -31,4 +31,10 @@ internal sealed class ClipTrainingState(ClipTorchModel model, Parameter? bias, F
 
     /// <summary>Batch size and row count of the run a resumed checkpoint came from; null for a fresh run.</summary>
     public (int BatchSize, long RowCount)? ResumedFrom { get; set; }
+
+    /// <summary>The fingerprint of the data this run trains on (<see cref="IClipBatchSource.DataFingerprint"/>), saved in checkpoints.</summary>
+    public string? DataFingerprint { get; set; }
+
+    /// <summary>The data fingerprint a resumed checkpoint recorded; null for a fresh run or an older checkpoint.</summary>
+    public string? ResumedDataFingerprint { get; set; }
 }

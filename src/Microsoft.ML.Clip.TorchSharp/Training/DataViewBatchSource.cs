@@ -44,9 +44,47 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         _shuffleBufferSize = Math.Max(1, shuffleBufferSize);
         _seed = seed;
         RowCount = data.GetRowCount() ?? CountRows(data);
+        _fingerprint = new Lazy<string>(() => Fingerprint(data, _imageColumn, _textColumn));
     }
 
     public long RowCount { get; }
+
+    private readonly Lazy<string> _fingerprint;
+
+    /// <summary>
+    /// SHA-256 over every row's text and image in order — the path of a path column, the bytes of a byte column; an in-memory
+    /// image column is not read (it would decode every image) and only its texts count. One extra pass, computed when asked.
+    /// </summary>
+    public string DataFingerprint => _fingerprint.Value;
+
+    private static string Fingerprint(IDataView data, DataViewSchema.Column imageColumn, DataViewSchema.Column textColumn)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var readImages = imageColumn.Type is not Microsoft.ML.Transforms.Image.ImageDataViewType;
+        using var cursor = data.GetRowCursor(readImages ? [imageColumn, textColumn] : [textColumn]);
+        var text = cursor.GetGetter<ReadOnlyMemory<char>>(textColumn);
+        var image = readImages ? ClipImageColumn.CreateGetter(cursor, imageColumn) : null;
+        ReadOnlyMemory<char> value = default;
+        var length = new byte[8];
+        void Append(ReadOnlySpan<byte> bytes)
+        {
+            // Length-prefixed, so that row boundaries cannot be shifted between fields.
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(length, bytes.Length);
+            sha.AppendData(length);
+            sha.AppendData(bytes);
+        }
+        while (cursor.MoveNext())
+        {
+            text(ref value);
+            Append(System.Text.Encoding.UTF8.GetBytes(value.ToString()));
+            switch (image?.Invoke())
+            {
+                case ClipImageColumn.ImagePath path: Append(System.Text.Encoding.UTF8.GetBytes(path.Path)); break;
+                case byte[] bytes: Append(bytes); break;
+            }
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
 
     public IEnumerable<ClipTrainingBatch> ReadEpoch(int epoch, int batchSize, long skipBatches, CancellationToken cancellationToken)
     {

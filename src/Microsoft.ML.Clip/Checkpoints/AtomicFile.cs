@@ -1,27 +1,41 @@
+using Microsoft.ML.Clip.IO;
+
 namespace Microsoft.ML.Clip.Checkpoints;
 
 /// <summary>Whole-file writes that never leave a truncated file behind (models, checkpoints, exports).</summary>
 // friend: used by Microsoft.ML.Clip.TorchSharp (Training writes models and checkpoints with it)
 internal static class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> through <c>path.tmp</c> and a rename, so a crash or error mid-write
-    /// never leaves a truncated file where a good one was.</summary>
+    /// <summary>
+    /// Writes <paramref name="path"/> through a temporary file beside it (<c>&lt;name&gt;.&lt;owner token&gt;-….tmp</c>) and a
+    /// rename, so a crash or error mid-write never leaves a truncated file where a good one was. The temporary file is removed
+    /// on failure and on a terminating signal (<see cref="TemporaryPaths"/>); one left by a killed process is removed by the
+    /// next write of the same file, once its owner provably no longer runs.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
-        var temporary = path + ".tmp";
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full)!;
+        var prefix = TemporaryPrefix(full);
+        TemporaryPaths.SweepAbandoned(folder, prefix);
+        var temporary = Path.Combine(folder, TemporaryPaths.NewName(prefix) + ".tmp");
+        TemporaryPaths.Register(temporary);
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temporary, path, overwrite: true);
+            File.Move(temporary, full, overwrite: true);
         }
-        catch
+        finally
         {
-            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
+            // After the rename there is nothing to remove; after a failure, the partial file.
+            TemporaryPaths.Delete(temporary);
         }
     }
+
+    /// <summary>The prefix of <paramref name="path"/>'s temporary files' names (<c>&lt;name&gt;.</c>).</summary>
+    internal static string TemporaryPrefix(string path) => Path.GetFileName(path) + ".";
 }

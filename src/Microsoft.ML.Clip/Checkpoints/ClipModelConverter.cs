@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.Export;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Models;
 
 namespace Microsoft.ML.Clip.Checkpoints;
@@ -31,7 +32,9 @@ public static class ClipModelConverter
     /// </summary>
     /// <param name="checkpoint">A <c>.pt</c> file, a <c>.safetensors</c> file (its config beside it), a Hugging Face or
     /// OpenAI-named safetensors folder, or a <c>model.clipmodel</c> / <c>checkpoint.clipckpt</c> written by the trainer.</param>
-    /// <param name="outputFolder">The folder to write (created when missing; its files of these names are overwritten).</param>
+    /// <param name="outputFolder">The folder to write: created when missing, replaced whole when it holds a model (of any
+    /// format). It is built beside it and swapped in complete, so a reader sees the old model or the new one, never a mix;
+    /// <c>clip_model.json</c> records every file's SHA-256. A folder holding files that are no model's is refused.</param>
     /// <param name="options">Activation of <c>.pt</c> files, float16 weight storage, notes; null for the defaults.</param>
     /// <returns>The <c>clip_model.json</c> that was written.</returns>
     /// <exception cref="FileNotFoundException">The checkpoint, or the config beside safetensors weights, is missing.</exception>
@@ -39,10 +42,21 @@ public static class ClipModelConverter
     /// <exception cref="UnsafePickleException">A <c>.pt</c> file asks for Python code; nothing was run.</exception>
     /// <exception cref="NotSupportedException">A legacy (pre-1.6) PyTorch file, an architecture openai/CLIP cannot express,
     /// or a graph over protobuf's 2 GB (the message says whether <see cref="ClipConversionOptions.WeightsAsFloat16"/> helps).</exception>
+    /// <exception cref="IOException">Another process writes <paramref name="outputFolder"/>, or it holds files that are not a model's.</exception>
     public static ClipModelInfo ConvertToOnnx(string checkpoint, string outputFolder, ClipConversionOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpoint);
         ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        using var folder = StagedModelFolder.Begin(outputFolder);
+        WriteOnnx(checkpoint, folder.Path, options);
+        folder.Commit();
+        // As written, with the files' hashes (still locked: no other writer has replaced it).
+        return ClipModelInfo.Load(Path.Combine(folder.Target, ClipModelInfo.FileName));
+    }
+
+    // ConvertToOnnx into a folder as it is (the staging folder).
+    private static ClipModelInfo WriteOnnx(string checkpoint, string outputFolder, ClipConversionOptions? options)
+    {
         options ??= new ClipConversionOptions();
         var (weights, encoder, source) = Read(checkpoint, options.Activation);
         var (info, rounded) = ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outputFolder, source,
@@ -63,7 +77,8 @@ public static class ClipModelConverter
     /// </summary>
     /// <param name="checkpoint">As for <see cref="ConvertToOnnx"/>, except a locked-image model, whose image tower is an
     /// ONNX graph that safetensors cannot hold.</param>
-    /// <param name="outputFolder">The folder to write (created when missing; its files of these names are overwritten).</param>
+    /// <param name="outputFolder">The folder to write: created when missing, replaced whole (built beside it, swapped in
+    /// complete) when it holds a model of any format — an ONNX folder written over leaves no ONNX file behind.</param>
     /// <param name="options">Activation of <c>.pt</c> files, layout, notes; null for the defaults.</param>
     /// <returns>The layout written.</returns>
     /// <exception cref="ArgumentException"><see cref="ClipConversionOptions.WeightsAsFloat16"/> or <see cref="ClipConversionOptions.WeightsAsInt8"/>
@@ -74,6 +89,14 @@ public static class ClipModelConverter
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpoint);
         ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        if (options?.WeightsAsFloat16 == true)
+            throw new ArgumentException($"{nameof(ClipConversionOptions.WeightsAsFloat16)} applies to ONNX conversion only.", nameof(options));
+        return StagedModelFolder.Write(outputFolder, staging => WriteSafetensors(checkpoint, staging, options));
+    }
+
+    // ConvertToSafetensors into a folder as it is (the staging folder).
+    private static ClipSafetensorsLayout WriteSafetensors(string checkpoint, string outputFolder, ClipConversionOptions? options)
+    {
         options ??= new ClipConversionOptions();
         if (options.WeightsAsFloat16 || options.WeightsAsInt8)
             throw new ArgumentException(

@@ -51,6 +51,8 @@ internal sealed class ClipPackageHeader
 
     public float? OptionalSingle(string key) => Value(key, "a number") is { } v ? Get<float>(v, key, "a number") : null;
 
+    public double? OptionalDouble(string key) => Value(key, "a number") is { } v ? Get<double>(v, key, "a number") : null;
+
     public bool? OptionalBoolean(string key) => Value(key, "true or false") is { } v ? Get<bool>(v, key, "true or false") : null;
 
     public TEnum Enum<TEnum>(string key) where TEnum : struct, System.Enum

@@ -24,13 +24,22 @@ public static class ClipImageDecoder
     /// <param name="path">The file.</param>
     /// <param name="options">Limits; <see cref="ClipImageDecodeOptions.Default"/> when null.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is empty, corrupt, truncated, too large or not a supported image.</exception>
+    /// <exception cref="InvalidDataException">The path is a folder, or the file is empty, corrupt, truncated, too large or not a
+    /// supported image.</exception>
     public static DecodedImage DecodeFile(string path, ClipImageDecodeOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        CheckFile(path);
+        return Decode(File.ReadAllBytes(path), path, options);
+    }
+
+    /// <summary>Throws the error a user can act on when <paramref name="path"/> is not a file: a folder is said to be one.</summary>
+    internal static void CheckFile(string path)
+    {
+        if (Directory.Exists(path))
+            throw new InvalidDataException($"Image file '{path}' is a folder, not an image file.");
         if (!File.Exists(path))
             throw new FileNotFoundException($"Image file '{path}' was not found.", path);
-        return Decode(File.ReadAllBytes(path), path, options);
     }
 
     /// <summary>Decodes an encoded image held in memory.</summary>

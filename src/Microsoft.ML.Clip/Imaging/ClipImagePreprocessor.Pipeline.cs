@@ -84,13 +84,12 @@ public sealed class ClipImagePreprocessor
     /// <param name="path">The image file.</param>
     /// <param name="destination">At least <see cref="OutputLength"/> floats.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is empty, corrupt, truncated, too large or not a supported image.</exception>
+    /// <exception cref="InvalidDataException">The path is a folder, or the file is empty, corrupt, truncated, too large or not a supported image.</exception>
     public void PreprocessFile(string path, Span<float> destination)
     {
         CheckDestination(destination.Length);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Image file '{path}' was not found.", path);
+        ClipImageDecoder.CheckFile(path);
         Preprocess(File.ReadAllBytes(path), destination, path);
     }
 

@@ -23,6 +23,12 @@ public sealed partial class ClipModel
         return EmbedPreprocessed(paths.Count, skipBadRows, (i, destination) => Preprocessor.PreprocessFile(paths[i], destination), i => paths[i]);
     }
 
+    /// <summary>Like <see cref="EmbedImageFiles(IReadOnlyList{string}, bool)"/> skipping bad files, and telling
+    /// <paramref name="skipped"/> each one's index and why (the tool lists them).</summary>
+    // friend: used by clip (--skip-bad-files)
+    internal float[][] EmbedImageFiles(IReadOnlyList<string> paths, Action<int, Exception> skipped)
+        => EmbedPreprocessed(paths.Count, true, (i, destination) => Preprocessor.PreprocessFile(paths[i], destination), i => paths[i], skipped);
+
     /// <summary>Decodes, preprocesses and embeds encoded images (PNG, JPEG, …).</summary>
     /// <param name="images">The encoded files' bytes.</param>
     /// <param name="skipBadRows">Corrupt or empty images get a NaN embedding instead of an error naming their index.</param>
@@ -38,12 +44,13 @@ public sealed partial class ClipModel
     /// Items that fail become NaN rows when <paramref name="skipBadRows"/>, else the first failure is thrown
     /// with the item's index and name.
     /// </summary>
-    internal float[][] EmbedPreprocessed(int count, bool skipBadRows, Action<int, Span<float>> preprocess, Func<int, string> describe)
+    internal float[][] EmbedPreprocessed(int count, bool skipBadRows, Action<int, Span<float>> preprocess, Func<int, string> describe,
+        Action<int, Exception>? skipped = null)
     {
         var result = new float[count * EmbeddingSize];
         var buffer = new float[Math.Min(BatchSize, Math.Max(count, 1)) * PixelCount];
         var bad = new bool[Math.Min(BatchSize, Math.Max(count, 1))];
-        int skipped = 0;
+        int skippedCount = 0;
         for (int start = 0; start < count; start += BatchSize)
         {
             int n = Math.Min(BatchSize, count - start);
@@ -67,7 +74,8 @@ public sealed partial class ClipModel
                 if (!skipBadRows)
                     throw BadRow(start + j, describe(start + j), e);
                 bad[j] = true;
-                skipped++;
+                skippedCount++;
+                skipped?.Invoke(start + j, e);
                 buffer.AsSpan(j * PixelCount, PixelCount).Clear();
             }
             var destination = result.AsSpan(start * EmbeddingSize, n * EmbeddingSize);
@@ -76,8 +84,8 @@ public sealed partial class ClipModel
                 if (bad[j])
                     destination.Slice(j * EmbeddingSize, EmbeddingSize).Fill(float.NaN);
         }
-        if (skipped > 0)
-            _log?.Invoke($"Skipped {skipped} of {count} images that could not be read (their embeddings are NaN).");
+        if (skippedCount > 0 && skipped is null)
+            _log?.Invoke($"Skipped {skippedCount} of {count} images that could not be read (their embeddings are NaN).");
         return Split(result, count);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -80,36 +81,55 @@ public sealed partial class ClipModel : IDisposable
 
     /// <summary>
     /// Loads <c>clip_model.json</c> and both encoders from <paramref name="folder"/> and checks their inputs and outputs.
+    /// When <c>clip_model.json</c> records the files' hashes (every folder this library writes), each file is checked
+    /// against them as it is opened, so a folder whose files come from different models is refused.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">The JSON or an ONNX file is missing.</exception>
-    /// <exception cref="InvalidDataException">The JSON is invalid, or an encoder's signature differs from what it describes.</exception>
+    /// <exception cref="InvalidDataException">The JSON is invalid, an encoder's signature differs from what it describes, or the
+    /// folder's files do not belong together.</exception>
     public static ClipModel Load(string folder, ClipModelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         options ??= new ClipModelOptions();
         if (options.BatchSize <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "BatchSize must be positive.");
+        // A writer killed in the middle of a two-step swap (platforms without an atomic exchange) left the old folder aside.
+        DirectorySwap.RecoverInterrupted(folder);
         if (!Directory.Exists(folder))
             throw new DirectoryNotFoundException($"CLIP model folder '{folder}' does not exist.");
+        try
+        {
+            return LoadOnce(folder, options);
+        }
+        catch (InvalidDataException e) when (ModelFolderFiles.IsMismatch(e))
+        {
+            // A writer may have swapped in a new folder between reading clip_model.json and opening a file: once more from the
+            // JSON. A second mismatch is a folder that really mixes files.
+            return LoadOnce(folder, options);
+        }
+    }
+
+    private static ClipModel LoadOnce(string folder, ClipModelOptions options)
+    {
         var jsonPath = Path.Combine(folder, ClipModelInfo.FileName);
         if (!File.Exists(jsonPath))
             throw new FileNotFoundException($"'{folder}' holds no {ClipModelInfo.FileName}: not a CLIP model folder.", jsonPath);
         var info = ClipModelInfo.Load(jsonPath);
         // The tokenizer first: a missing or broken vocabulary file fails before any session is created.
         var encode = ClipTokenizerSpec.CreateEncoder(info.Tokenizer.Kind,
-            info.Tokenizer.File is { } file ? ClipTokenizerSpec.ReadTokenizerFile(folder, file) : null, info.Tokenizer.File);
+            info.Tokenizer.File is { } file ? ModelFolderFiles.ReadAllBytesVerified(folder, info, file, "Tokenizer file") : null, info.Tokenizer.File);
 
         var imagePath = Path.Combine(folder, info.ImageModelFile);
         var textPath = Path.Combine(folder, info.TextModelFile);
         InferenceSession? image = null, text = null;
         try
         {
-            image = OpenSession(imagePath, options, out var provider);
+            image = OpenSession(folder, info, info.ImageModelFile, options, out var provider);
             EncoderSignature.Check(image, imagePath, "image",
                 EncoderSignature.PixelValues, TensorElementType.Float, [-1, 3, info.ImageResolution, info.ImageResolution],
                 EncoderSignature.ImageEmbeds, [-1, info.EmbedDim]);
-            text = OpenSession(textPath, options, out _);
+            text = OpenSession(folder, info, info.TextModelFile, options, out _);
             EncoderSignature.Check(text, textPath, "text",
                 EncoderSignature.InputIds, TensorElementType.Int64, [-1, info.TextSequence == ClipModelInfo.DynamicSequence ? -1 : info.Tokenizer.ContextLength],
                 EncoderSignature.TextEmbeds, [-1, info.EmbedDim]);
@@ -128,17 +148,17 @@ public sealed partial class ClipModel : IDisposable
         }
     }
 
-    private static InferenceSession OpenSession(string path, ClipModelOptions options, out string provider)
+    // ONNX Runtime reads the very file that was checked (ModelFolderFiles.OpenVerified).
+    private static InferenceSession OpenSession(string folder, ClipModelInfo info, string fileName, ClipModelOptions options, out string provider)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Encoder '{path}' named in {ClipModelInfo.FileName} does not exist.", path);
+        using var file = ModelFolderFiles.OpenVerified(folder, info, fileName, "Encoder");
         try
         {
-            return OrtSessions.Create(path, options.IntraOpNumThreads, options.GpuDeviceId, options.FallbackToCpu, options.Log, out provider);
+            return OrtSessions.Create(file.RuntimePath, options.IntraOpNumThreads, options.GpuDeviceId, options.FallbackToCpu, options.Log, out provider, file.Path);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidDataException($"'{path}' is not a loadable ONNX model: {e.Message}", e);
+            throw new InvalidDataException($"'{file.Path}' is not a loadable ONNX model: {e.Message}", e);
         }
     }
 

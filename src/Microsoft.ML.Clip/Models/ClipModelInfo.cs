@@ -74,7 +74,31 @@ public sealed record ClipModelInfo
     /// <summary>Where the weights came from (free text, e.g. the checkpoint file name).</summary>
     [JsonPropertyName("source")] public string? Source { get; init; }
 
+    /// <summary>
+    /// The SHA-256 (lower-case hex) of every other file of the folder, by path relative to it (<c>/</c>-separated), as the
+    /// writer recorded them: loaders check each file they open against it and refuse a folder whose files do not belong
+    /// together. Null in folders written before it was recorded (they load unchecked).
+    /// </summary>
+    [JsonPropertyName("files")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Files { get; init; }
+
+    /// <summary>The <see cref="VisionKind"/> values: a ViT, a ModifiedResNet, or a frozen external encoder with a trained projection.</summary>
+    internal static readonly string[] VisionKinds = ["vit", "resnet", "onnx-features"];
+
+    /// <summary>The <see cref="ClipPreprocessInfo.Interpolation"/> values this version resizes with (PIL's antialiased bicubic).</summary>
+    internal static readonly string[] Interpolations = ["bicubic"];
+
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    // Reading is strict: a field this version does not know is a mistake to report, not to ignore (a newer format has a newer
+    // format_version, which is checked first).
+    private static readonly JsonSerializerOptions StrictJsonOptions = new()
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        AllowTrailingCommas = false,
+        NumberHandling = JsonNumberHandling.Strict,
+    };
 
     /// <summary>Preprocessing settings of <see cref="Preprocess"/> as the imaging API takes them.</summary>
     public ClipPreprocessSettings ToPreprocessSettings() => new()
@@ -89,57 +113,144 @@ public sealed record ClipModelInfo
     /// <summary>Writes the JSON to <paramref name="path"/>.</summary>
     public void Save(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
 
+    /// <summary>Writes the JSON to <paramref name="stream"/>.</summary>
+    internal void WriteTo(Stream stream) => JsonSerializer.Serialize(stream, this, JsonOptions);
+
     /// <summary>Reads and validates the JSON at <paramref name="path"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is not valid JSON, has an unknown format version or impossible values.</exception>
+    /// <exception cref="InvalidDataException">The file is not valid JSON, has an unknown format version, a field of the wrong
+    /// type, an unknown field or an impossible value (the message names the file and the field).</exception>
     public static ClipModelInfo Load(string path)
     {
+        var text = File.ReadAllText(path);
         ClipModelInfo? info;
         try
         {
-            info = JsonSerializer.Deserialize<ClipModelInfo>(File.ReadAllText(path), JsonOptions);
+            CheckFormatVersion(text, path);
+            info = JsonSerializer.Deserialize<ClipModelInfo>(text, StrictJsonOptions);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"'{path}' is not a valid {FileName}: {e.Message}", e);
+            throw new InvalidDataException($"'{path}' is not a valid {FileName}: {Describe(e)}", e);
         }
         if (info is null)
-            throw new InvalidDataException($"'{path}' is empty.");
+            throw new InvalidDataException($"'{path}' is empty (null).");
         info.Validate(path);
         return info;
     }
 
-    /// <summary>Checks the values; <paramref name="origin"/> names the file in the message.</summary>
+    // The version first: a file of a newer format may have fields this version does not know, and should say so.
+    private static void CheckFormatVersion(string text, string path)
+    {
+        using var document = JsonDocument.Parse(text);
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"'{path}' is not a valid {FileName}: expected a JSON object, got {document.RootElement.ValueKind}.");
+        if (!document.RootElement.TryGetProperty("format_version", out var version))
+            throw new InvalidDataException($"'{path}': field 'format_version' is missing.");
+        if (version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out var v))
+            throw new InvalidDataException($"'{path}': field 'format_version' must be an integer, got {version.GetRawText()}.");
+        if (v < 1 || v > CurrentFormatVersion)
+            throw new InvalidDataException($"'{path}' has format_version {v}; this library reads versions 1..{CurrentFormatVersion}.");
+    }
+
+    // System.Text.Json's message without its line/byte positions, led by the field's name.
+    private static string Describe(JsonException e)
+    {
+        var field = e.Path is { Length: > 2 } p ? p.TrimStart('$', '.') : null;
+        var message = e.Message;
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (cut > 0) message = message[..cut];
+        return field is null ? message : $"field '{field}': {message}";
+    }
+
+    /// <summary>Checks every field's value against the format (docs/formats.md); <paramref name="origin"/> names the file in the message.</summary>
+    /// <exception cref="InvalidDataException">A value is missing or not allowed (the message names the file and the field).</exception>
     public void Validate(string origin)
     {
+        void Fail(string field, string problem) => throw new InvalidDataException($"'{origin}': field '{field}' {problem}.");
+        static string List(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"'{v}'"));
+
         if (FormatVersion < 1 || FormatVersion > CurrentFormatVersion)
             throw new InvalidDataException($"'{origin}' has format_version {FormatVersion}; this library reads versions 1..{CurrentFormatVersion}.");
-        if (EmbedDim <= 0)
-            throw new InvalidDataException($"'{origin}': embed_dim must be positive, got {EmbedDim}.");
-        if (ImageResolution <= 0)
-            throw new InvalidDataException($"'{origin}': image_resolution must be positive, got {ImageResolution}.");
-        if (Preprocess.Mean.Length != 3 || Preprocess.Std.Length != 3 || Preprocess.Std.Any(s => s <= 0))
-            throw new InvalidDataException($"'{origin}': preprocess mean and std need 3 values each, std > 0.");
-        if (Preprocess.ResizeMode is not (ClipPreprocessInfo.ShortestSideCenterCrop or ClipPreprocessInfo.Squash))
-            throw new InvalidDataException($"'{origin}': unknown preprocess resize_mode '{Preprocess.ResizeMode}'.");
-        if (Tokenizer.ContextLength < 2)
-            throw new InvalidDataException($"'{origin}': tokenizer context_length must be at least 2, got {Tokenizer.ContextLength}.");
-        if (Family is not (ClipFamily or SiglipFamily))
-            throw new InvalidDataException($"'{origin}': unknown family '{Family}' (expected '{ClipFamily}' or '{SiglipFamily}').");
-        if (LogitBias is float bias && !float.IsFinite(bias))
-            throw new InvalidDataException($"'{origin}': logit_bias must be a finite number, got {bias}.");
-        if (TextSequence is not (FixedSequence or DynamicSequence))
-            throw new InvalidDataException($"'{origin}': unknown text_sequence '{TextSequence}' (expected '{FixedSequence}' or '{DynamicSequence}').");
-        if (!Tokenization.ClipTokenizerSpec.IsKnownKind(Tokenizer.Kind))
-            throw new InvalidDataException($"'{origin}': unknown tokenizer kind '{Tokenizer.Kind}' (this version knows {string.Join(", ", Tokenization.ClipTokenizerSpec.KnownKinds.Select(k => $"'{k}'"))}).");
-        if (Tokenizer.File is { } file && !IsPlainFileName(file))
-            throw new InvalidDataException($"'{origin}': tokenizer file must be a file name inside the model folder, got '{file}'.");
-        if (Tokenization.ClipTokenizerSpec.NeedsFile(Tokenizer.Kind) && Tokenizer.File is null)
-            throw new InvalidDataException($"'{origin}': tokenizer kind '{Tokenizer.Kind}' needs a tokenizer file.");
+        if (EmbedDim <= 0) Fail("embed_dim", $"must be positive, got {EmbedDim}");
+        if (ImageResolution <= 0 || ImageResolution > MaxImageResolution) Fail("image_resolution", $"must be in 1..{MaxImageResolution}, got {ImageResolution}");
+        if (!float.IsFinite(LogitScale)) Fail("logit_scale", $"must be a finite number, got {LogitScale}");
+        if (Family is not (ClipFamily or SiglipFamily)) Fail("family", $"has the unknown value '{Family}' (expected '{ClipFamily}' or '{SiglipFamily}')");
+        if (LogitBias is float bias && !float.IsFinite(bias)) Fail("logit_bias", $"must be a finite number, got {bias}");
+        if (Family == SiglipFamily && LogitBias is null) Fail("logit_bias", "is missing: a sigmoid (siglip) model needs its learned bias");
+        if (Family == ClipFamily && LogitBias is not null) Fail("logit_bias", "is only for family 'siglip' (a softmax model has no bias)");
+        if (TextSequence is not (FixedSequence or DynamicSequence)) Fail("text_sequence", $"has the unknown value '{TextSequence}' (expected '{FixedSequence}' or '{DynamicSequence}')");
+        if (VisionKind is null || !VisionKinds.Contains(VisionKind)) Fail("vision_kind", $"has the unknown value '{VisionKind}' (expected one of {List(VisionKinds)})");
+        if (ImageModelFile is null || !IsPlainFileName(ImageModelFile) || ImageModelFile == FileName) Fail("image_model", $"must be a file name inside the model folder, got '{ImageModelFile}'");
+        if (TextModelFile is null || !IsPlainFileName(TextModelFile) || TextModelFile == FileName) Fail("text_model", $"must be a file name inside the model folder, got '{TextModelFile}'");
+        if (ImageModelFile == TextModelFile) Fail("text_model", $"names the same file as image_model ('{TextModelFile}')");
+        ValidatePreprocess(Fail);
+        ValidateTokenizer(Fail, List);
+        if (Files is not null)
+        {
+            foreach (var (name, hash) in Files)
+            {
+                if (!IsRelativeFilePath(name)) Fail($"files.{name}", "must name a file inside the model folder (a relative path without '..')");
+                if (hash is null || hash.Length != 64 || !hash.All(char.IsAsciiHexDigitLower)) Fail($"files.{name}", $"must be a SHA-256 as 64 lower-case hex digits, got '{hash}'");
+            }
+        }
+    }
+
+    // The largest image side accepted (PIL-style resizing of anything larger is a mistake, not a model).
+    private const int MaxImageResolution = 8192;
+
+    // The longest context accepted: a token row is allocated per text, so an absurd length is refused here, not in an allocation.
+    internal const int MaxContextLength = 1 << 16;
+
+    private void ValidatePreprocess(Action<string, string> fail)
+    {
+        var p = Preprocess;
+        if (p is null) { fail("preprocess", "must be an object"); return; }
+        if (p.ResizeMode is not (ClipPreprocessInfo.ShortestSideCenterCrop or ClipPreprocessInfo.Squash))
+            fail("preprocess.resize_mode", $"has the unknown value '{p.ResizeMode}' (expected '{ClipPreprocessInfo.ShortestSideCenterCrop}' or '{ClipPreprocessInfo.Squash}')");
+        if (p.Interpolation is null || !Interpolations.Contains(p.Interpolation))
+            fail("preprocess.interpolation", $"has the unknown value '{p.Interpolation}' (this version resizes with {string.Join(", ", Interpolations.Select(i => $"'{i}'"))})");
+        if (p.Mean is not { Length: 3 } || p.Mean.Any(v => !float.IsFinite(v)))
+            fail("preprocess.mean", "needs 3 finite values (R, G, B)");
+        if (p.Std is not { Length: 3 } || p.Std.Any(v => !float.IsFinite(v) || v <= 0))
+            fail("preprocess.std", "needs 3 finite values > 0 (R, G, B)");
+    }
+
+    private void ValidateTokenizer(Action<string, string> fail, Func<IEnumerable<string>, string> list)
+    {
+        var t = Tokenizer;
+        if (t is null) { fail("tokenizer", "must be an object"); return; }
+        if (!Tokenization.ClipTokenizerSpec.IsKnownKind(t.Kind))
+            fail("tokenizer.kind", $"has the unknown value '{t.Kind}' (this version knows {list(Tokenization.ClipTokenizerSpec.KnownKinds)})");
+        if (t.File is { } file && !IsPlainFileName(file))
+            fail("tokenizer.file", $"must be a file name inside the model folder, got '{file}'");
+        if (t.File is { } own && (own == FileName || own == ImageModelFile || own == TextModelFile))
+            fail("tokenizer.file", $"names another file of the model ('{own}')");
+        if (Tokenization.ClipTokenizerSpec.NeedsFile(t.Kind) && t.File is null)
+            fail("tokenizer.file", $"is missing: tokenizer kind '{t.Kind}' needs its vocabulary file");
+        if (t.ContextLength < 2 || t.ContextLength > MaxContextLength)
+            fail("tokenizer.context_length", $"must be in 2..{MaxContextLength}, got {t.ContextLength}");
+        if (t.VocabSize <= 0) fail("tokenizer.vocab_size", $"must be positive, got {t.VocabSize}");
+        if (string.IsNullOrEmpty(t.Vocab)) fail("tokenizer.vocab", "must name the vocabulary");
+        if (t.Kind == Tokenization.ClipTokenizerSpec.ClipBpe)
+        {
+            // openai/CLIP's BPE is embedded in this package: the model must agree with it, id for id.
+            if (t.File is not null) fail("tokenizer.file", $"must be absent for kind '{t.Kind}' (its vocabulary is built in)");
+            if (t.Vocab != ClipTokenizerInfo.ClipBpeVocabulary) fail("tokenizer.vocab", $"has the unknown value '{t.Vocab}' (kind '{t.Kind}' has the vocabulary '{ClipTokenizerInfo.ClipBpeVocabulary}')");
+            if (t.StartOfTextId != Tokenization.ClipTokenizer.StartOfTextId) fail("tokenizer.sot_id", $"must be {Tokenization.ClipTokenizer.StartOfTextId} for '{ClipTokenizerInfo.ClipBpeVocabulary}', got {t.StartOfTextId}");
+            if (t.EndOfTextId != Tokenization.ClipTokenizer.EndOfTextId) fail("tokenizer.eot_id", $"must be {Tokenization.ClipTokenizer.EndOfTextId} for '{ClipTokenizerInfo.ClipBpeVocabulary}', got {t.EndOfTextId}");
+            if (t.PadId != 0) fail("tokenizer.pad_id", $"must be 0 for '{ClipTokenizerInfo.ClipBpeVocabulary}', got {t.PadId}");
+        }
+        if (t.EndOfTextId < 0 || t.EndOfTextId >= t.VocabSize) fail("tokenizer.eot_id", $"must be an id below vocab_size {t.VocabSize}, got {t.EndOfTextId}");
+        if (t.StartOfTextId < -1 || t.StartOfTextId >= t.VocabSize) fail("tokenizer.sot_id", $"must be an id below vocab_size {t.VocabSize} (or -1: none), got {t.StartOfTextId}");
+        if (t.PadId < 0 || t.PadId >= t.VocabSize) fail("tokenizer.pad_id", $"must be an id below vocab_size {t.VocabSize}, got {t.PadId}");
     }
 
     /// <summary>Whether <paramref name="name"/> names a file directly inside the model folder (no folder part, not <c>..</c>).</summary>
     internal static bool IsPlainFileName(string name)
-        => name.Length > 0 && name == Path.GetFileName(name) && name is not ("." or "..") && name.IndexOfAny(['/', '\\']) < 0;
+        => name.Length > 0 && name == Path.GetFileName(name) && name is not ("." or "..") && name.IndexOfAny(['/', '\\', '\0']) < 0;
+
+    /// <summary>Whether <paramref name="path"/> names a file below the model folder: <c>/</c>-separated plain names.</summary>
+    internal static bool IsRelativeFilePath(string path) => path.Length > 0 && path.Split('/').All(IsPlainFileName);
 }
 
 /// <summary>Preprocessing part of <see cref="ClipModelInfo"/>.</summary>
@@ -201,8 +312,11 @@ public sealed record ClipTokenizerInfo
     /// <summary>The id that fills a row after the text (CLIP: 0).</summary>
     [JsonPropertyName("pad_id")] public int PadId { get; init; }
 
+    /// <summary>The <see cref="Vocab"/> of kind <c>clip-bpe</c>: openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>.</summary>
+    internal const string ClipBpeVocabulary = "clip-bpe-16e6";
+
     /// <summary>Vocabulary; <c>clip-bpe-16e6</c> is openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>; for a tokenizer with a file, its name.</summary>
-    [JsonPropertyName("vocab")] public string Vocab { get; init; } = "clip-bpe-16e6";
+    [JsonPropertyName("vocab")] public string Vocab { get; init; } = ClipBpeVocabulary;
 
     /// <summary>Context length L of <c>input_ids</c>.</summary>
     [JsonPropertyName("context_length")] public int ContextLength { get; init; } = 77;

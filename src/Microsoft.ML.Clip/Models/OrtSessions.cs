@@ -18,21 +18,28 @@ internal static class OrtSessions
 
     /// <summary>
     /// Creates a session over the ONNX file at <paramref name="path"/>, read by ONNX Runtime itself (no managed copy of
-    /// a model that may weigh hundreds of megabytes); <paramref name="provider"/> says where it runs.
+    /// a model that may weigh hundreds of megabytes); <paramref name="provider"/> says where it runs. <paramref name="origin"/>
+    /// names the file in messages (default: the path; the path of a checked open file is <c>/proc/self/fd/N</c>).
     /// </summary>
     public static InferenceSession Create(string path, int? intraOpThreads, int? gpuDeviceId, bool fallbackToCpu,
-        Action<string>? log, out string provider)
-        => Create(options => new InferenceSession(path, options), path, intraOpThreads, gpuDeviceId, fallbackToCpu, log, out provider);
+        Action<string>? log, out string provider, string? origin = null)
+        => Create(options => new InferenceSession(path, options), origin ?? path, intraOpThreads, gpuDeviceId, fallbackToCpu, log, out provider);
 
     private static InferenceSession Create(Func<SessionOptions, InferenceSession> open, string origin, int? intraOpThreads, int? gpuDeviceId,
         bool fallbackToCpu, Action<string>? log, out string provider)
     {
-        if (gpuDeviceId is int device)
+        if (gpuDeviceId is int unusable && fallbackToCpu && KnownUnusable(unusable, out var known))
+        {
+            log?.Invoke($"CUDA device {unusable} is not usable for '{origin}' ({known}); running on the CPU.");
+        }
+        else if (gpuDeviceId is int device)
         {
             SessionOptions? options = null;
             try
             {
                 options = NewOptions(intraOpThreads);
+                // ONNX Runtime logs a failed CUDA provider load to stderr itself, raw; the message below says it once, plainly.
+                using var quiet = QuietOrtLog();
                 options.AppendExecutionProvider_CUDA(device);
                 var session = open(options);
                 provider = $"CUDA:{device}";
@@ -42,6 +49,7 @@ internal static class OrtSessions
             {
                 if (!fallbackToCpu)
                     throw new InvalidOperationException($"Cannot run '{origin}' on CUDA device {device}: {e.Message} (set fallbackToCpu to run on the CPU).", e);
+                lock (CudaProbe) CudaProbe[device] = $"{e.GetType().Name}: {FirstLine(e.Message)}";
                 log?.Invoke($"CUDA device {device} is not usable for '{origin}' ({e.GetType().Name}: {FirstLine(e.Message)}); running on the CPU.");
             }
             finally
@@ -98,10 +106,31 @@ internal static class OrtSessions
         return null;
     }
 
+    // A device that failed once in this process is not tried again: the CPU is used at once.
+    private static bool KnownUnusable(int device, out string? failure)
+    {
+        lock (CudaProbe) return CudaProbe.TryGetValue(device, out failure) && failure is not null;
+    }
+
+    /// <summary>Raises ONNX Runtime's own log threshold to fatal until disposed (its environment logger writes to stderr).</summary>
+    private static IDisposable QuietOrtLog()
+    {
+        var env = OrtEnv.Instance();
+        var level = env.EnvLogLevel;
+        env.EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        return new Restore(() => env.EnvLogLevel = level);
+    }
+
+    private sealed class Restore(Action undo) : IDisposable
+    {
+        public void Dispose() => undo();
+    }
+
     private static string? ProbeCuda(int device)
     {
         // A one-node graph is enough to make ONNX Runtime load the CUDA provider.
         var probe = Graphs.OnnxGraphBuilder.CreateModel(ProbeGraph(), 17);
+        using var quiet = QuietOrtLog();
         try
         {
             using var options = new SessionOptions();

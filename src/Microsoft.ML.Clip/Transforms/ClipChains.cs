@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.Graphs;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.Tokenization;
@@ -45,7 +46,7 @@ internal static class ClipChains
             std = settings.Std;
         }
         temporary.Add(ClipColumns.Pixels);
-        var graph = ClipOnnxGraphs.WrapImageEncoder(File.ReadAllBytes(model.ImageModelPath), EncoderSignature.PixelValues, EncoderSignature.ImageEmbeds,
+        var graph = ClipOnnxGraphs.WrapImageEncoder(ModelFolderFiles.ReadAllBytesVerified(model.Folder, info, info.ImageModelFile, "Image encoder"), EncoderSignature.PixelValues, EncoderSignature.ImageEmbeds,
             info.ImageResolution, info.EmbedDim, mean, std, normalize, ClipColumns.Pixels, ClipColumns.Embedding, variableLength: kind != ClipInputKind.Pixels);
         temporary.Add(ClipColumns.Embedding);
         return chain.Then(onnx.Apply(ClipColumns.Embedding, ClipColumns.Pixels, graph));
@@ -68,7 +69,7 @@ internal static class ClipChains
             temporary.Add(ClipColumns.TextIn);
         }
         temporary.Add(ClipColumns.TokenIds);
-        var graph = ClipOnnxGraphs.WrapTextEncoder(File.ReadAllBytes(model.TextModelPath), EncoderSignature.InputIds, EncoderSignature.TextEmbeds,
+        var graph = ClipOnnxGraphs.WrapTextEncoder(ModelFolderFiles.ReadAllBytesVerified(model.Folder, info, info.TextModelFile, "Text encoder"), EncoderSignature.InputIds, EncoderSignature.TextEmbeds,
             info.Tokenizer.ContextLength, info.EmbedDim, normalize, ClipColumns.TokenIds, ClipColumns.Embedding, variableLength: kind != ClipInputKind.TokenIds);
         temporary.Add(ClipColumns.Embedding);
         return chain.Then(onnx.Apply(ClipColumns.Embedding, ClipColumns.TokenIds, graph));

@@ -36,7 +36,7 @@ public class ClipPackageFileTests
             throw new IOException("disk full");
         }));
         Assert.Equal("old", File.ReadAllText(path));
-        Assert.False(File.Exists(path + ".tmp"));
+        Assert.Equal([path], Directory.GetFiles(Path.GetDirectoryName(path)!));
 
         AtomicFile.Write(path, stream => stream.Write("new"u8));
         Assert.Equal("new", File.ReadAllText(path));

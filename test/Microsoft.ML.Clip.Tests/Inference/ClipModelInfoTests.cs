@@ -56,10 +56,25 @@ public class ClipModelInfoTests
     }
 
     [Theory]
-    [InlineData("family", "\"clap\"", "unknown family 'clap'")]
-    [InlineData("text_sequence", "\"ragged\"", "unknown text_sequence 'ragged'")]
-    [InlineData("logit_bias", "\"NaN\"", "logit_bias")]
+    [InlineData("family", "\"clap\"", "field 'family' has the unknown value 'clap'")]
+    [InlineData("text_sequence", "\"ragged\"", "field 'text_sequence' has the unknown value 'ragged'")]
+    [InlineData("logit_bias", "\"NaN\"", "field 'logit_bias'")]
     [InlineData("format_version", "3", "format_version 3")]
+    // Issue 13: these were accepted and ignored before.
+    [InlineData("vision_kind", "\"vitt\"", "field 'vision_kind' has the unknown value 'vitt'")]
+    [InlineData("embed_dim", "\"64\"", "field 'embed_dim'")]
+    [InlineData("embed_dim", "0", "field 'embed_dim' must be positive")]
+    [InlineData("image_resolution", "-224", "field 'image_resolution'")]
+    [InlineData("logit_scale", "true", "field 'logit_scale'")]
+    [InlineData("image_model", "\"../image.onnx\"", "field 'image_model' must be a file name inside the model folder")]
+    [InlineData("text_model", "\"image.onnx\"", "field 'text_model' names the same file as image_model")]
+    [InlineData("text_model", "null", "field 'text_model'")]
+    [InlineData("preprocess", "null", "field 'preprocess' must be an object")]
+    [InlineData("tokenizer", "[]", "field 'tokenizer'")]
+    [InlineData("logit_bias", "-10", "field 'logit_bias' is only for family 'siglip'")]
+    [InlineData("embed_dims", "64", "embed_dims")]
+    [InlineData("files", "{\"image.onnx\": \"abc\"}", "field 'files.image.onnx' must be a SHA-256")]
+    [InlineData("files", "{\"../x\": \"0000000000000000000000000000000000000000000000000000000000000000\"}", "field 'files.../x' must name a file inside the model folder")]
     public void AnUnknownValueIsRefusedNamingTheFileAndField(string field, string value, string message)
     {
         var path = WriteInfo(json => json[field] = JsonNode.Parse(value));
@@ -69,15 +84,47 @@ public class ClipModelInfoTests
     }
 
     [Theory]
-    [InlineData("{\"kind\":\"sentencepiece-v9\"}", "unknown tokenizer kind 'sentencepiece-v9'")]
-    [InlineData("{\"kind\":\"clip-bpe\",\"file\":\"../../etc/passwd\"}", "tokenizer file must be a file name inside the model folder")]
-    [InlineData("{\"kind\":\"clip-bpe\",\"file\":\"..\"}", "tokenizer file must be a file name inside the model folder")]
+    [InlineData("{\"kind\":\"sentencepiece-v9\"}", "field 'tokenizer.kind' has the unknown value 'sentencepiece-v9'")]
+    [InlineData("{\"kind\":\"clip-bpe\",\"file\":\"../../etc/passwd\"}", "field 'tokenizer.file' must be a file name inside the model folder")]
+    [InlineData("{\"kind\":\"clip-bpe\",\"file\":\"..\"}", "field 'tokenizer.file' must be a file name inside the model folder")]
+    // Issue 13: an unknown vocabulary and ids the built-in tokenizer does not produce were accepted and ignored before.
+    [InlineData("{\"vocab\":\"clip-bpe-32k\"}", "field 'tokenizer.vocab' has the unknown value 'clip-bpe-32k'")]
+    [InlineData("{\"eot_id\":49406}", "field 'tokenizer.eot_id' must be 49407")]
+    [InlineData("{\"sot_id\":0}", "field 'tokenizer.sot_id' must be 49406")]
+    [InlineData("{\"pad_id\":3}", "field 'tokenizer.pad_id' must be 0")]
+    [InlineData("{\"context_length\":2000000000}", "field 'tokenizer.context_length' must be in 2..65536")]
+    [InlineData("{\"vocab_size\":100}", "field 'tokenizer.eot_id' must be an id below vocab_size 100")]
+    [InlineData("{\"context_length\":\"77\"}", "field 'tokenizer.context_length'")]
+    [InlineData("{\"kind\":\"clip-bpe\",\"extra\":1}", "extra")]
     public void ATokenizerThisVersionCannotUseIsRefused(string tokenizer, string message)
     {
         var path = WriteInfo(json => json["tokenizer"] = JsonNode.Parse(tokenizer));
         var e = Assert.Throws<InvalidDataException>(() => ClipModelInfo.Load(path));
         Assert.Contains(path, e.Message);
         Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("resize_mode", "\"stretch\"", "field 'preprocess.resize_mode' has the unknown value 'stretch'")]
+    [InlineData("interpolation", "\"lanczos\"", "field 'preprocess.interpolation' has the unknown value 'lanczos'")]
+    [InlineData("mean", "[0.5, 0.5]", "field 'preprocess.mean' needs 3 finite values")]
+    [InlineData("std", "[0.5, 0, 0.5]", "field 'preprocess.std' needs 3 finite values > 0")]
+    [InlineData("convert_rgb_first", "\"yes\"", "field 'preprocess.convert_rgb_first'")]
+    public void APreprocessingThisVersionCannotDoIsRefused(string field, string value, string message)
+    {
+        // Before issue 13 an unknown interpolation was accepted and ignored (the images were resized bicubic anyway).
+        var path = WriteInfo(json => json["preprocess"]![field] = JsonNode.Parse(value));
+        var e = Assert.Throws<InvalidDataException>(() => ClipModelInfo.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
+    public void ASigmoidModelWithoutItsBiasIsRefused()
+    {
+        var path = WriteInfo(json => json["family"] = "siglip");
+        var e = Assert.Throws<InvalidDataException>(() => ClipModelInfo.Load(path));
+        Assert.Contains("field 'logit_bias' is missing", e.Message);
     }
 
     private static string WriteInfo(Action<JsonObject> edit)
