@@ -63,6 +63,33 @@ public sealed record ClipConfig
     /// <summary>True when the image tower is a projection of frozen external features (<see cref="ImageFeatureSize"/>).</summary>
     public bool IsImageFeatureProjection => ImageFeatureSize is not null;
 
+    /// <summary>
+    /// Size F of the features of a frozen external text encoder (a pretrained sentence encoder such as MiniLM): the text
+    /// tower is then only a trainable head on precomputed features, <c>ln_final</c> (LayerNorm over F) and
+    /// <c>text_projection</c> [F, EmbedDim] — CLIP's own last two text parameters — and the transformer fields describe
+    /// no layers (<see cref="TransformerWidth"/> = F, <see cref="TransformerLayers"/> = 0); null for a CLIP text tower.
+    /// <see cref="ContextLength"/> and <see cref="VocabSize"/> are then the encoder's tokenizer's.
+    /// </summary>
+    public int? TextFeatureSize { get; init; }
+
+    /// <summary>True when the text tower is a head on frozen external features (<see cref="TextFeatureSize"/>).</summary>
+    public bool IsTextFeatureProjection => TextFeatureSize is not null;
+
+    /// <summary>
+    /// This config with its text tower replaced by a head on <paramref name="featureSize"/> frozen text features of an
+    /// encoder whose tokenizer has <paramref name="contextLength"/> ids per text and <paramref name="vocabSize"/> tokens;
+    /// the image side and the embedding size are unchanged.
+    /// </summary>
+    public ClipConfig WithTextFeatures(int featureSize, int contextLength, int vocabSize) => this with
+    {
+        TextFeatureSize = featureSize,
+        TransformerWidth = featureSize,
+        TransformerLayers = 0,
+        TransformerHeads = 1,
+        ContextLength = contextLength,
+        VocabSize = vocabSize,
+    };
+
     /// <summary>True for a ViT vision tower, false for a ModifiedResNet or a feature projection.</summary>
     public bool IsVisionTransformer => VisionPatchSize is not null && !IsImageFeatureProjection;
 
@@ -96,7 +123,12 @@ public sealed record ClipConfig
         Positive(VocabSize, nameof(VocabSize));
         Positive(TransformerWidth, nameof(TransformerWidth));
         Positive(TransformerHeads, nameof(TransformerHeads));
-        Positive(TransformerLayers, nameof(TransformerLayers));
+        if (IsTextFeatureProjection)
+        {
+            if (TextFeatureSize != TransformerWidth || TransformerLayers != 0)
+                throw new ArgumentException($"A text-feature config has TransformerWidth = TextFeatureSize and no layers; got width {TransformerWidth}, {TransformerLayers} layers for {TextFeatureSize} features.", nameof(TextFeatureSize));
+        }
+        else Positive(TransformerLayers, nameof(TransformerLayers));
         if (IsImageFeatureProjection)
         {
             if (ImageFeatureSize <= 0) throw new ArgumentException($"ClipConfig.ImageFeatureSize must be positive, got {ImageFeatureSize}.", nameof(ImageFeatureSize));

@@ -17,6 +17,12 @@ internal sealed class ClipPackageHeader
     /// <summary>Field holding the frozen image encoder's identity (a hash of its graph and preprocessing).</summary>
     public const string ImageEncoderIdKey = "image_encoder_id";
 
+    /// <summary>Field naming the frozen text encoder of a locked-text model or checkpoint (for messages).</summary>
+    public const string TextEncoderNameKey = "text_encoder";
+
+    /// <summary>Field holding the frozen text encoder's identity (a hash of its graph, vocabulary and settings).</summary>
+    public const string TextEncoderIdKey = "text_encoder_id";
+
     private readonly JsonObject _json;
 
     private readonly string _prefix;
@@ -50,6 +56,8 @@ internal sealed class ClipPackageHeader
     public long Int64(string key) => Get<long>(Value(key, "an integer") ?? throw Missing(key, "an integer"), key, "an integer");
 
     public float? OptionalSingle(string key) => Value(key, "a number") is { } v ? Get<float>(v, key, "a number") : null;
+
+    public bool? OptionalBoolean(string key) => Value(key, "true or false") is { } v ? Get<bool>(v, key, "true or false") : null;
 
     public TEnum Enum<TEnum>(string key) where TEnum : struct, System.Enum
     {

@@ -24,6 +24,42 @@ internal sealed record FrozenEncoderGraph(string Name, byte[] GraphBytes, int Fe
     public static FrozenEncoderGraph Of(FrozenImageEncoder encoder) => new(encoder.Name, encoder.GraphBytes, encoder.FeatureSize, encoder.Preprocess);
 }
 
+/// <summary>
+/// The graph of a frozen text encoder that a locked-text model's text tower starts with (normal form: <c>input_ids</c> →
+/// <c>text_features</c>), with what its tokenizer needs: what the exporter needs of a <see cref="FrozenTextEncoder"/>,
+/// which a converter reading a saved model gets without starting an ONNX Runtime session.
+/// </summary>
+/// <param name="Name">The encoder's name (recorded in the graph's metadata).</param>
+/// <param name="GraphBytes">Its normal-form graph, serialised.</param>
+/// <param name="VocabularyBytes">Its <c>vocab.txt</c> (copied into the model folder).</param>
+/// <param name="FeatureSize">Size F of its features.</param>
+/// <param name="Settings">Its tokenizer settings, pooling and normalisation.</param>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport hands a trained locked-text model's encoder over)
+internal sealed record FrozenTextEncoderGraph(string Name, byte[] GraphBytes, byte[] VocabularyBytes, int FeatureSize, FrozenTextEncoderSettings Settings)
+{
+    /// <summary>The graph of a running encoder.</summary>
+    public static FrozenTextEncoderGraph Of(FrozenTextEncoder encoder) =>
+        new(encoder.Name, encoder.GraphBytes, encoder.VocabularyBytes, encoder.FeatureSize, encoder.Settings);
+
+    /// <summary>The <c>clip_model.json</c> description of its tokenizer (WordPiece over <c>vocab.txt</c> in the folder).</summary>
+    public ClipTokenizerInfo TokenizerInfo()
+    {
+        var tokenizer = Tokenization.BertWordPieceTokenizer.FromVocabulary(VocabularyBytes, Settings.Lowercase, $"{Name} ({FrozenTextEncoderSettings.VocabularyFile})");
+        return new ClipTokenizerInfo
+        {
+            Kind = Tokenization.ClipTokenizerSpec.WordPiece,
+            File = FrozenTextEncoderSettings.VocabularyFile,
+            Vocab = FrozenTextEncoderSettings.VocabularyFile,
+            Lowercase = Settings.Lowercase,
+            PadId = tokenizer.PaddingId,
+            StartOfTextId = tokenizer.ClassificationId,
+            EndOfTextId = tokenizer.SeparatorId,
+            ContextLength = Settings.MaxLength,
+            VocabSize = tokenizer.VocabularySize,
+        };
+    }
+}
+
 /// <summary>Options of <see cref="ClipOnnxExporter.Export"/>.</summary>
 // friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport)
 internal sealed class ClipOnnxExportOptions
@@ -43,6 +79,14 @@ internal sealed class ClipOnnxExportOptions
     /// <c>clip_model.json</c>. Required for such models, ignored otherwise.
     /// </summary>
     public FrozenEncoderGraph? ImageEncoder { get; init; }
+
+    /// <summary>
+    /// The frozen text encoder of a locked-text model (<see cref="ClipConfig.IsTextFeatureProjection"/>): the text graph
+    /// becomes this encoder followed by the trained head, its <c>vocab.txt</c> is copied into the folder and
+    /// <c>clip_model.json</c> records its WordPiece tokenizer and a dynamic sequence length. Required for such models,
+    /// ignored otherwise.
+    /// </summary>
+    public FrozenTextEncoderGraph? TextEncoder { get; init; }
 }
 
 /// <summary>What <see cref="ClipOnnxExporter.Export"/> wrote.</summary>
@@ -90,6 +134,7 @@ internal static class ClipOnnxExporter
         if (source != null) metadata["source"] = source;
 
         var encoder = config.IsImageFeatureProjection ? CheckEncoder(config, options.ImageEncoder) : null;
+        var textEncoder = config.IsTextFeatureProjection ? CheckTextEncoder(config, options.TextEncoder) : null;
         var info = new ClipModelInfo
         {
             EmbedDim = config.EmbedDim,
@@ -97,18 +142,24 @@ internal static class ClipOnnxExporter
             LogitScale = logitScale,
             VisionKind = encoder is not null ? "onnx-features" : config.IsVisionTransformer ? "vit" : "resnet",
             Preprocess = encoder is null ? new ClipPreprocessInfo() : ClipPreprocessInfo.From(encoder.Preprocess),
-            Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
+            // A frozen BERT-family encoder masks its padding itself: a batch may be cut after its longest text.
+            Tokenizer = textEncoder?.TokenizerInfo() ?? new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
+            TextSequence = textEncoder is null ? ClipModelInfo.FixedSequence : ClipModelInfo.DynamicSequence,
             Source = source,
         };
 
         Directory.CreateDirectory(outDir);
         if (encoder is not null) metadata["image_encoder"] = encoder.Name;
+        if (textEncoder is not null) metadata["text_encoder"] = textEncoder.Name;
         // One graph at a time: the image graph is written and released before the text graph is built.
         var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options.WeightsAsFloat16);
         // A large tower's graph is garbage now; collect it before the text graph is built so that the checkpoint and
         // the two graphs are never in memory together (ViT-L/14: peak 3.1 GB without, 2.7 GB with).
         if (imageBytes > LargeGraphBytes) GC.Collect();
-        rounded |= Write(ClipOnnxTextGraph.Build(config, stateDict, metadata), Path.Combine(outDir, info.TextModelFile), options.WeightsAsFloat16).Rounded;
+        var textGraph = textEncoder is not null ? LockedTextGraph(config, stateDict, textEncoder, metadata) : ClipOnnxTextGraph.Build(config, stateDict, metadata);
+        rounded |= Write(textGraph, Path.Combine(outDir, info.TextModelFile), options.WeightsAsFloat16).Rounded;
+        if (textEncoder is not null)
+            AtomicFile.Write(Path.Combine(outDir, info.Tokenizer.File!), stream => stream.Write(textEncoder.VocabularyBytes));
         info.Save(Path.Combine(outDir, ClipModelInfo.FileName));
         return new ClipOnnxExportResult(info, rounded);
     }
@@ -138,6 +189,28 @@ internal static class ClipOnnxExporter
         float[] Values(string name) => stateDict[name].ToSingles();
         return FrozenEncoderGraphs.WithProjection(ModelProto.Parser.ParseFrom(encoder.GraphBytes), Values("visual.ln_post.weight"), Values("visual.ln_post.bias"),
             config.LayerNormEps, Values("visual.proj"), config.ImageFeatureSize!.Value, config.EmbedDim, metadata);
+    }
+
+    private static FrozenTextEncoderGraph CheckTextEncoder(ClipConfig config, FrozenTextEncoderGraph? encoder)
+    {
+        if (encoder is null)
+            throw new InvalidOperationException(
+                $"The model's text tower is a head on the features of a frozen text encoder ({config.TextFeatureSize} features): pass that encoder as ClipOnnxExportOptions.TextEncoder to export it.");
+        if (encoder.FeatureSize != config.TextFeatureSize || encoder.Settings.MaxLength != config.ContextLength)
+            throw new ArgumentException(
+                $"Text encoder '{encoder.Name}' gives {encoder.FeatureSize} features of up to {encoder.Settings.MaxLength} tokens; the model's head takes {config.TextFeatureSize} features of up to {config.ContextLength}.",
+                nameof(ClipOnnxExportOptions.TextEncoder));
+        return encoder;
+    }
+
+    // The frozen text encoder graph, unchanged, followed by the trained head (ln_final, text_projection).
+    private static ModelProto LockedTextGraph(ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, FrozenTextEncoderGraph encoder,
+        IReadOnlyDictionary<string, string> metadata)
+    {
+        float[] Values(string name) => stateDict[name].ToSingles();
+        return FrozenTextEncoderGraphs.WithProjection(ModelProto.Parser.ParseFrom(encoder.GraphBytes), Values(FrozenTextEncoderGraphs.NormWeightName),
+            Values(FrozenTextEncoderGraphs.NormBiasName), config.LayerNormEps, Values(FrozenTextEncoderGraphs.ProjectionName), config.TextFeatureSize!.Value,
+            config.EmbedDim, metadata);
     }
 
     // A graph this large is collected as soon as it is written (see Export).

@@ -187,7 +187,7 @@ public sealed record ClipPreprocessInfo
 public sealed record ClipTokenizerInfo
 {
     /// <summary>Which tokenizer: <c>clip-bpe</c> (openai/CLIP's byte-level BPE, the default) or a kind whose vocabulary is
-    /// <see cref="File"/> in the model folder.</summary>
+    /// <see cref="File"/> in the model folder (<c>wordpiece</c>: BERT's, over <c>vocab.txt</c>).</summary>
     [JsonPropertyName("kind")] public string Kind { get; init; } = Tokenization.ClipTokenizerSpec.ClipBpe;
 
     /// <summary>The tokenizer's vocabulary or model file in the model folder (e.g. <c>spiece.model</c>, <c>vocab.txt</c>);
@@ -198,6 +198,12 @@ public sealed record ClipTokenizerInfo
 
     /// <summary>The id that fills a row after the text (CLIP: 0).</summary>
     [JsonPropertyName("pad_id")] public int PadId { get; init; }
+
+    /// <summary>For a <c>wordpiece</c> tokenizer: whether text is lower-cased and stripped of accents (an uncased BERT, as
+    /// all-MiniLM-L6-v2); null (absent) means true. Not used by the other kinds.</summary>
+    [JsonPropertyName("lowercase")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Lowercase { get; init; }
 
     /// <summary>Vocabulary; <c>clip-bpe-16e6</c> is openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>.</summary>
     [JsonPropertyName("vocab")] public string Vocab { get; init; } = "clip-bpe-16e6";

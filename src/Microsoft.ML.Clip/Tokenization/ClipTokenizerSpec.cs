@@ -29,14 +29,20 @@ internal sealed record ClipTokenizerSpec
     /// <summary>The kind of openai/CLIP's byte-level BPE (<see cref="ClipTokenizer"/>, vocabulary embedded in this package).</summary>
     public const string ClipBpe = "clip-bpe";
 
+    /// <summary>The kind of BERT's WordPiece (<see cref="BertWordPieceTokenizer"/>) over the model's <c>vocab.txt</c>:
+    /// <c>[CLS]</c> … <c>[SEP]</c>, padded with <c>[PAD]</c>; lower-cased and stripped of accents unless <see cref="Lowercase"/> is false.</summary>
+    public const string WordPiece = "wordpiece";
+
     /// <summary>
     /// Every tokenizer kind this version knows: whether its vocabulary is a file of the model folder, and how to make its
-    /// encoder from that file's bytes. A new kind is one entry here (and its tokenizer class); <c>clip_model.json</c>'s
-    /// <c>tokenizer.kind</c> and the saved pipelines' spec both go through this table.
+    /// encoder from that file's bytes (and the kind's own settings: <see cref="Lowercase"/>). A new kind is one entry here
+    /// (and its tokenizer class); <c>clip_model.json</c>'s <c>tokenizer.kind</c> and the saved pipelines' spec both go
+    /// through this table.
     /// </summary>
-    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, ContextEncoder> Create)> Kinds = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, bool?, ContextEncoder> Create)> Kinds = new(StringComparer.Ordinal)
     {
-        [ClipBpe] = (false, _ => ClipTokenizer.Default.EncodeToContext),
+        [ClipBpe] = (false, (_, _) => ClipTokenizer.Default.EncodeToContext),
+        [WordPiece] = (true, (bytes, lowercase) => BertWordPieceTokenizer.FromVocabulary(bytes!, lowercase ?? true).EncodeToContext),
     };
 
     /// <summary>The kinds this version knows.</summary>
@@ -63,6 +69,10 @@ internal sealed record ClipTokenizerSpec
     /// <summary>For a kind with a vocabulary file: its bytes, base64; null for <see cref="ClipBpe"/>.</summary>
     [JsonPropertyName("file_base64")] public string? FileBase64 { get; init; }
 
+    /// <summary>For <see cref="WordPiece"/>: whether text is lower-cased and stripped of accents (an uncased model); null
+    /// (absent) means true, bert-base-uncased's. Not used by the other kinds.</summary>
+    [JsonPropertyName("lowercase")] public bool? Lowercase { get; init; }
+
     private const string TruncateName = "truncate", ThrowName = "throw";
 
     /// <summary>The truncation as the enum.</summary>
@@ -80,6 +90,7 @@ internal sealed record ClipTokenizerSpec
         Truncation = truncation == ClipTruncation.Throw ? ThrowName : TruncateName,
         File = info.Tokenizer.File,
         FileBase64 = info.Tokenizer.File is { } file ? Convert.ToBase64String(ReadTokenizerFile(folder, file)) : null,
+        Lowercase = info.Tokenizer.Lowercase,
     };
 
     /// <summary>The bytes of the tokenizer file <paramref name="file"/> of the model folder <paramref name="folder"/>.</summary>
@@ -123,18 +134,22 @@ internal sealed record ClipTokenizerSpec
             try { bytes = Convert.FromBase64String(base64); }
             catch (FormatException e) { throw new InvalidDataException($"The tokenizer file '{File}' stored in this pipeline is not valid base64.", e); }
         }
-        return CreateEncoder(Kind, bytes, File);
+        return CreateEncoder(Kind, bytes, File, Lowercase);
     }
 
     /// <summary>The encoder of <paramref name="kind"/> over its vocabulary file's <paramref name="bytes"/> (null for a kind without one).</summary>
     /// <exception cref="InvalidDataException">The kind is unknown, or needs a file that is not given.</exception>
-    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName)
+    /// <param name="kind">One of <see cref="KnownKinds"/>.</param>
+    /// <param name="bytes">The vocabulary file's bytes; null for a kind without one.</param>
+    /// <param name="fileName">The file's name, for messages.</param>
+    /// <param name="lowercase">The kind's lower-casing setting (<see cref="Lowercase"/>); null for its default.</param>
+    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName, bool? lowercase = null)
     {
         if (!Kinds.TryGetValue(kind, out var entry))
             throw new InvalidDataException($"The tokenizer kind '{kind}' is not known to this version of Microsoft.ML.Clip; update the package.");
         if (entry.NeedsFile && bytes is null)
             throw new InvalidDataException($"The tokenizer kind '{kind}' needs its file{(fileName is null ? "" : $" '{fileName}'")}.");
-        return entry.Create(bytes);
+        return entry.Create(bytes, lowercase);
     }
 
     // The JSON never holds the vocabulary file in the message of an error.

@@ -166,7 +166,7 @@ public class FreshProcessTests
         Assert.True(ModelFolders.MaxAbsDiff(fresh.Data, ModelFolders.Case("rn.text_features.npy").Data) <= 1e-5f);
     }
 
-    private static (int ExitCode, string Output) RunRunner(params string[] args)
+    internal static (int ExitCode, string Output) RunRunner(params string[] args)
     {
         var config = AppContext.BaseDirectory.Contains("/Debug/") ? "Debug" : "Release";
         var repo = Directory.GetParent(Fixtures.Root)!.Parent!.FullName;
