@@ -18,7 +18,9 @@ internal static class TorchOnnxExport
     /// <param name="source">Recorded as the source in <c>clip_model.json</c> and the graphs' metadata.</param>
     /// <param name="weightsAsFloat16">Store the weight matrices as float16.</param>
     /// <param name="imageEncoder">The frozen image encoder of a locked-image model; null otherwise.</param>
-    public static ClipOnnxExportResult Export(ClipTorchModel model, string folder, string? source, bool weightsAsFloat16 = false, FrozenImageEncoder? imageEncoder = null)
+    /// <param name="textEncoder">The frozen text encoder of a locked-text model; null otherwise.</param>
+    public static ClipOnnxExportResult Export(ClipTorchModel model, string folder, string? source, bool weightsAsFloat16 = false, FrozenImageEncoder? imageEncoder = null,
+        FrozenTextEncoder? textEncoder = null)
     {
         var stateDict = model.state_dict();
         var plain = stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.ToDeferredStateTensor(kv.Key), StringComparer.Ordinal);
@@ -26,6 +28,7 @@ internal static class TorchOnnxExport
         {
             WeightsAsFloat16 = weightsAsFloat16,
             ImageEncoder = imageEncoder is null ? null : FrozenEncoderGraph.Of(imageEncoder),
+            TextEncoder = textEncoder is null ? null : FrozenTextEncoderGraph.Of(textEncoder),
         };
         return ClipOnnxExporter.Export(model.Config, plain, model.LogitScale.item<float>(), folder, source, options);
     }
