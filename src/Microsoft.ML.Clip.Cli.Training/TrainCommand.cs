@@ -51,7 +51,7 @@ internal static class TrainCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay on weight matrices.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WeightDecay };
         var encoderResolution = new Option<int?>("--image-encoder-resolution") { Description = "Input side of --image-encoder (default: its own; 224 for resnet18, which also takes e.g. 128 at a third of the cost)." };
         var featureCache = new Option<string?>("--feature-cache-directory") { Description = "Folder of the frozen encoder's feature cache (default: ~/.local/share/Microsoft.ML.Clip/feature-cache)." };
-        var resnetModels = new Option<string?>("--image-encoder-directory") { Description = "Folder with the ResNet-18 files ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
+        var resnetModels = new Option<string?>("--image-encoder-directory") { Description = "Folder with the ResNet-18 files ResNetPrepOnnx/ and ResNet18Onnx/ (default: DnnImageModels beside the tool, else the restored NuGet package: `clip restore-models`)." };
         var resume = new Option<string?>("--resume-from") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
         var checkpointEvery = new Option<int>("--checkpoint-every-steps") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
         var crop = new Option<double>("--random-resized-crop-min-scale") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };

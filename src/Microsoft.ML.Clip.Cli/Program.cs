@@ -31,6 +31,7 @@ public static class Program
         yield return CompareCommand.Create();
         yield return SummarizeCommand.Create();
         yield return EvalRetrievalCommand.Create();
+        yield return RestoreModelsCommand.Create();
         yield return TrainForwarding.HelpEntry();
     }
 }

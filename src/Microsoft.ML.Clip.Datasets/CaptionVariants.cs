@@ -17,7 +17,7 @@ namespace Microsoft.ML.Clip.Datasets;
 /// <item><c>caption</c> (1): the pair's own caption (name and a few keywords) as the single-caption pairs file has it.</item>
 /// </list>
 /// </summary>
-public static class CaptionVariants
+internal static class CaptionVariants
 {
     /// <summary>The variants with their weights (rows per caption), in the order they are written.</summary>
     public static IReadOnlyList<(string Variant, int Weight)> Weights { get; } = [("name", 2), ("prompt", 1), ("category", 1), ("caption", 1)];

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
@@ -17,8 +16,9 @@ namespace Microsoft.ML.Clip.Benchmarks;
 /// exported to ONNX as <c>clip convert</c> would): a raw ONNX Runtime session over preprocessed batches (the
 /// baseline), the bulk path over the same pixels (<see cref="ClipModel.EmbedImages(IDataView, string, string, bool, int?, bool)"/>),
 /// and the bulk path from encoded JPEG bytes (decode + resize + crop + normalise in the pipeline). Prints images/s and
-/// the bulk/raw ratio per batch size. The wall-clock figures belong to the machine they ran on.
-/// Usage (<c>build/bench-embed.sh</c>): <c>embed-throughput [preset=base] [rows=128] [batches=32,64] [gpu=-1]</c>.
+/// the bulk/raw ratio per batch size, raw and bulk alternating over at least 5 rounds (medians and ranges; a single pass
+/// varied 0.77-1.04 on a shared machine). The wall-clock figures belong to the machine they ran on.
+/// Usage (<c>build/bench-embed.sh</c>): <c>embed-throughput [preset=base] [rows=128] [batches=32,64] [gpu=-1] [rounds=5]</c>.
 /// </summary>
 internal static class EmbedThroughput
 {
@@ -28,6 +28,7 @@ internal static class EmbedThroughput
         var rows = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 128;
         var batches = (args.Length > 2 ? args[2] : "32,64").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)).ToArray();
         int? gpu = args.Length > 3 && int.Parse(args[3], CultureInfo.InvariantCulture) is var g and >= 0 ? g : null;
+        var rounds = Math.Max(AbResult.MinRounds, args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : AbResult.MinRounds);
 
         var folder = Fixtures.NewTempDir("embed-throughput");
         var config = ClipModelPresets.Get(preset);
@@ -56,14 +57,17 @@ internal static class EmbedThroughput
             if (gpu is int device) options.AppendExecutionProvider_CUDA(device);
             using var raw = new InferenceSession(Path.Combine(folder, "image.onnx"), options);
 
-            // One warm-up pass each (allocations, kernel selection), then the timed pass.
+            // One warm-up pass each (allocations, kernel selection), then alternating timed passes: raw and bulk back to
+            // back in every round (order flipped each round), the ratio taken per round and its median quoted.
             RawPass(raw, pixels, rows, batch, r);
-            var rawSeconds = Time(() => RawPass(raw, pixels, rows, batch, r));
             Consume(clip.EmbedImages(pixelData, nameof(PixelRow.Pixels), batchSize: batch, normalize: false));
-            var bulkSeconds = Time(() => Consume(clip.EmbedImages(pixelData, nameof(PixelRow.Pixels), batchSize: batch, normalize: false)));
-            var jpegSeconds = Time(() => Consume(clip.EmbedImages(jpegData, nameof(JpegRow.Bytes), batchSize: batch, normalize: false)));
+            var ab = AbResult.Run(rounds, "raw session", () => Pass.Time(0, () => { RawPass(raw, pixels, rows, batch, r); return rows; }),
+                "bulk path", () => Pass.Time(0, () => { Consume(clip.EmbedImages(pixelData, nameof(PixelRow.Pixels), batchSize: batch, normalize: false)); return rows; }),
+                Console.WriteLine);
+            var jpeg = AbResult.Repeat(rounds, () => Pass.Time(0, () => { Consume(clip.EmbedImages(jpegData, nameof(JpegRow.Bytes), batchSize: batch, normalize: false)); return rows; }),
+                out _, Console.WriteLine, "bulk from JPEG");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"batch {batch}: raw session {rows / rawSeconds:F1} images/s, bulk path {rows / bulkSeconds:F1} images/s (ratio {rawSeconds / bulkSeconds:F3}), bulk from 640x480 JPEG {rows / jpegSeconds:F1} images/s"));
+                $"batch {batch}: raw session {ab.RateA.Format()} images/s, bulk path {ab.RateB.Format()} images/s, bulk/raw ratio {ab.Ratio.Format("F3")} (median [min–max] of {rounds} alternating rounds; target: median >= 0.95), bulk from 640x480 JPEG {jpeg.Format()} images/s"));
         }
         Directory.Delete(folder, recursive: true);
     }
@@ -79,13 +83,6 @@ internal static class EmbedThroughput
             using var output = session.Run(new RunOptions(), [EncoderSignature.PixelValues], [input], [EncoderSignature.ImageEmbeds]);
             _ = output[0].GetTensorDataAsSpan<float>()[0];
         }
-    }
-
-    private static double Time(Action action)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        return clock.Elapsed.TotalSeconds;
     }
 
     private static void Consume(IDataView view)

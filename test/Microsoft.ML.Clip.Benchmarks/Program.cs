@@ -10,6 +10,9 @@ public static class Program
     {
         if (args is ["train-step", .. var rest]) { TrainingStepTiming.Run(rest); return; } // build/bench-train.sh
         if (args is ["embed-throughput", .. var embed]) { EmbedThroughput.Run(embed); return; } // build/bench-embed.sh
+        if (args is ["bench-table", .. var table]) { BenchTable.Run(table); return; } // build/bench-table.sh
+        if (args is ["preprocess-vs-pillow", .. var pre]) { PreprocessThroughput.Run(pre); return; } // build/bench-preprocess.sh
+        if (args is ["jpeg-dct-scaling", .. var dct]) { JpegDctScalingQuality.Run(dct); return; } // build/bench-jpeg-dct.sh
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

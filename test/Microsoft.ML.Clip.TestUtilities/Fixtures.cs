@@ -14,6 +14,18 @@ public static class Fixtures
     /// <summary><c>test/fixtures/clip-prompts</c>: the paper's class names and prompt templates.</summary>
     public static string ClipPrompts => Path.Combine(Root, "clip-prompts");
 
+    /// <summary><c>test/fixtures/siglip-reference</c>: a tiny SigLIP as a Hugging Face folder and Hugging Face's outputs re-stated (its README).</summary>
+    public static string SiglipReference => Path.Combine(Root, "siglip-reference");
+
+    /// <summary>A path below <see cref="SiglipReference"/>; throws when the file is missing.</summary>
+    public static string Siglip(params string[] parts)
+    {
+        var path = Path.Combine([SiglipReference, .. parts]);
+        if (!File.Exists(path) && !Directory.Exists(path))
+            throw new FileNotFoundException($"Fixture '{path}' is missing.", path);
+        return path;
+    }
+
     /// <summary>A path below <see cref="ClipReference"/>; throws when the file is missing.</summary>
     public static string Reference(params string[] parts)
     {

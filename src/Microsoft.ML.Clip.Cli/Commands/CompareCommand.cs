@@ -28,7 +28,7 @@ internal static class CompareCommand
         var seeds = new Option<int>("--seeds") { Description = "Few-shot draws per k.", DefaultValueFactory = _ => ClipFewShotOptions.Defaults.Seeds };
         var fewShotL2 = new Option<float>("--few-shot-l2") { Description = "Fixed λ of the few-shot probes (too few rows to sweep).", DefaultValueFactory = _ => ClipFewShotOptions.Defaults.L2Regularization };
         var resnet = new Option<bool>("--resnet18") { Description = "Also probe ResNet-18 (supervised ImageNet) features, the paper's baseline.", DefaultValueFactory = _ => true };
-        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
+        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: DnnImageModels beside the tool, else the restored NuGet package: `clip restore-models`)." };
         var templates = new Option<string>("--templates") { Description = "Zero-shot prompts: imagenet80 (the paper's ensemble) or single ('a photo of a {}.'); a templates.txt beside a set's data overrides it for that set.", DefaultValueFactory = _ => "imagenet80" };
         templates.AcceptOnlyFromAmong("imagenet80", "single");
         var testFraction = new Option<double>("--test-fraction") { Description = "Share of each class used as test set for class-folder data.", DefaultValueFactory = _ => 0.3 };

@@ -12,7 +12,7 @@ internal static class ConvertCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Argument<string>("checkpoint") { Description = "A .pt checkpoint, a .safetensors file (config beside it), a Hugging Face folder or a model.clipmodel written by `clip train`." };
+        var checkpoint = new Argument<string>("checkpoint") { Description = "A .pt checkpoint, a .safetensors file (config beside it), a Hugging Face CLIP or SigLIP folder or a model.clipmodel written by `clip train`." };
         var outDir = new Argument<string>("out-dir") { Description = "The folder to write (created when missing)." };
         var format = new Option<string>("--format")
         {

@@ -13,7 +13,7 @@ internal static class InferenceCommandSupport
     /// <summary>The <c>--model</c> option: an exported ONNX folder or a checkpoint (converted on the fly).</summary>
     public static Option<string> ModelOption() => new("--model", "-m")
     {
-        Description = "An exported ONNX folder (clip_model.json), an OpenAI/open_clip .pt checkpoint, a Hugging Face folder, a .safetensors file with its config beside it, or a model.clipmodel from `clip train` (checkpoints are converted on the fly, without libtorch).",
+        Description = "An exported ONNX folder (clip_model.json), an OpenAI/open_clip .pt checkpoint, a Hugging Face CLIP or SigLIP folder (google/siglip-*, siglip2-* FixRes), a .safetensors file with its config beside it, or a model.clipmodel from `clip train` (checkpoints are converted on the fly, without libtorch).",
         Required = true,
     };
 
@@ -33,7 +33,7 @@ internal static class InferenceCommandSupport
     };
 
     /// <summary>The <c>--gpu</c> option: CUDA device (falls back to the CPU with a message on stderr).</summary>
-    public static Option<int?> GpuOption() => new("--gpu") { Description = "CUDA device id; the CPU is used when CUDA is not available." };
+    public static Option<int?> GpuOption() => new("--gpu") { Description = "CUDA device id, with a clip built with ONNX Runtime's CUDA package (-p:ClipOnnxRuntime=Gpu; the packaged tool is CPU-only); the CPU is used when CUDA is not available." };
 
     /// <summary>
     /// Loads <paramref name="model"/> (an ONNX folder, or a checkpoint converted by <see cref="ClipModelFolder.Open"/>),

@@ -26,7 +26,7 @@ internal static class ProbeCommand
             Description = "Share of each class held out to choose λ.",
             DefaultValueFactory = _ => ClipLinearProbeOptions.Defaults.ValidationFraction,
         };
-        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: the tool's DnnImageModels)." };
+        var resnetModels = new Option<string?>("--resnet18-models") { Description = "Folder with ResNetPrepOnnx/ and ResNet18Onnx/ (default: DnnImageModels beside the tool, else the restored NuGet package: `clip restore-models`)." };
         var l2Min = EvaluationCli.L2MinOption();
         var l2Max = EvaluationCli.L2MaxOption();
         var l2Steps = EvaluationCli.L2StepsOption();

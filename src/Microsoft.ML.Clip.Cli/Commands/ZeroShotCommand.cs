@@ -6,7 +6,8 @@ namespace ClipCli.Commands;
 
 /// <summary>
 /// <c>clip zeroshot --model M (--classes a,b,c | --classes-file F) [--templates-file T] [--scale S] (FILES… | --pixels x.npy)</c>:
-/// zero-shot classification, one JSON line per image <c>{"file" or "index", "label", "scores": […]}</c>.
+/// zero-shot classification, one JSON line per image <c>{"file" or "index", "label", "scores": […]}</c>: softmax
+/// probabilities for a CLIP model, per-class sigmoid probabilities with the model's own scale and bias for a SigLIP model.
 /// </summary>
 internal static class ZeroShotCommand
 {
@@ -20,8 +21,8 @@ internal static class ZeroShotCommand
             Description = "Prompt templates with {} for the class: one per line, or a JSON array. Default: the 80 ImageNet templates.",
         };
         var templates7 = new Option<bool>("--imagenet-7") { Description = "Use the 7-template ImageNet subset instead of the 80 templates." };
-        var scale = new Option<float?>("--scale") { Description = "Logit scale (default 100, as the reference)." };
-        var modelScale = new Option<bool>("--model-scale") { Description = "Use the model's learned logit scale exp(logit_scale)." };
+        var scale = new Option<float?>("--scale") { Description = "Logit scale of a softmax (CLIP) model (default 100, as the reference); refused for a sigmoid (SigLIP) model, which uses its own scale and bias." };
+        var modelScale = new Option<bool>("--model-scale") { Description = "Use the model's learned logit scale exp(logit_scale) (what a sigmoid model always does)." };
         var pixels = new Option<string?>("--pixels") { Description = "float32 .npy of preprocessed images [N, 3, R, R] instead of files." };
         var gpu = InferenceCommandSupport.GpuOption();
         var activation = InferenceCommandSupport.ActivationOption();
@@ -41,7 +42,12 @@ internal static class ZeroShotCommand
                 throw new ArgumentException("Give either image FILES or --pixels x.npy (exactly one of them).");
 
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu), InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!));
-            var s = parse.GetValue(modelScale) ? clip.LogitScale : parse.GetValue(scale) ?? 100f;
+            // A sigmoid (SigLIP) model always uses its own scale and bias (trained together): --scale is refused for it,
+            // --model-scale is what it does anyway. Its scores are per-class sigmoid probabilities, not a softmax.
+            var explicitScale = parse.GetValue(scale);
+            if (clip.LogitBias is not null && explicitScale is not null)
+                throw new ArgumentException($"--scale does not apply: {ZeroShotClassifier.SigmoidScaleMessage}");
+            float? s = clip.LogitBias is not null ? null : parse.GetValue(modelScale) ? clip.LogitScale : explicitScale;
             var classifier = new ZeroShotClassifier(clip, names, prompts, s);
             float[][] embeddings;
             if (pixelFile != null)

@@ -54,6 +54,9 @@ internal static class KeptScalars
     /// <summary>Clamps <paramref name="a"/> to [<paramref name="min"/>, <paramref name="max"/>], in place.</summary>
     public static Tensor ClampInPlace(this Tensor a, double min, double max) => With(min, lo => With(max, hi => a.clamp_(lo, hi)));
 
+    /// <summary><paramref name="a"/> with <paramref name="value"/> where <paramref name="mask"/> is true.</summary>
+    public static Tensor MaskedFill(this Tensor a, Tensor mask, double value) => With(value, s => a.masked_fill(mask, s));
+
     /// <summary>Fills <paramref name="a"/> with <paramref name="value"/>.</summary>
     public static Tensor FillInPlace(this Tensor a, double value) => With(value, s => a.fill_(s));
 

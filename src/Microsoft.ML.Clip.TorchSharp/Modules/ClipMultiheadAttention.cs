@@ -41,6 +41,18 @@ internal sealed class ClipMultiheadAttention : Module<Tensor, Tensor?, Tensor>
     /// <summary>The output projection.</summary>
     public Linear OutProj => out_proj;
 
+    /// <summary>
+    /// Attention of <paramref name="query"/> [N, Lq, E] to <paramref name="source"/> [N, Lk, E] (keys and values), as
+    /// <c>nn.MultiheadAttention(query, source, source)</c>: SigLIP's attention-pool head, whose query is its learned probe.
+    /// </summary>
+    public Tensor Attend(Tensor query, Tensor source)
+    {
+        var width = in_proj_weight.shape[1];
+        var q = nn.functional.linear(query, in_proj_weight.narrow(0, 0, width), in_proj_bias.narrow(0, 0, width));
+        var kv = nn.functional.linear(source, in_proj_weight.narrow(0, width, 2 * width), in_proj_bias.narrow(0, width, 2 * width)).chunk(2, -1);
+        return out_proj.forward(AttentionMath.Attend(q, kv[0], kv[1], _heads));
+    }
+
     /// <summary>Attention of <paramref name="x"/> [N, L, E] to itself, with an optional additive mask [L, L].</summary>
     public override Tensor forward(Tensor x, Tensor? mask)
     {

@@ -23,7 +23,12 @@ internal sealed class ResidualAttentionBlock : Module<Tensor, Tensor?, Tensor>
         ln_1 = LayerNorm(width, layerNormEps);
         mlp = Sequential(
             ("c_fc", ParameterInit.Drawn(Linear(width, width * 4), generator)),
-            ("gelu", activation == ClipActivation.QuickGelu ? new QuickGelu() : (Module<Tensor, Tensor>)GELU()),
+            ("gelu", activation switch
+            {
+                ClipActivation.QuickGelu => new QuickGelu(),
+                ClipActivation.GeluTanh => GELU(global::TorchSharp.Modules.GELU.Approximate.tanh),
+                _ => (Module<Tensor, Tensor>)GELU(),
+            }),
             ("c_proj", ParameterInit.Drawn(Linear(width * 4, width), generator)));
         ln_2 = LayerNorm(width, layerNormEps);
         RegisterComponents();

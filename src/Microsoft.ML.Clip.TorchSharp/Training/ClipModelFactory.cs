@@ -51,30 +51,40 @@ internal static partial class ClipModelFactory
             : null;
 
     /// <summary>
-    /// The model (on the CPU, in train mode, towers locked as the options say) and, for the sigmoid loss, its bias on
-    /// <paramref name="device"/>. When resuming (<paramref name="resumeHeader"/>) the model only has the checkpoint's
-    /// architecture: <see cref="ClipTrainingCheckpoint.Restore"/> brings its weights.
+    /// The model (on the CPU, in train mode, towers locked as the options say), for the sigmoid loss of a CLIP its bias on
+    /// <paramref name="device"/> (a SigLIP holds its own, <see cref="ClipTorchModel.LogitBias"/>), and the inputs the model
+    /// takes: its tokenizer (null: CLIP's BPE) and image preprocessing (null: openai/CLIP's). When resuming
+    /// (<paramref name="resume"/>) the model only has the checkpoint's architecture: <see cref="ClipTrainingCheckpoint.Restore"/>
+    /// brings its weights.
     /// </summary>
-    public static (ClipTorchModel Model, Parameter? Bias) Create(ClipTrainerOptions options, ClipPackageHeader? resumeHeader,
+    public static (ClipTorchModel Model, Parameter? Bias, ModelInputs Inputs) Create(ClipTrainerOptions options, ClipTrainingCheckpoint.Loaded? resume,
         FrozenImageEncoder? encoder, Device device, Action<string>? log, FrozenTextEncoder? textEncoder = null)
     {
         // A generator of its own, not the process-wide one: another thread drawing random numbers between a seed and
         // the model's construction (a second training, the application) would silently change the initial weights.
         using var generator = new Generator((ulong)options.Seed);
-        var (model, initialBias) = Build(options, resumeHeader, encoder, textEncoder, generator, log);
+        var (model, initialBias, inputs) = Build(options, resume, encoder, textEncoder, generator, log);
         try
         {
             Parameter? bias = null;
-            if (options.Loss == ClipLossKind.Sigmoid)
+            if (model.Config.IsSiglip)
+            {
+                // SigLIP was trained with the sigmoid loss and its bias is a parameter of the model itself.
+                if (options.Loss != ClipLossKind.Sigmoid)
+                    throw new InvalidOperationException($"A SigLIP model trains with the sigmoid loss and its learned bias: set ClipTrainerOptions.Loss to {nameof(ClipLossKind.Sigmoid)} (clip train --loss siglip).");
+                if (encoder is not null)
+                    throw new InvalidOperationException("Locked-image tuning on a frozen encoder is for CLIP models; a SigLIP keeps its own image tower (set LockImageTower to freeze it).");
+            }
+            else if (options.Loss == ClipLossKind.Sigmoid)
             {
                 // Fine-tuning a sigmoid-loss model continues from its learned bias; otherwise SigLIP's initialisation.
                 bias = new Parameter(tensor(initialBias ?? (float)ContrastiveLoss.SigmoidInitialBias, device: device));
-                if (options.InitialCheckpoint is null)
-                    using (no_grad()) model.LogitScale.FillInPlace(ContrastiveLoss.SigmoidInitialLogitScale);
             }
+            if (options.Loss == ClipLossKind.Sigmoid && options.InitialCheckpoint is null && resume is null)
+                using (no_grad()) model.LogitScale.FillInPlace(ContrastiveLoss.SigmoidInitialLogitScale);
             Lock(model, options);
             model.train();
-            return (model, bias);
+            return (model, bias, inputs);
         }
         catch
         {
@@ -83,20 +93,53 @@ internal static partial class ClipModelFactory
         }
     }
 
-    private static (ClipTorchModel Model, float? Bias) Build(ClipTrainerOptions options, ClipPackageHeader? resumeHeader,
+    /// <summary>
+    /// The inputs a model takes besides its weights: its tokenizer (null: CLIP's BPE) and its image preprocessing
+    /// (null: openai/CLIP's at the model's resolution). A SigLIP brings them from its checkpoint folder, and the trainer's
+    /// files carry them on (<see cref="ClipPackageInputs"/>).
+    /// </summary>
+    internal sealed record ModelInputs(CheckpointTokenizer? Tokenizer, Imaging.ClipPreprocessSettings? Preprocess)
+    {
+        /// <summary>CLIP's: its BPE and openai/CLIP's preprocessing.</summary>
+        public static ModelInputs Clip { get; } = new(null, null);
+
+        /// <summary>The inputs of a model of <paramref name="config"/> that no checkpoint describes (trained from scratch).</summary>
+        /// <exception cref="InvalidOperationException">A SigLIP whose vocabulary cannot hold CLIP's BPE, the only tokenizer at hand.</exception>
+        public static ModelInputs Default(ClipConfig config)
+        {
+            if (!config.IsSiglip) return Clip;
+            if (config.VocabSize < Tokenization.ClipTokenizer.EndOfTextId + 1)
+                throw new InvalidOperationException(
+                    $"A SigLIP trained from scratch tokenizes with CLIP's BPE (no SentencePiece file comes with a config), whose ids need VocabSize ≥ {Tokenization.ClipTokenizer.EndOfTextId + 1}; got {config.VocabSize}. Start from a SigLIP checkpoint folder to use its tokenizer.");
+            return new ModelInputs(CheckpointTokenizer.ClipBpe, HuggingFaceSiglip.DefaultPreprocess(config));
+        }
+
+        /// <summary>The inputs a trainer's file records (see <see cref="ClipPackageInputs"/>; a SigLIP without a tokenizer there was trained on CLIP's BPE).</summary>
+        public static ModelInputs Read(ClipPackageHeader header, IReadOnlyDictionary<string, Tensor> tensors)
+        {
+            var (tokenizer, preprocess) = ClipPackageInputs.Read(header,
+                tensors.TryGetValue(ClipPackageInputs.TokenizerTensorName, out var file) ? file.data<byte>().ToArray() : null);
+            var config = header.Config;
+            return config.IsSiglip
+                ? new ModelInputs(tokenizer ?? CheckpointTokenizer.ClipBpe, preprocess ?? HuggingFaceSiglip.DefaultPreprocess(config))
+                : new ModelInputs(tokenizer, preprocess);
+        }
+    }
+
+    private static (ClipTorchModel Model, float? Bias, ModelInputs Inputs) Build(ClipTrainerOptions options, ClipTrainingCheckpoint.Loaded? resume,
         FrozenImageEncoder? encoder, FrozenTextEncoder? textEncoder, Generator generator, Action<string>? log)
     {
-        if (resumeHeader is not null)
+        if (resume is not null)
         {
-            CheckSameEncoder(resumeHeader, encoder, "resume it");
-            CheckSameTextEncoder(resumeHeader, textEncoder, "resume it");
-            if (options.EmbeddingSize is int size && size != resumeHeader.Config.EmbedDim)
-                throw new InvalidOperationException($"{resumeHeader.Source} has embedding size {resumeHeader.Config.EmbedDim}; the options ask for {size}.");
-            return (new ClipTorchModel(resumeHeader.Config), null);
+            CheckSameEncoder(resume.Header, encoder, "resume it");
+            CheckSameTextEncoder(resume.Header, textEncoder, "resume it");
+            if (options.EmbeddingSize is int size && size != resume.Header.Config.EmbedDim)
+                throw new InvalidOperationException($"{resume.Header.Source} has embedding size {resume.Header.Config.EmbedDim}; the options ask for {size}.");
+            return (new ClipTorchModel(resume.Header.Config), null, ModelInputs.Read(resume.Header, resume.Tensors));
         }
         if (options.InitialCheckpoint is { } init)
         {
-            var (model, bias, header) = LoadInitialModel(init);
+            var (model, bias, header, inputs) = LoadInitialModel(init);
             try
             {
                 if (header is not null) CheckSameEncoder(header, encoder, "start from it", allowNewEncoder: true);
@@ -113,9 +156,10 @@ internal static partial class ClipModelFactory
             if (encoder is not null)
             {
                 var keepProjection = header?.OptionalString(ClipPackageHeader.ImageEncoderIdKey) is not { } savedId || savedId == encoder.Id;
-                model = LockedImageModel(model, encoder, keepProjection, generator, log);
+                if (!model.Config.IsSiglip)
+                    model = LockedImageModel(model, encoder, keepProjection, generator, log);
             }
-            return (model, bias);
+            return (model, bias, inputs);
         }
         var config = ScratchConfig(options);
         if (textEncoder is not null)
@@ -124,16 +168,17 @@ internal static partial class ClipModelFactory
             log?.Invoke($"Locked-text tuning: frozen text encoder '{textEncoder.Name}' ({textEncoder.FeatureSize} features, up to {textEncoder.MaxLength} tokens) + a trained head to {config.EmbedDim}.");
         }
         var scratch = new ClipTorchModel(config, generator);
-        var built = encoder is null ? scratch : LockedImageModel(scratch, encoder, keepProjection: false, generator, log);
+        var built = encoder is null || config.IsSiglip ? scratch : LockedImageModel(scratch, encoder, keepProjection: false, generator, log);
         if (options.OrthogonalFeatureProjections) built.InitializeFeatureProjectionsOrthogonally(generator);
-        return (built, null);
+        return (built, null, ModelInputs.Default(config));
     }
 
     /// <summary>
-    /// The model to start from: a file of this package (trained model or checkpoint, with its sigmoid bias and header, so
-    /// the caller can check its frozen image encoder) or any checkpoint the import code reads (no bias, no header).
+    /// The model to start from: a file of this package (trained model or checkpoint, with its sigmoid bias, its inputs and
+    /// header, so the caller can check its frozen image encoder) or any checkpoint the import code reads (no bias, no
+    /// header; a SigLIP folder's tokenizer and preprocessing).
     /// </summary>
-    private static (ClipTorchModel Model, float? Bias, ClipPackageHeader? Header) LoadInitialModel(string path)
+    private static (ClipTorchModel Model, float? Bias, ClipPackageHeader? Header, ModelInputs Inputs) LoadInitialModel(string path)
     {
         if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Initial checkpoint '{path}' does not exist.", path);
         if (File.Exists(path) && ClipPackageFile.IsPackageFile(path))
@@ -145,23 +190,32 @@ internal static partial class ClipModelFactory
             {
                 // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
                 var prefix = header.Kind == ClipTrainingCheckpoint.Kind ? ClipTrainingCheckpoint.ModelPrefix : "";
-                var bias = prefix == "" ? header.OptionalSingle("logit_bias")
+                var config = header.Config;
+                // A CLIP's sigmoid bias lives beside its state dict; a SigLIP's is part of it.
+                var bias = config.IsSiglip ? null : prefix == "" ? header.OptionalSingle("logit_bias")
                     : tensors.TryGetValue(prefix + "logit_bias", out var stored) ? stored.item<float>() : null;
                 var weights = tensors
-                    .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && t.Key != prefix + "logit_bias"
-                        && !t.Key.StartsWith(ClipTrainingCheckpoint.OptimizerPrefix, StringComparison.Ordinal) && t.Key != ClipTrainerTransformer.ImageEncoderTensorName
+                    .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && (config.IsSiglip || t.Key != prefix + "logit_bias")
+                        && !t.Key.StartsWith(ClipTrainingCheckpoint.OptimizerPrefix, StringComparison.Ordinal)
+                        && t.Key is not (ClipTrainerTransformer.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName)
                         && !ClipPackageTextEncoder.IsEncoderTensor(t.Key))
                     .ToDictionary(t => t.Key[prefix.Length..], t => t.Value);
-                return (Loaded(header.Config, weights, path), bias, header);
+                return (Loaded(config, weights, path), bias, header, ModelInputs.Read(header, tensors));
             }
             finally
             {
                 foreach (var t in tensors.Values) t.Dispose();
             }
         }
-        // OpenAI .pt, OpenCLIP/Hugging Face safetensors: whatever the import code reads.
-        using var imported = ClipWeights.Load(path);
-        return (Loaded(imported.Config, imported.StateDict, path), null, null);
+        // OpenAI .pt, OpenCLIP/Hugging Face safetensors, Hugging Face SigLIP folders: whatever the import code reads.
+        var plain = CheckpointWeights.Load(path);
+        using var imported = ClipWeights.FromPlain(plain, floatingAsFloat32: true);
+        var inputs = new ModelInputs(plain.Tokenizer, plain.Preprocess);
+        if (plain.Config.IsSiglip)
+            inputs = new ModelInputs(plain.Tokenizer ?? throw new FileNotFoundException(
+                    $"The SigLIP checkpoint '{path}' brings no tokenizer file ({HuggingFaceSiglip.SiglipTokenizerFile} or {HuggingFaceSiglip.GemmaTokenizerFile}): fine-tuning needs the tokenizer it was trained with."),
+                plain.Preprocess ?? HuggingFaceSiglip.DefaultPreprocess(plain.Config));
+        return (Loaded(imported.Config, imported.StateDict, path), null, null, inputs);
     }
 
     private static ClipTorchModel Loaded(ClipConfig config, IReadOnlyDictionary<string, Tensor> weights, string source)
@@ -234,10 +288,10 @@ internal static partial class ClipModelFactory
     {
         foreach (var (name, parameter) in model.named_parameters())
         {
-            if (name == "logit_scale") continue;
+            if (name is "logit_scale" or "logit_bias") continue;
             // Locked-image tuning with a frozen text tower still trains both projections into the joint space.
             if (options.ImageEncoder is not null && name == "text_projection") continue;
-            var isImage = name.StartsWith("visual.", StringComparison.Ordinal);
+            var isImage = name.StartsWith("visual.", StringComparison.Ordinal) || name.StartsWith("vision_model.", StringComparison.Ordinal);
             if ((isImage && options.LockImageTower) || (!isImage && options.LockTextTower))
                 parameter.requires_grad = false;
         }

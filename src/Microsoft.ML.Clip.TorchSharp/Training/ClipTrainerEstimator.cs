@@ -64,7 +64,7 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         Action<string> log = message => channel.Info(MessageSensitivity.None, message);
         using var session = ClipTrainingSession.Create(_options, log, _hooks);
         var config = session.Model.Config;
-        var preprocessor = new ClipImagePreprocessor(session.ImageEncoder?.Preprocess ?? ClipPreprocessSettings.OpenAI(config.ImageResolution));
+        var preprocessor = new ClipImagePreprocessor(session.ImageEncoder?.Preprocess ?? session.Inputs.Preprocess ?? ClipPreprocessSettings.OpenAI(config.ImageResolution));
         using var lockedFeatures = session.ImageEncoder is { } encoder
             ? new LockedImageFeatures(encoder, _options.FeatureCacheDirectory ?? ClipTrainerOptions.Defaults.FeatureCacheDirectory)
             : null;
@@ -106,8 +106,8 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
             };
         }
         var source = new DataViewBatchSource(input, ImageColumnName, TextColumnName, preprocessor,
-            _hooks.Tokenize ?? ClipTrainerTransformer.DefaultTokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
-            _options.RandomResizedCropMinScale, lockedFeatures, lockedText, _options.OneCaptionPerImage);
+            session.Tokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
+            _options.RandomResizedCropMinScale, lockedFeatures, lockedText, _options.OneCaptionPerImage, cutToLongest: !config.IsSiglip);
         if (_options.OneCaptionPerImage)
             log($"One caption per image: {source.RowCount} images with {source.CaptionCount} captions; each epoch draws one caption per image.");
         session.Run(source);

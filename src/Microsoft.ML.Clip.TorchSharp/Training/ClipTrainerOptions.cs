@@ -42,17 +42,17 @@ public sealed class ClipTrainerOptions
         public const string TextEmbeddingColumnName = "TextEmbedding";
 
         /// <summary>Both towers locked (<see cref="LockedTowers"/>): the joint embedding size, 512.</summary>
-        public const int LockedTowersEmbeddingSize = 512;
+        internal const int LockedTowersEmbeddingSize = 512;
         /// <summary>Both towers locked: epochs, 30 (the heads are cheap once the features are cached).</summary>
-        public const int LockedTowersEpochs = 30;
+        internal const int LockedTowersEpochs = 30;
         /// <summary>Both towers locked: batch size, 256.</summary>
-        public const int LockedTowersBatchSize = 256;
+        internal const int LockedTowersBatchSize = 256;
         /// <summary>Both towers locked: peak learning rate, 1e-3.</summary>
-        public const double LockedTowersLearningRate = 1e-3;
+        internal const double LockedTowersLearningRate = 1e-3;
         /// <summary>Both towers locked: warm-up steps, 50.</summary>
-        public const int LockedTowersWarmupSteps = 50;
+        internal const int LockedTowersWarmupSteps = 50;
         /// <summary>Both towers locked: decoupled weight decay on the projection matrices, 5.0 (far above CLIP's 0.2: two linear heads on 11k pairs over-fit without it).</summary>
-        public const double LockedTowersWeightDecay = 5.0;
+        internal const double LockedTowersWeightDecay = 5.0;
 
         /// <summary>
         /// Where frozen-encoder features are cached when <see cref="FeatureCacheDirectory"/> is null:
@@ -165,7 +165,7 @@ public sealed class ClipTrainerOptions
     /// </summary>
     public int? ImageEncoderResolution;
 
-    /// <summary>Folder holding the ResNet-18 files (<c>ResNetPrepOnnx/</c>, <c>ResNet18Onnx/</c>); null: <c>DnnImageModels</c> next to the application.</summary>
+    /// <summary>Folder holding the ResNet-18 files (<c>ResNetPrepOnnx/</c>, <c>ResNet18Onnx/</c>); null: <c>DnnImageModels</c> next to the application, else the restored NuGet package in the global packages folder.</summary>
     public string? ImageEncoderDirectory;
 
     /// <summary>

@@ -26,7 +26,7 @@ public sealed partial class ClipTrainerTransformer
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         lock (_sync)
-            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder, TextEncoder).Info;
+            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder, TextEncoder, Inputs.Tokenizer, Inputs.Preprocess).Info;
     }
 
     /// <summary>
@@ -49,6 +49,10 @@ public sealed partial class ClipTrainerTransformer
             ["text_embedding_column"] = TextEmbeddingColumnName,
         };
         var tensors = _model.state_dict().Select(kv => (kv.Key, kv.Value)).ToList();
+        // A SigLIP's tokenizer file and preprocessing travel with it, so that the file converts and reloads as trained.
+        var tokenizerFile = ClipPackageInputs.Write(header, Inputs.Tokenizer, Inputs.Preprocess);
+        using var tokenizerTensor = tokenizerFile is null ? null : tensor(tokenizerFile);
+        if (tokenizerTensor is not null) tensors.Add((ClipPackageInputs.TokenizerTensorName, tokenizerTensor));
         using var encoderGraph = ImageEncoder is null ? null : tensor(ImageEncoder.GraphBytes);
         if (ImageEncoder is not null)
         {
@@ -113,10 +117,11 @@ public sealed partial class ClipTrainerTransformer
                 textEncoder = ClipPackageTextEncoder.Read(header, name => tensors.TryGetValue(name, out var t) ? t.data<byte>().ToArray() : null, source) is { } text
                     ? FrozenTextEncoder.FromGraph(text.Name, text.GraphBytes, text.VocabularyBytes, text.Settings)
                     : null;
-                model.LoadStateDict(tensors.Where(t => t.Key != ImageEncoderTensorName && !ClipPackageTextEncoder.IsEncoderTensor(t.Key)).ToDictionary(), source);
+                model.LoadStateDict(tensors.Where(t => t.Key is not (ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName) && !ClipPackageTextEncoder.IsEncoderTensor(t.Key)).ToDictionary(), source);
                 return new ClipTrainerTransformer(model, header.OptionalSingle("logit_bias"), header.Enum<ClipLossKind>("loss"),
                     header.String("image_column"), header.String("text_column"),
-                    header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder, textEncoder);
+                    header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder, textEncoder,
+                    ClipModelFactory.ModelInputs.Read(header, tensors));
             }
             catch
             {

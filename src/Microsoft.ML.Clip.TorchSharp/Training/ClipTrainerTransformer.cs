@@ -30,7 +30,7 @@ public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
 
     internal ClipTrainerTransformer(ClipTorchModel model, float? logitBias, ClipLossKind loss, string imageColumnName, string textColumnName,
         string imageEmbeddingColumnName, string textEmbeddingColumnName, Func<IReadOnlyList<string>, int, long[]>? tokenize,
-        FrozenImageEncoder? imageEncoder = null, FrozenTextEncoder? textEncoder = null)
+        FrozenImageEncoder? imageEncoder = null, FrozenTextEncoder? textEncoder = null, ClipModelFactory.ModelInputs? inputs = null)
     {
         if (model.Config.IsImageFeatureProjection != imageEncoder is not null)
             throw new ArgumentException("A locked-image model needs its frozen image encoder, and only such a model takes one.", nameof(imageEncoder));
@@ -46,13 +46,32 @@ public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
         TextColumnName = textColumnName;
         ImageEmbeddingColumnName = imageEmbeddingColumnName;
         TextEmbeddingColumnName = textEmbeddingColumnName;
-        _tokenize = tokenize ?? DefaultTokenize;
-        Preprocessor = new ClipImagePreprocessor(imageEncoder?.Preprocess ?? ClipPreprocessSettings.OpenAI(model.Config.ImageResolution));
+        Inputs = inputs ?? ClipModelFactory.ModelInputs.Clip;
+        _tokenize = tokenize ?? TokenizeWith(Inputs.Tokenizer);
+        Preprocessor = new ClipImagePreprocessor(imageEncoder?.Preprocess ?? Inputs.Preprocess ?? ClipPreprocessSettings.OpenAI(model.Config.ImageResolution));
     }
 
     /// <summary>The tokenization of training and inference alike: CLIP's tokenizer with truncation to the context.</summary>
     internal static Func<IReadOnlyList<string>, int, long[]> DefaultTokenize { get; } =
         (texts, contextLength) => ClipTokenizer.Default.EncodeBatch(texts, contextLength, ClipTruncation.Truncate);
+
+    /// <summary>Tokenization with <paramref name="tokenizer"/> (null: CLIP's BPE, <see cref="DefaultTokenize"/>), cutting long texts.</summary>
+    internal static Func<IReadOnlyList<string>, int, long[]> TokenizeWith(CheckpointTokenizer? tokenizer)
+    {
+        if (tokenizer is null || tokenizer.Kind == ClipTokenizerSpec.ClipBpe)
+            return DefaultTokenize;
+        var encode = tokenizer.CreateEncoder();
+        return (texts, contextLength) =>
+        {
+            var ids = new long[texts.Count * contextLength];
+            for (var i = 0; i < texts.Count; i++)
+                encode(texts[i] ?? "", ids.AsSpan(i * contextLength, contextLength), ClipTruncation.Truncate);
+            return ids;
+        };
+    }
+
+    /// <summary>The model's tokenizer (null: CLIP's BPE) and image preprocessing (null: openai/CLIP's), as trained.</summary>
+    internal ClipModelFactory.ModelInputs Inputs { get; }
 
     /// <summary>The frozen image encoder of a locked-image (LiT) model; null when the model has its own image tower.</summary>
     public FrozenImageEncoder? ImageEncoder { get; }
@@ -84,7 +103,7 @@ public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
     /// <summary>Output column of the text embeddings.</summary>
     public string TextEmbeddingColumnName { get; }
 
-    /// <summary>The image preprocessing (OpenAI preset at the model's resolution, or the frozen image encoder's).</summary>
+    /// <summary>The image preprocessing (OpenAI preset at the model's resolution, a SigLIP's own, or the frozen image encoder's).</summary>
     public ClipImagePreprocessor Preprocessor { get; }
 
     /// <summary>The TorchSharp model (on the device it was trained on, in eval mode).</summary>

@@ -48,7 +48,8 @@ internal static class ClipTrainingCheckpoint
     /// atomically (a temporary file, flushed, then renamed over the old one) and records it as the last good state.
     /// </summary>
     /// <remarks><paramref name="tensorWritten"/> is a test hook, called after each tensor written.</remarks>
-    public static string Save(ClipTrainingState state, ClipTrainerOptions options, int batchSize, long rowCount, Action<int>? tensorWritten)
+    public static string Save(ClipTrainingState state, ClipTrainerOptions options, ClipModelFactory.ModelInputs inputs, int batchSize, long rowCount,
+        Action<int>? tensorWritten)
     {
         var directory = options.CheckpointDirectory ?? throw new InvalidOperationException("No CheckpointDirectory is set.");
         Directory.CreateDirectory(directory);
@@ -74,8 +75,12 @@ internal static class ClipTrainingCheckpoint
             // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
             ["saved_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
+        var tokenizerFile = ClipPackageInputs.Write(header, inputs.Tokenizer, inputs.Preprocess);
         var tensors = ModelTensors(state).Select(t => (ModelPrefix + t.Name, t.Tensor))
             .Concat(state.Optimizer.State().Select(t => (OptimizerPrefix + t.Name, t.Tensor)));
+        using var tokenizerTensor = tokenizerFile is null ? null : tensor(tokenizerFile, ScalarType.Byte);
+        if (tokenizerTensor is not null)
+            tensors = tensors.Append((ClipPackageInputs.TokenizerTensorName, tokenizerTensor));
         AtomicFile.Write(path, stream => ClipPackageTensors.Write(stream, header, tensors, tensorWritten));
         state.LastCheckpoint = path;
         return path;
@@ -94,10 +99,12 @@ internal static class ClipTrainingCheckpoint
         var saved = header.Enum<ClipLossKind>("loss");
         if (saved != loss)
             throw new InvalidOperationException($"{source} was trained with the {saved} loss; the options ask for {loss}.");
-        var modelState = tensors.Where(t => t.Key.StartsWith(ModelPrefix, StringComparison.Ordinal) && t.Key != ModelPrefix + "logit_bias")
+        // A SigLIP's bias is in its state dict; a CLIP's sigmoid bias is stored beside it.
+        var ownsBias = state.Model.LogitBias is not null;
+        var modelState = tensors.Where(t => t.Key.StartsWith(ModelPrefix, StringComparison.Ordinal) && (ownsBias || t.Key != ModelPrefix + "logit_bias"))
             .ToDictionary(t => t.Key[ModelPrefix.Length..], t => t.Value);
         state.Model.LoadStateDict(modelState, source);
-        if (state.Bias is not null)
+        if (state.Bias is not null && !ownsBias)
         {
             if (!tensors.TryGetValue(ModelPrefix + "logit_bias", out var bias)) throw new InvalidDataException($"{source} has no logit_bias.");
             using (no_grad()) state.Bias.copy_(bias);
@@ -120,11 +127,11 @@ internal static class ClipTrainingCheckpoint
                 $"The checkpoint was written with batch size {saved.BatchSize} over {saved.RowCount} rows; this run has batch size {batchSize} over {rowCount} rows. Resume with the same data and batch size.");
     }
 
-    // The model's state dict plus the sigmoid bias (named logit_bias).
+    // The model's state dict plus a CLIP's sigmoid bias (named logit_bias; a SigLIP's is in its state dict already).
     private static IEnumerable<(string Name, Tensor Tensor)> ModelTensors(ClipTrainingState state)
     {
         foreach (var (name, value) in state.Model.state_dict()) yield return (name, value);
-        if (state.Bias is not null) yield return ("logit_bias", state.Bias);
+        if (state.Bias is not null && state.Model.LogitBias is null) yield return ("logit_bias", state.Bias);
     }
 
     /// <summary>A checkpoint read whole: its header and tensors (disposed with it).</summary>

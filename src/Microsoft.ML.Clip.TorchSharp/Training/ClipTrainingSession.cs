@@ -26,14 +26,17 @@ internal sealed class ClipTrainingSession : IDisposable
     private bool _modelHandedOver;
 
     private ClipTrainingSession(ClipTrainerOptions options, ClipTrainerTestHooks hooks, ClipTorchModel model, Parameter? bias,
-        FrozenImageEncoder? imageEncoder, FrozenTextEncoder? textEncoder, Device device, Action<string>? log)
+        ClipModelFactory.ModelInputs inputs, FrozenImageEncoder? imageEncoder, FrozenTextEncoder? textEncoder, Device device, Action<string>? log)
     {
         _options = options;
         _hooks = hooks;
         _log = log;
+        Inputs = inputs;
         model.to(device);
         var named = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        if (bias is not null) named.Add(("logit_bias", bias));
+        // A SigLIP's bias is its own parameter (taken after the move, which replaces the parameters): already in the list.
+        if (model.LogitBias is not null) bias = model.LogitBias;
+        else if (bias is not null) named.Add(("logit_bias", bias));
         var optimizer = new ClipAdamW(named, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         _state = new ClipTrainingState(model, bias, imageEncoder, optimizer, textEncoder);
         _loop = new ClipTrainingLoop(options, _state, device, log)
@@ -44,6 +47,15 @@ internal sealed class ClipTrainingSession : IDisposable
 
     /// <summary>The model, on the training device.</summary>
     public ClipTorchModel Model => _state.Model;
+
+    /// <summary>The model's tokenizer and image preprocessing (CLIP's when null).</summary>
+    public ClipModelFactory.ModelInputs Inputs { get; }
+
+    /// <summary>
+    /// Tokenization of training and of the fitted transformer: the test hook's, else the model's own tokenizer (a SigLIP's
+    /// SentencePiece file), else CLIP's BPE; texts longer than the context are cut.
+    /// </summary>
+    public Func<IReadOnlyList<string>, int, long[]> Tokenize => _hooks.Tokenize ?? ClipTrainerTransformer.TokenizeWith(Inputs.Tokenizer);
 
     /// <summary>The sigmoid loss's learnable bias; null for InfoNCE.</summary>
     public Parameter? Bias => _state.Bias;
@@ -79,8 +91,8 @@ internal sealed class ClipTrainingSession : IDisposable
         {
             encoder = ClipModelFactory.CreateImageEncoder(options, device, log);
             textEncoder = ClipModelFactory.CreateTextEncoder(options, device, log);
-            var (model, bias) = ClipModelFactory.Create(options, resume?.Header, encoder, device, log, textEncoder);
-            session = new ClipTrainingSession(options, hooks ?? ClipTrainerTestHooks.None, model, bias, encoder, textEncoder, device, log);
+            var (model, bias, inputs) = ClipModelFactory.Create(options, resume, encoder, device, log, textEncoder);
+            session = new ClipTrainingSession(options, hooks ?? ClipTrainerTestHooks.None, model, bias, inputs, encoder, textEncoder, device, log);
             if (resume is not null) ClipTrainingCheckpoint.Restore(session._state, resume, options.Loss);
             return session;
         }
@@ -108,7 +120,7 @@ internal sealed class ClipTrainingSession : IDisposable
     /// <summary>Writes the checkpoint atomically (see <see cref="ClipTrainingCheckpoint.Save"/>).</summary>
     internal string SaveCheckpoint(int batchSize, long rowCount)
     {
-        var path = ClipTrainingCheckpoint.Save(_state, _options, batchSize, rowCount, _hooks.CheckpointTensorWritten);
+        var path = ClipTrainingCheckpoint.Save(_state, _options, Inputs, batchSize, rowCount, _hooks.CheckpointTensorWritten);
         _log?.Invoke($"Checkpoint at step {Step}: {path}");
         return path;
     }
@@ -117,7 +129,7 @@ internal sealed class ClipTrainingSession : IDisposable
     internal ClipTrainerTransformer ToTransformer(string imageColumn, string textColumn)
     {
         var transformer = new ClipTrainerTransformer(Model, Bias?.item<float>(), _options.Loss, imageColumn, textColumn,
-            _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, _hooks.Tokenize, ImageEncoder, TextEncoder);
+            _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, _hooks.Tokenize, ImageEncoder, TextEncoder, Inputs);
         _modelHandedOver = true;
         return transformer;
     }
@@ -125,7 +137,8 @@ internal sealed class ClipTrainingSession : IDisposable
     public void Dispose()
     {
         _state.Optimizer.Dispose();
-        Bias?.Dispose();
+        // A SigLIP's bias is the model's own and goes with it.
+        if (Model.LogitBias is null) Bias?.Dispose();
         if (!_modelHandedOver)
         {
             Model.Dispose();

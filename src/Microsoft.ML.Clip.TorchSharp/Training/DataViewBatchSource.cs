@@ -29,10 +29,15 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     // With one caption per image: the rows of each image, in order of first appearance (null: every row is its own pair).
     private readonly List<long[]>? _captionSets;
 
+    // CLIP's rows are cut after the batch's longest caption (exact: causal, read at the end token); a SigLIP reads the last
+    // of its full-context positions, so its rows are never cut.
+    private readonly bool _cutToLongest;
+
     public DataViewBatchSource(IDataView data, string imageColumn, string textColumn, ClipImagePreprocessor preprocessor,
         Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed, double randomCropMinScale = 0,
-        LockedImageFeatures? lockedFeatures = null, LockedTextFeatures? lockedText = null, bool oneCaptionPerImage = false)
+        LockedImageFeatures? lockedFeatures = null, LockedTextFeatures? lockedText = null, bool oneCaptionPerImage = false, bool cutToLongest = true)
     {
+        _cutToLongest = cutToLongest;
         _lockedFeatures = lockedFeatures;
         _lockedText = lockedText;
         _crop = randomCropMinScale > 0 ? new RandomResizedCrop(preprocessor.Settings, randomCropMinScale) : null;
@@ -162,7 +167,7 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         else
         {
             var ids = _tokenize(texts, _contextLength);
-            var used = UsedLength(ids, pairs.Count, _contextLength);
+            var used = _cutToLongest ? UsedLength(ids, pairs.Count, _contextLength) : _contextLength;
             tokens = tensor(Narrow(ids, pairs.Count, _contextLength, used), [pairs.Count, used]).DetachFromDisposeScope();
         }
         if (_lockedFeatures is not null)

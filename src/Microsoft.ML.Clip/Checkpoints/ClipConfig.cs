@@ -8,16 +8,51 @@ public enum ClipActivation
 
     /// <summary>Exact (erf) GELU, used by most open_clip models.</summary>
     Gelu = 1,
+
+    /// <summary>GELU's tanh approximation <c>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c>: Hugging Face's
+    /// <c>gelu_pytorch_tanh</c>, used by SigLIP.</summary>
+    GeluTanh = 2,
+}
+
+/// <summary>The model family: which towers a <see cref="ClipConfig"/> describes.</summary>
+public enum ClipModelFamily
+{
+    /// <summary>
+    /// openai/CLIP's architecture: ViT (class token, <c>ln_pre</c>) or ModifiedResNet image tower, causal text transformer
+    /// read at the end-of-text token, projections to the embedding; softmax zero-shot. State dicts use OpenAI's names.
+    /// </summary>
+    Clip = 0,
+
+    /// <summary>
+    /// Google's SigLIP (also SigLIP 2 FixRes), as Hugging Face's <c>SiglipModel</c>: a ViT without class token whose output
+    /// is an attention-pool head, a bidirectional text transformer read at its last position with a linear head, and a
+    /// learned <c>logit_bias</c> beside <c>logit_scale</c> (sigmoid zero-shot). State dicts use Hugging Face's names
+    /// (<c>vision_model.*</c>, <c>text_model.*</c>).
+    /// </summary>
+    Siglip = 1,
 }
 
 /// <summary>
 /// Architecture of a CLIP model, with the arguments of openai/CLIP's <c>CLIP(...)</c> constructor.
 /// A ViT vision tower has <see cref="VisionPatchSize"/> set and one entry in <see cref="VisionLayers"/>;
-/// a ModifiedResNet has no patch size and four entries (blocks per stage).
+/// a ModifiedResNet has no patch size and four entries (blocks per stage). A SigLIP (<see cref="Family"/>) uses the same
+/// fields for its towers (a ViT of <see cref="VisionWidth"/>, the text transformer of <see cref="TransformerWidth"/>,
+/// <see cref="EmbedDim"/> = the vision width = the text head's output) plus the sizes openai/CLIP derives and SigLIP
+/// sets: <see cref="VisionHeads"/>, <see cref="VisionMlpWidth"/> and <see cref="TransformerMlpWidth"/>.
 /// </summary>
 /// <remarks>CONTRACT FILE: shared by the checkpoint readers, the ONNX exporter and the TorchSharp model and trainer.</remarks>
 public sealed record ClipConfig
 {
+    private readonly int? _visionHeads;
+    private readonly int? _visionMlpWidth;
+    private readonly int? _transformerMlpWidth;
+
+    /// <summary>The model family: openai/CLIP's towers (the default) or SigLIP's.</summary>
+    public ClipModelFamily Family { get; init; } = ClipModelFamily.Clip;
+
+    /// <summary>True for a <see cref="ClipModelFamily.Siglip"/> model.</summary>
+    public bool IsSiglip => Family == ClipModelFamily.Siglip;
+
     /// <summary>Size of the joint embedding space.</summary>
     public int EmbedDim { get; init; }
 
@@ -90,7 +125,7 @@ public sealed record ClipConfig
         VocabSize = vocabSize,
     };
 
-    /// <summary>True for a ViT vision tower, false for a ModifiedResNet or a feature projection.</summary>
+    /// <summary>True for a ViT vision tower (CLIP's or SigLIP's), false for a ModifiedResNet or a feature projection.</summary>
     public bool IsVisionTransformer => VisionPatchSize is not null && !IsImageFeatureProjection;
 
     /// <summary>
@@ -106,8 +141,29 @@ public sealed record ClipConfig
         VisionWidth = featureSize,
     };
 
-    /// <summary>Vision heads as the reference derives them: ViT width / 64; ResNet width × 32 / 64 (meaningless for a feature projection).</summary>
-    public int VisionHeads => IsVisionTransformer ? VisionWidth / 64 : VisionWidth * 32 / 64;
+    /// <summary>
+    /// Vision attention heads: as set (SigLIP's configs give them), else as openai/CLIP derives them: ViT width / 64;
+    /// ResNet width × 32 / 64 (meaningless for a feature projection).
+    /// </summary>
+    public int VisionHeads
+    {
+        get => _visionHeads ?? (IsVisionTransformer ? VisionWidth / 64 : VisionWidth * 32 / 64);
+        init => _visionHeads = value;
+    }
+
+    /// <summary>Hidden width of the vision MLPs: as set (SigLIP), else openai/CLIP's 4 × <see cref="VisionWidth"/>.</summary>
+    public int VisionMlpWidth
+    {
+        get => _visionMlpWidth ?? 4 * VisionWidth;
+        init => _visionMlpWidth = value;
+    }
+
+    /// <summary>Hidden width of the text MLPs: as set (SigLIP), else openai/CLIP's 4 × <see cref="TransformerWidth"/>.</summary>
+    public int TransformerMlpWidth
+    {
+        get => _transformerMlpWidth ?? 4 * TransformerWidth;
+        init => _transformerMlpWidth = value;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
     public void Validate()
@@ -127,9 +183,27 @@ public sealed record ClipConfig
         {
             if (TextFeatureSize != TransformerWidth || TransformerLayers != 0)
                 throw new ArgumentException($"A text-feature config has TransformerWidth = TextFeatureSize and no layers; got width {TransformerWidth}, {TransformerLayers} layers for {TextFeatureSize} features.", nameof(TextFeatureSize));
+            if (IsSiglip)
+                throw new ArgumentException("A SigLIP config has its own text tower, not a head on frozen text features (TextFeatureSize).", nameof(TextFeatureSize));
         }
         else Positive(TransformerLayers, nameof(TransformerLayers));
-        if (IsImageFeatureProjection)
+        if (IsSiglip)
+        {
+            // Hugging Face's SiglipVisionEmbeddings convolve without padding: a side that is not a multiple of the patch
+            // drops its last pixels (so400m-patch14-384: 27 × 27 patches), so only a side of at least one patch is needed.
+            if (VisionPatchSize is not int patch || patch <= 0 || VisionLayers.Length != 1 || VisionLayers[0] <= 0 || IsImageFeatureProjection)
+                throw new ArgumentException("A SigLIP config needs a positive VisionPatchSize and exactly one positive VisionLayers entry (and no ImageFeatureSize).", nameof(VisionPatchSize));
+            if (ImageResolution < patch)
+                throw new ArgumentException($"ImageResolution {ImageResolution} is smaller than VisionPatchSize {patch}.", nameof(ImageResolution));
+            if (EmbedDim != VisionWidth)
+                throw new ArgumentException($"A SigLIP's embedding is its vision tower's pooled output: EmbedDim {EmbedDim} must equal VisionWidth {VisionWidth} (and the text head projects to it).", nameof(EmbedDim));
+            Positive(VisionHeads, nameof(VisionHeads));
+            Positive(VisionMlpWidth, nameof(VisionMlpWidth));
+            Positive(TransformerMlpWidth, nameof(TransformerMlpWidth));
+            if (VisionWidth % VisionHeads != 0)
+                throw new ArgumentException($"VisionWidth {VisionWidth} is not a multiple of VisionHeads {VisionHeads}.", nameof(VisionHeads));
+        }
+        else if (IsImageFeatureProjection)
         {
             if (ImageFeatureSize <= 0) throw new ArgumentException($"ClipConfig.ImageFeatureSize must be positive, got {ImageFeatureSize}.", nameof(ImageFeatureSize));
             if (VisionLayers.Length != 0 || VisionPatchSize is not null)

@@ -32,9 +32,18 @@ public static class ClipConfigJson
             ["transformer_width"] = config.TransformerWidth,
             ["transformer_heads"] = config.TransformerHeads,
             ["transformer_layers"] = config.TransformerLayers,
-            ["activation"] = config.Activation == ClipActivation.Gelu ? "gelu" : "quick_gelu",
+            ["activation"] = ActivationName(config.Activation),
             ["layer_norm_eps"] = config.LayerNormEps,
         };
+        // SigLIP's family and the sizes openai/CLIP derives but SigLIP sets: written only for such a model, so a CLIP's
+        // JSON stays openai/CLIP's constructor arguments.
+        if (config.IsSiglip)
+        {
+            node["family"] = "siglip";
+            node["vision_heads"] = config.VisionHeads;
+            node["vision_mlp_width"] = config.VisionMlpWidth;
+            node["transformer_mlp_width"] = config.TransformerMlpWidth;
+        }
         // Only a locked-image (LiT) model has it; openai/CLIP's constructor has no such argument.
         if (config.ImageFeatureSize is int features) node["image_feature_size"] = features;
         // Only a model on a frozen text encoder has it.
@@ -105,6 +114,22 @@ public static class ClipConfigJson
             ImageFeatureSize = root["image_feature_size"] is null ? null : Int("image_feature_size"),
             TextFeatureSize = root["text_feature_size"] is null ? null : Int("text_feature_size"),
         };
+        switch (root["family"]?.GetValue<string>())
+        {
+            case null or "clip":
+                break;
+            case "siglip":
+                config = config with
+                {
+                    Family = ClipModelFamily.Siglip,
+                    VisionHeads = Int("vision_heads"),
+                    VisionMlpWidth = Int("vision_mlp_width"),
+                    TransformerMlpWidth = Int("transformer_mlp_width"),
+                };
+                break;
+            case var family:
+                throw new InvalidDataException($"'{origin}': unknown family '{family}' (expected 'clip' or 'siglip').");
+        }
         try
         {
             config.Validate();
@@ -121,4 +146,12 @@ public static class ClipConfigJson
 
     /// <summary>Writes a <c>clip_config.json</c> file.</summary>
     public static void Save(ClipConfig config, string path) => File.WriteAllText(path, Serialize(config));
+
+    /// <summary>The JSON name of <paramref name="activation"/> (Hugging Face's, as <see cref="HuggingFaceClipConfig.ParseActivation"/> reads them).</summary>
+    internal static string ActivationName(ClipActivation activation) => activation switch
+    {
+        ClipActivation.Gelu => "gelu",
+        ClipActivation.GeluTanh => "gelu_pytorch_tanh",
+        _ => "quick_gelu",
+    };
 }

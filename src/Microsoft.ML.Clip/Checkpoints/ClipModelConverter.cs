@@ -7,8 +7,10 @@ namespace Microsoft.ML.Clip.Checkpoints;
 /// Converts CLIP checkpoints into the model folder the inference components load (<c>image.onnx</c>, <c>text.onnx</c>,
 /// <c>clip_model.json</c>; see <see cref="ClipModel.Load(string, ClipModelOptions?)"/>) or into safetensors — what
 /// <c>clip convert</c> does. Reads OpenAI's and open_clip's PyTorch <c>.pt</c> files (a restricted reader that never
-/// runs code from the file), Hugging Face <c>CLIPModel</c> folders or <c>.safetensors</c> files, OpenAI-named
-/// safetensors with their <c>clip_config.json</c>, and the trainer's <c>model.clipmodel</c> / <c>checkpoint.clipckpt</c>.
+/// runs code from the file), Hugging Face <c>CLIPModel</c> folders or <c>.safetensors</c> files, Hugging Face
+/// <c>SiglipModel</c> folders (SigLIP and SigLIP 2 FixRes: <c>google/siglip-*</c>, <c>google/siglip2-*</c> without
+/// <c>naflex</c>; sharded weights too), OpenAI-named safetensors with their <c>clip_config.json</c>, and the trainer's
+/// <c>model.clipmodel</c> / <c>checkpoint.clipckpt</c>.
 /// Everything runs on plain arrays: converting needs neither libtorch nor ONNX Runtime.
 /// </summary>
 /// <example>
@@ -23,7 +25,9 @@ public static class ClipModelConverter
     /// Writes <paramref name="checkpoint"/> as an ONNX model folder: <c>image.onnx</c> (<c>pixel_values</c> float32
     /// [batch, 3, R, R] → <c>image_embeds</c> [batch, D]), <c>text.onnx</c> (<c>input_ids</c> int64 [batch, L] →
     /// <c>text_embeds</c> [batch, D]) and <c>clip_model.json</c>. A locked-image model saved by the trainer keeps its
-    /// frozen image encoder's graph, followed by the trained projection.
+    /// frozen image encoder's graph, followed by the trained projection. A SigLIP's folder also holds its tokenizer file
+    /// (<c>spiece.model</c> or <c>tokenizer.model</c>), and its <c>clip_model.json</c> records the sigmoid family with
+    /// the learned bias, its tokenizer and its preprocessing.
     /// </summary>
     /// <param name="checkpoint">A <c>.pt</c> file, a <c>.safetensors</c> file (its config beside it), a Hugging Face or
     /// OpenAI-named safetensors folder, or a <c>model.clipmodel</c> / <c>checkpoint.clipckpt</c> written by the trainer.</param>
@@ -42,7 +46,7 @@ public static class ClipModelConverter
         options ??= new ClipConversionOptions();
         var (weights, encoder, textEncoder, source) = Read(checkpoint, options.Activation);
         var (info, rounded) = ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outputFolder, source,
-            new ClipOnnxExportOptions { WeightsAsFloat16 = options.WeightsAsFloat16, ImageEncoder = encoder, TextEncoder = textEncoder });
+            new ClipOnnxExportOptions { WeightsAsFloat16 = options.WeightsAsFloat16, ImageEncoder = encoder, TextEncoder = textEncoder, Tokenizer = weights.Tokenizer, Preprocess = weights.Preprocess });
         if (rounded)
             options.Log?.Invoke("the checkpoint's weights are not all float16 values: storing them as float16 rounded them (embeddings move by about 1e-3 relative).");
         return info;
@@ -72,6 +76,13 @@ public static class ClipModelConverter
         if (weights.Config.IsImageFeatureProjection || weights.Config.IsTextFeatureProjection)
             throw new NotSupportedException(
                 $"'{checkpoint}' is a locked-{(weights.Config.IsImageFeatureProjection ? "image" : "text")} model: a tower of it is a frozen ONNX encoder, which safetensors cannot hold. Convert it to ONNX instead.");
+        if (weights.Config.IsSiglip)
+        {
+            if (options.SafetensorsLayout == ClipSafetensorsLayout.OpenAINames)
+                throw new NotSupportedException($"'{checkpoint}' is a SigLIP: it is written with Hugging Face's names (its own), not OpenAI's.");
+            HuggingFaceSiglip.Save(outputFolder, weights);
+            return ClipSafetensorsLayout.HuggingFace;
+        }
         weights = weights.WithFloat32();
         var layout = options.SafetensorsLayout ?? (weights.Config.IsVisionTransformer ? ClipSafetensorsLayout.HuggingFace : ClipSafetensorsLayout.OpenAINames);
         if (layout == ClipSafetensorsLayout.HuggingFace)

@@ -29,10 +29,11 @@ internal static class ClipPackageWeights
         // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
         var stateDict = header.Kind switch
         {
-            ClipPackageFile.ModelKind => tensors.Where(t => t.Key != ClipPackageFile.ImageEncoderTensorName && !ClipPackageTextEncoder.IsEncoderTensor(t.Key))
+            ClipPackageFile.ModelKind => tensors.Where(t => t.Key is not (ClipPackageFile.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName) && !ClipPackageTextEncoder.IsEncoderTensor(t.Key))
                 .ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal),
+            // A CLIP's sigmoid-loss bias is stored beside its state dict; a SigLIP's belongs to it.
             ClipPackageFile.CheckpointKind => tensors.Where(t => t.Key.StartsWith(ClipPackageFile.CheckpointModelPrefix, StringComparison.Ordinal)
-                    && t.Key != ClipPackageFile.CheckpointModelPrefix + "logit_bias")
+                    && (config.IsSiglip || t.Key != ClipPackageFile.CheckpointModelPrefix + "logit_bias"))
                 .ToDictionary(t => t.Key[ClipPackageFile.CheckpointModelPrefix.Length..], t => t.Value, StringComparer.Ordinal),
             var kind => throw new InvalidDataException($"{path} is a {kind ?? "file of no kind"}, not a trained model or checkpoint."),
         };
@@ -46,7 +47,9 @@ internal static class ClipPackageWeights
                 $"{path} is a locked-text model's {header.Kind} without its frozen text encoder ('{header.OptionalString(ClipPackageHeader.TextEncoderNameKey)}'): convert the model.clipmodel saved with it, which carries the encoder.");
         if (!stateDict.TryGetValue("logit_scale", out var logitScale) || logitScale.ElementCount != 1)
             throw new InvalidDataException($"{path} has no single-value 'logit_scale' tensor; the file is corrupt.");
-        return (new CheckpointWeights(config, stateDict, logitScale.SingleValue()), encoder, textEncoder);
+        var (tokenizer, preprocess) = ClipPackageInputs.Read(header,
+            tensors.TryGetValue(ClipPackageInputs.TokenizerTensorName, out var file) ? file.Data.ToArray() : null);
+        return (new CheckpointWeights(config, stateDict, logitScale.SingleValue()) { Tokenizer = tokenizer, Preprocess = preprocess }, encoder, textEncoder);
     }
 
     // The encoder graph and preprocessing a locked-image model carries; its bytes must hash to the recorded id.

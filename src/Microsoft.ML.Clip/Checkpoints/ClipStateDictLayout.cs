@@ -1,18 +1,26 @@
 namespace Microsoft.ML.Clip.Checkpoints;
 
 /// <summary>
-/// The tensors (OpenAI key names and shapes) a CLIP state dict of a given <see cref="ClipConfig"/> holds,
-/// and a check of a state dict against them that lists every missing, unexpected and mis-shaped tensor.
+/// The tensors (key names and shapes) a state dict of a given <see cref="ClipConfig"/> holds — OpenAI's names for CLIP,
+/// Hugging Face's for SigLIP — and a check of a state dict against them that lists every missing, unexpected and
+/// mis-shaped tensor.
 /// </summary>
 internal static class ClipStateDictLayout
 {
-    /// <summary>Keys some OpenAI checkpoints carry that are not weights (the TorchScript archives' buffers).</summary>
-    private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal) { "input_resolution", "context_length", "vocab_size" };
+    /// <summary>Keys some checkpoints carry that are not weights: the TorchScript archives' buffers, and the
+    /// <c>position_ids</c> buffers older Hugging Face SigLIP checkpoints saved (an <c>arange</c>, rebuilt by the model).</summary>
+    private static readonly HashSet<string> IgnoredKeys = new(StringComparer.Ordinal)
+    {
+        "input_resolution", "context_length", "vocab_size",
+        "text_model.embeddings.position_ids", "vision_model.embeddings.position_ids",
+    };
 
     /// <summary>Expected OpenAI key → shape, in a stable order. <c>num_batches_tracked</c> buffers are listed as optional.</summary>
     public static List<(string Name, long[] Shape, bool Optional)> Expected(ClipConfig config)
     {
         config.Validate();
+        if (config.IsSiglip)
+            return ExpectedSiglip(config);
         var list = new List<(string, long[], bool)>();
         void Add(string name, params long[] shape) => list.Add((name, shape, false));
 
@@ -40,6 +48,63 @@ internal static class ClipStateDictLayout
             AddVisionTransformer(list, config);
         else
             AddModifiedResNet(list, config);
+        return list;
+    }
+
+    /// <summary>
+    /// Hugging Face <c>SiglipModel</c>'s keys: <c>vision_model.*</c> (patch embedding with bias, one position per patch,
+    /// encoder layers, <c>post_layernorm</c>, the attention-pool <c>head</c>), <c>text_model.*</c> (embeddings, encoder
+    /// layers, <c>final_layer_norm</c>, <c>head</c>), <c>logit_scale</c> and <c>logit_bias</c> (both [1]).
+    /// </summary>
+    private static List<(string Name, long[] Shape, bool Optional)> ExpectedSiglip(ClipConfig config)
+    {
+        var list = new List<(string, long[], bool)>();
+        void Add(string name, params long[] shape) => list.Add((name, shape, false));
+        void AddNorm(string prefix, long w)
+        {
+            Add(prefix + "weight", w);
+            Add(prefix + "bias", w);
+        }
+        void AddLinear(string prefix, long output, long input)
+        {
+            Add(prefix + "weight", output, input);
+            Add(prefix + "bias", output);
+        }
+        void AddLayers(string prefix, int count, long w, long mlp)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var p = $"{prefix}encoder.layers.{i}.";
+                AddNorm(p + "layer_norm1.", w);
+                foreach (var projection in new[] { "q_proj", "k_proj", "v_proj", "out_proj" })
+                    AddLinear($"{p}self_attn.{projection}.", w, w);
+                AddNorm(p + "layer_norm2.", w);
+                AddLinear(p + "mlp.fc1.", mlp, w);
+                AddLinear(p + "mlp.fc2.", w, mlp);
+            }
+        }
+
+        long tw = config.TransformerWidth;
+        Add("text_model.embeddings.token_embedding.weight", config.VocabSize, tw);
+        Add("text_model.embeddings.position_embedding.weight", config.ContextLength, tw);
+        AddLayers("text_model.", config.TransformerLayers, tw, config.TransformerMlpWidth);
+        AddNorm("text_model.final_layer_norm.", tw);
+        AddLinear("text_model.head.", config.EmbedDim, tw);
+
+        long vw = config.VisionWidth, patch = config.VisionPatchSize!.Value, grid = config.ImageResolution / patch;
+        Add("vision_model.embeddings.patch_embedding.weight", vw, 3, patch, patch);
+        Add("vision_model.embeddings.patch_embedding.bias", vw);
+        Add("vision_model.embeddings.position_embedding.weight", grid * grid, vw);
+        AddLayers("vision_model.", config.VisionLayers[0], vw, config.VisionMlpWidth);
+        AddNorm("vision_model.post_layernorm.", vw);
+        Add("vision_model.head.probe", 1, 1, vw);
+        AddLinear("vision_model.head.attention.in_proj_", 3 * vw, vw);
+        AddLinear("vision_model.head.attention.out_proj.", vw, vw);
+        AddNorm("vision_model.head.layernorm.", vw);
+        AddLinear("vision_model.head.mlp.fc1.", config.VisionMlpWidth, vw);
+        AddLinear("vision_model.head.mlp.fc2.", vw, config.VisionMlpWidth);
+        Add("logit_scale", 1);
+        Add("logit_bias", 1);
         return list;
     }
 
@@ -162,8 +227,8 @@ internal static class ClipStateDictLayout
                 if (!optional) missing.Add(name);
                 continue;
             }
-            // logit_scale is 0-d in OpenAI checkpoints; accept the [1] some converters write.
-            if (name == "logit_scale" && tensor.ElementCount == 1)
+            // logit_scale is 0-d in OpenAI checkpoints and [1] in Hugging Face SigLIP's: accept either (logit_bias too).
+            if (name is "logit_scale" or "logit_bias" && tensor.ElementCount == 1)
                 continue;
             if (!tensor.Shape.SequenceEqual(shape))
                 problems.Add($"'{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", shape)}]");
@@ -174,12 +239,14 @@ internal static class ClipStateDictLayout
         if (unexpected.Count > 0)
             problems.Add($"unexpected keys: {Summarize(unexpected)}");
         if (problems.Count > 0)
-            throw new InvalidDataException($"{origin}: the state dict does not match the CLIP config ({Describe(config)}): {string.Join("; ", problems)}.");
+            throw new InvalidDataException($"{origin}: the state dict does not match the {(config.IsSiglip ? "SigLIP" : "CLIP")} config ({Describe(config)}): {string.Join("; ", problems)}.");
     }
 
     /// <summary>A short description of the architecture for messages.</summary>
     internal static string Describe(ClipConfig c)
     {
+        if (c.IsSiglip)
+            return $"SigLIP ViT width {c.VisionWidth}, {c.VisionLayers[0]} layers, {c.VisionHeads} heads, MLP {c.VisionMlpWidth}, patch {c.VisionPatchSize}, resolution {c.ImageResolution}; text width {c.TransformerWidth}, {c.TransformerLayers} layers, {c.TransformerHeads} heads, MLP {c.TransformerMlpWidth}, vocabulary {c.VocabSize}, context {c.ContextLength}; embed {c.EmbedDim}";
         var text = c.IsTextFeatureProjection ? $"head on {c.TextFeatureSize} frozen text features" : $"text width {c.TransformerWidth}, {c.TransformerLayers} layers";
         return c.IsImageFeatureProjection
             ? $"projection of {c.ImageFeatureSize} frozen image features; {text}; embed {c.EmbedDim}"

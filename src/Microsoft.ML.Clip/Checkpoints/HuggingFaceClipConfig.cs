@@ -109,7 +109,7 @@ internal static class HuggingFaceClipConfig
     public static string Serialize(ClipConfig config, float logitScale)
     {
         RequireVisionTransformer(config);
-        var act = config.Activation == ClipActivation.Gelu ? "gelu" : "quick_gelu";
+        var act = ClipConfigJson.ActivationName(config.Activation);
         var root = new JsonObject
         {
             ["architectures"] = new JsonArray("CLIPModel"),
@@ -170,6 +170,7 @@ internal static class HuggingFaceClipConfig
     {
         "quick_gelu" => ClipActivation.QuickGelu,
         "gelu" => ClipActivation.Gelu,
-        _ => throw new NotSupportedException($"'{origin}': activation '{name}' is not supported (quick_gelu or gelu)."),
+        "gelu_pytorch_tanh" or "gelu_new" or "gelu_fast" => ClipActivation.GeluTanh,
+        _ => throw new NotSupportedException($"'{origin}': activation '{name}' is not supported (quick_gelu, gelu or gelu_pytorch_tanh)."),
     };
 }

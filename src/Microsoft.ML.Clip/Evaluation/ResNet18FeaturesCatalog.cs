@@ -11,7 +11,8 @@ namespace Microsoft.ML;
 /// This chains exactly what <c>DnnFeaturizeImage(…, m =&gt; m.ModelSelector.ResNet18(…))</c> runs (the package's
 /// preprocessing graph — RGB 0–255 to BGR minus the mean image — then the network), without making this library
 /// depend on the 64 MB package: an application that references it gets the files in <c>DnnImageModels/</c> of its
-/// output folder, the default <c>modelDirectory</c>. Images are loaded and resized to 224×224 (aspect kept,
+/// output folder, the default <c>modelDirectory</c> (without it, the package restored in the NuGet global packages
+/// folder is read). Images are loaded and resized to 224×224 (aspect kept,
 /// centre-cropped) by ML.NET's image transforms. One ONNX Runtime call per row (the graphs fix the batch at 1).
 /// </remarks>
 public static class ResNet18FeaturesCatalog
@@ -27,7 +28,7 @@ public static class ResNet18FeaturesCatalog
     /// <param name="outputColumnName">The feature column.</param>
     /// <param name="imagePathColumnName">A <c>String</c> column of image file paths.</param>
     /// <param name="imageFolder">Folder the paths are relative to; null: as they are.</param>
-    /// <param name="modelDirectory">Folder holding <c>ResNetPrepOnnx/</c> and <c>ResNet18Onnx/</c>; null: <c>DnnImageModels</c> next to the application.</param>
+    /// <param name="modelDirectory">Folder holding <c>ResNetPrepOnnx/</c> and <c>ResNet18Onnx/</c>; null: <c>DnnImageModels</c> next to the application, else the restored NuGet package in the global packages folder.</param>
     /// <param name="gpuDeviceId">CUDA device; null: the CPU.</param>
     /// <param name="fallbackToCpu">Run on the CPU when CUDA is not usable.</param>
     /// <exception cref="FileNotFoundException">An ONNX file is missing (the message names it and the package).</exception>

@@ -4,6 +4,7 @@ using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
+using Microsoft.ML.Clip.Tokenization;
 using Onnx;
 
 namespace Microsoft.ML.Clip.Export;
@@ -44,19 +45,9 @@ internal sealed record FrozenTextEncoderGraph(string Name, byte[] GraphBytes, by
     /// <summary>The <c>clip_model.json</c> description of its tokenizer (WordPiece over <c>vocab.txt</c> in the folder).</summary>
     public ClipTokenizerInfo TokenizerInfo()
     {
-        var tokenizer = Tokenization.BertWordPieceTokenizer.FromVocabulary(VocabularyBytes, Settings.Lowercase, $"{Name} ({FrozenTextEncoderSettings.VocabularyFile})");
-        return new ClipTokenizerInfo
-        {
-            Kind = Tokenization.ClipTokenizerSpec.WordPiece,
-            File = FrozenTextEncoderSettings.VocabularyFile,
-            Vocab = FrozenTextEncoderSettings.VocabularyFile,
-            Lowercase = Settings.Lowercase,
-            PadId = tokenizer.PaddingId,
-            StartOfTextId = tokenizer.ClassificationId,
-            EndOfTextId = tokenizer.SeparatorId,
-            ContextLength = Settings.MaxLength,
-            VocabSize = tokenizer.VocabularySize,
-        };
+        var vocabSize = Tokenization.BertWordPieceTokenizer.FromVocabulary(VocabularyBytes, Settings.Lowercase, $"{Name} ({FrozenTextEncoderSettings.VocabularyFile})").VocabularySize;
+        return Tokenization.ClipTokenizerSpec.Describe(Tokenization.ClipTokenizerSpec.WordPiece, VocabularyBytes, FrozenTextEncoderSettings.VocabularyFile,
+            Settings.MaxLength, vocabSize, Settings.Lowercase);
     }
 }
 
@@ -87,6 +78,17 @@ internal sealed class ClipOnnxExportOptions
     /// ignored otherwise.
     /// </summary>
     public FrozenTextEncoderGraph? TextEncoder { get; init; }
+
+    /// <summary>
+    /// A SigLIP's tokenizer (its checkpoint folder's file, copied into the exported folder and named in
+    /// <c>clip_model.json</c>; or <see cref="CheckpointTokenizer.ClipBpe"/> for one trained on CLIP's tokens). Required for a
+    /// SigLIP; ignored for a CLIP, which always uses CLIP's BPE.
+    /// </summary>
+    public CheckpointTokenizer? Tokenizer { get; init; }
+
+    /// <summary>The image preprocessing to record (a SigLIP's <c>preprocessor_config.json</c>); null for the family's default.
+    /// Ignored for a locked-image model, whose encoder brings its own.</summary>
+    public ClipPreprocessSettings? Preprocess { get; init; }
 }
 
 /// <summary>What <see cref="ClipOnnxExporter.Export"/> wrote.</summary>
@@ -141,14 +143,21 @@ internal static class ClipOnnxExporter
             ImageResolution = config.ImageResolution,
             LogitScale = logitScale,
             VisionKind = encoder is not null ? "onnx-features" : config.IsVisionTransformer ? "vit" : "resnet",
-            Preprocess = encoder is null ? new ClipPreprocessInfo() : ClipPreprocessInfo.From(encoder.Preprocess),
+            Preprocess = encoder is not null ? ClipPreprocessInfo.From(encoder.Preprocess)
+                : options.Preprocess is { } preprocess ? ClipPreprocessInfo.From(preprocess) : new ClipPreprocessInfo(),
             // A frozen BERT-family encoder masks its padding itself: a batch may be cut after its longest text.
             Tokenizer = textEncoder?.TokenizerInfo() ?? new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
             TextSequence = textEncoder is null ? ClipModelInfo.FixedSequence : ClipModelInfo.DynamicSequence,
             Source = source,
         };
+        if (config.IsSiglip)
+            info = SiglipInfo(info, config, stateDict, options);
+        if (info.LogitBias is float bias)
+            metadata["logit_bias"] = bias.ToString("R", CultureInfo.InvariantCulture);
 
         Directory.CreateDirectory(outDir);
+        if (config.IsSiglip && options.Tokenizer is { FileName: { } tokenizerFile, FileBytes: { } tokenizerBytes })
+            AtomicFile.Write(Path.Combine(outDir, tokenizerFile), stream => stream.Write(tokenizerBytes));
         if (encoder is not null) metadata["image_encoder"] = encoder.Name;
         if (textEncoder is not null) metadata["text_encoder"] = textEncoder.Name;
         // One graph at a time: the image graph is written and released before the text graph is built.
@@ -156,7 +165,9 @@ internal static class ClipOnnxExporter
         // A large tower's graph is garbage now; collect it before the text graph is built so that the checkpoint and
         // the two graphs are never in memory together (ViT-L/14: peak 3.1 GB without, 2.7 GB with).
         if (imageBytes > LargeGraphBytes) GC.Collect();
-        var textGraph = textEncoder is not null ? LockedTextGraph(config, stateDict, textEncoder, metadata) : ClipOnnxTextGraph.Build(config, stateDict, metadata);
+        var textGraph = textEncoder is not null ? LockedTextGraph(config, stateDict, textEncoder, metadata)
+            : config.IsSiglip ? SiglipOnnxGraphs.Text(config, stateDict, metadata)
+            : ClipOnnxTextGraph.Build(config, stateDict, metadata);
         rounded |= Write(textGraph, Path.Combine(outDir, info.TextModelFile), options.WeightsAsFloat16).Rounded;
         if (textEncoder is not null)
             AtomicFile.Write(Path.Combine(outDir, info.Tokenizer.File!), stream => stream.Write(textEncoder.VocabularyBytes));
@@ -167,8 +178,28 @@ internal static class ClipOnnxExporter
     private static ModelProto ImageGraph(ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, FrozenEncoderGraph? encoder,
         IReadOnlyDictionary<string, string> metadata) =>
         encoder is not null ? LockedImageGraph(config, stateDict, encoder, metadata)
+        : config.IsSiglip ? SiglipOnnxGraphs.Image(config, stateDict, metadata)
         : config.IsVisionTransformer ? ClipOnnxVisionTransformerGraph.Build(config, stateDict, metadata)
         : ClipOnnxResNetGraph.Build(config, stateDict, metadata);
+
+    // A SigLIP's clip_model.json: sigmoid family with its learned bias, rows always of the full context (the text tower reads
+    // the last position), its own tokenizer file, and SigLIP's preprocessing unless the checkpoint records another.
+    private static ClipModelInfo SiglipInfo(ClipModelInfo info, ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, ClipOnnxExportOptions options)
+    {
+        var tokenizer = options.Tokenizer ?? throw new FileNotFoundException(
+            $"A SigLIP's ONNX folder needs its tokenizer, and the checkpoint brought none: put the model's {HuggingFaceSiglip.SiglipTokenizerFile} (SigLIP) or " +
+            $"{HuggingFaceSiglip.GemmaTokenizerFile} (SigLIP 2) beside its config.json.");
+        if (tokenizer.FileName is { } file && (!ClipModelInfo.IsPlainFileName(file) || file is ClipModelInfo.FileName or "image.onnx" or "text.onnx"))
+            throw new ArgumentException($"The tokenizer file name '{file}' cannot be used in a model folder.", nameof(options));
+        return info with
+        {
+            Family = ClipModelInfo.SiglipFamily,
+            LogitBias = stateDict["logit_bias"].SingleValue(),
+            TextSequence = ClipModelInfo.FixedSequence,
+            Preprocess = ClipPreprocessInfo.From(options.Preprocess ?? HuggingFaceSiglip.DefaultPreprocess(config)),
+            Tokenizer = ClipTokenizerSpec.Describe(tokenizer.Kind, tokenizer.FileBytes, tokenizer.FileName, config.ContextLength, config.VocabSize),
+        };
+    }
 
     private static FrozenEncoderGraph CheckEncoder(ClipConfig config, FrozenEncoderGraph? encoder)
     {

@@ -48,9 +48,14 @@ internal static class ClipOnnxTransformer
         return g.Reshape(g.Transpose(output, 0, 2, 1, 3), 0, 0, width);
     }
 
-    /// <summary>QuickGELU <c>x·σ(1.702x)</c> or exact GELU <c>0.5·x·(1 + erf(x/√2))</c>.</summary>
+    /// <summary>
+    /// QuickGELU <c>x·σ(1.702x)</c>, exact GELU <c>0.5·x·(1 + erf(x/√2))</c> or its tanh approximation
+    /// <c>0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))</c> (PyTorch's <c>gelu(approximate="tanh")</c>; opset 17 has no Gelu).
+    /// </summary>
     public static string Activation(OnnxGraphBuilder g, string x, ClipActivation activation) => activation switch
     {
+        ClipActivation.GeluTanh => g.Mul(g.Mul(x, g.Scalar(0.5f)), g.Add(g.Node("Tanh", [g.Mul(
+            g.Add(x, g.Mul(g.Mul(g.Mul(x, x), x), g.Scalar(0.044715f))), g.Scalar((float)Math.Sqrt(2 / Math.PI)))]), g.Scalar(1f))),
         ClipActivation.QuickGelu => g.Mul(x, g.Sigmoid(g.Mul(x, g.Scalar(1.702f)))),
         ClipActivation.Gelu => g.Mul(g.Mul(x, g.Scalar(0.5f)),
             g.Add(g.Node("Erf", [g.Mul(x, g.Scalar((float)(1 / Math.Sqrt(2))))]), g.Scalar(1f))),

@@ -83,11 +83,12 @@ internal static class ClipOnnxGraphs
 
     /// <summary>
     /// The zero-shot head: input <paramref name="inputName"/> float [1, D] (an image embedding, normalised
-    /// or not), output <paramref name="outputName"/> float [C] = softmax(scale · normalise(x) · W), where
+    /// or not), output <paramref name="outputName"/> float [C] = softmax(scale · normalise(x) · W) — or, with a
+    /// <paramref name="bias"/> (a sigmoid model), sigmoid(scale · normalise(x) · W + bias) per class —, where
     /// <paramref name="classWeights"/> is W row-major [D, C] (columns = normalised class embeddings).
     /// </summary>
     public static byte[] ZeroShotHead(ReadOnlySpan<float> classWeights, int embedDim, int classCount, float scale,
-        string inputName, string outputName)
+        string inputName, string outputName, float? bias = null)
     {
         if (classWeights.Length != embedDim * classCount)
             throw new ArgumentException($"Class weights hold {classWeights.Length} values, expected {embedDim} x {classCount}.", nameof(classWeights));
@@ -98,8 +99,18 @@ internal static class ClipOnnxGraphs
         g.Initializer.Add(Int64Tensor(Prefix + "flat", -1));
         g.Node.Add(CreateNode("LpNormalization", Prefix + "unit", [inputName], Int("axis", 1), Int("p", 2)));
         g.Node.Add(CreateNode("MatMul", Prefix + "cosine", [Prefix + "unit", Prefix + "class_weights"]));
-        g.Node.Add(CreateNode("Mul", Prefix + "logits", [Prefix + "cosine", Prefix + "scale"]));
-        g.Node.Add(CreateNode("Softmax", Prefix + "probs", [Prefix + "logits"], Int("axis", 1)));
+        if (bias is float b)
+        {
+            g.Initializer.Add(FloatTensor(Prefix + "bias", [], [b]));
+            g.Node.Add(CreateNode("Mul", Prefix + "scaled", [Prefix + "cosine", Prefix + "scale"]));
+            g.Node.Add(CreateNode("Add", Prefix + "logits", [Prefix + "scaled", Prefix + "bias"]));
+            g.Node.Add(CreateNode("Sigmoid", Prefix + "probs", [Prefix + "logits"]));
+        }
+        else
+        {
+            g.Node.Add(CreateNode("Mul", Prefix + "logits", [Prefix + "cosine", Prefix + "scale"]));
+            g.Node.Add(CreateNode("Softmax", Prefix + "probs", [Prefix + "logits"], Int("axis", 1)));
+        }
         g.Node.Add(CreateNode("Reshape", outputName, [Prefix + "probs", Prefix + "flat"]));
         g.Output.Add(Value(outputName, DataType.Float, classCount));
         return CreateModel(g).ToByteArray();

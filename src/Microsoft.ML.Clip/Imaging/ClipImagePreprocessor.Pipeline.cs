@@ -11,7 +11,8 @@ namespace Microsoft.ML.Clip.Imaging;
 /// to <c>int(N * long / short)</c> with PIL's antialiased bicubic filter, then the centre N x N is kept
 /// (offsets <c>round((size - N) / 2)</c>, half to even); <see cref="ClipResizeMode.Squash"/>: both
 /// sides to N with the same filter. Then <c>convert('RGB')</c> (grey replicated, alpha dropped, not
-/// composited), scaling to [0, 1] and <c>(x - mean) / std</c> per channel in float32.
+/// composited) — or before the resize with <see cref="ClipPreprocessSettings.ConvertRgbFirst"/> —, scaling to [0, 1]
+/// and <c>(x - mean) / std</c> per channel in float32.
 /// Instances are immutable and thread-safe.
 /// </remarks>
 public sealed class ClipImagePreprocessor
@@ -19,6 +20,9 @@ public sealed class ClipImagePreprocessor
     // Per channel, the normalised value of each byte: (b / 255f - mean) / std, computed once with the
     // same float32 operations torchvision uses, so a lookup gives the same bits as computing per pixel.
     private readonly float[][] _lookup;
+
+    // Plan as a delegate made once, not per image.
+    private readonly Func<int, int, ResizeCrop> _plan;
 
     /// <summary>Creates a preprocessor.</summary>
     /// <param name="settings">Size, resize mode, mean and standard deviation.</param>
@@ -38,6 +42,7 @@ public sealed class ClipImagePreprocessor
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxPixels, "MaxPixels must be positive.");
         Settings = settings;
         DecodeOptions = options ?? ClipImageDecodeOptions.Default;
+        _plan = Plan;
         _lookup = new float[3][];
         for (int c = 0; c < 3; c++)
         {
@@ -68,7 +73,11 @@ public sealed class ClipImagePreprocessor
     public void Preprocess(ReadOnlySpan<byte> encodedImage, Span<float> destination, string? sourceName = null)
     {
         CheckDestination(destination.Length);
-        Preprocess(ClipImageDecoder.Decode(encodedImage, sourceName, DecodeOptions), destination);
+        // Decoded straight into pooled rows, only where the resize reads (see ClipImageDecoder.OpenRows).
+        using var rows = OpenRows(encodedImage, sourceName, out var target);
+        Preprocess(rows, target, destination);
+        // The rows past the crop are still read, so that a truncated file fails as with a whole decode.
+        (rows as JpegRows)?.Finish();
     }
 
     /// <summary>Reads and decodes an image file and writes the normalised CHW tensor.</summary>
@@ -79,7 +88,10 @@ public sealed class ClipImagePreprocessor
     public void PreprocessFile(string path, Span<float> destination)
     {
         CheckDestination(destination.Length);
-        Preprocess(ClipImageDecoder.DecodeFile(path, DecodeOptions), destination);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Image file '{path}' was not found.", path);
+        Preprocess(File.ReadAllBytes(path), destination, path);
     }
 
     /// <summary>Writes the normalised CHW tensor of an already decoded image.</summary>
@@ -89,11 +101,43 @@ public sealed class ClipImagePreprocessor
     {
         ArgumentNullException.ThrowIfNull(image);
         CheckDestination(destination.Length);
+        using var rows = RowsOf(image);
+        Preprocess(rows, Plan(image.Width, image.Height), destination);
+    }
+
+    /// <summary>A decoded image as rows for the resizer, converted to RGB first when <see cref="ClipPreprocessSettings.ConvertRgbFirst"/>.</summary>
+    private PixelRows RowsOf(DecodedImage image)
+        => ArrayPixelRows.Over(Settings.ConvertRgbFirst ? image.ConvertedToRgb() : image);
+
+    /// <summary>An encoded image opened as rows for the resizer (see <see cref="ClipImageDecoder.OpenRows"/>), converted
+    /// to RGB first when <see cref="ClipPreprocessSettings.ConvertRgbFirst"/>.</summary>
+    private PixelRows OpenRows(ReadOnlySpan<byte> encodedImage, string? sourceName, out ResizeCrop target)
+    {
+        var rows = ClipImageDecoder.OpenRows(encodedImage, sourceName, DecodeOptions, _plan, out target);
+        if (Settings.ConvertRgbFirst)
+            rows.ConvertToRgbFirst();
+        return rows;
+    }
+
+    /// <summary>
+    /// The 8-bit RGB image just before scaling and normalisation (HWC [N, N, 3]) of an encoded image, decoded the way
+    /// <see cref="Preprocess(ReadOnlySpan{byte}, Span{float}, string?)"/> decodes it (only the rows and columns read).
+    /// </summary>
+    internal void ResizeAndCropRgb(ReadOnlySpan<byte> encodedImage, Span<byte> destination, string? sourceName = null)
+    {
+        using var rows = OpenRows(encodedImage, sourceName, out var target);
+        PillowResize.ResizeCropToRgb(rows, target, destination);
+        (rows as JpegRows)?.Finish();
+    }
+
+    /// <summary>Resize, crop, convert to RGB and normalise into the CHW tensor.</summary>
+    private void Preprocess(PixelRows rows, in ResizeCrop target, Span<float> destination)
+    {
         int n = Resolution, plane = n * n;
         var rgb = ArrayPool<byte>.Shared.Rent(plane * 3);
         try
         {
-            ResizeAndCropRgb(image, rgb.AsSpan(0, plane * 3));
+            PillowResize.ResizeCropToRgb(rows, target, rgb.AsSpan(0, plane * 3));
             for (int c = 0; c < 3; c++)
             {
                 var lookup = _lookup[c];
@@ -136,8 +180,15 @@ public sealed class ClipImagePreprocessor
         int n = Resolution;
         if (destination.Length < n * n * 3)
             throw new ArgumentException($"Destination holds {destination.Length} bytes, {n * n * 3} (3 x {n} x {n}) needed.", nameof(destination));
-        var (width, height, left, top) = Geometry(image.Width, image.Height);
-        PillowResize.ResizeCropToRgb(image, width, height, left, top, n, n, destination);
+        using var rows = RowsOf(image);
+        PillowResize.ResizeCropToRgb(rows, Plan(image.Width, image.Height), destination);
+    }
+
+    /// <summary>The resize and centre crop of a <paramref name="width"/> x <paramref name="height"/> image.</summary>
+    internal ResizeCrop Plan(int width, int height)
+    {
+        var (w, h, left, top) = Geometry(width, height);
+        return new ResizeCrop(w, h, left, top, Resolution, Resolution);
     }
 
     /// <summary>

@@ -32,10 +32,18 @@ public sealed record ClipPreprocessSettings
     /// <summary>Per-channel standard deviation divided by after subtracting the mean.</summary>
     public float[] Std { get; init; } = OpenAIStd;
 
+    /// <summary>
+    /// Convert the image to RGB before resizing, as Hugging Face's SigLIP image processor does (<c>convert("RGB")</c>
+    /// first: alpha dropped, palette and 1-bit images then resized with the bicubic filter like any RGB image), rather
+    /// than after, as openai/CLIP does (alpha images resized premultiplied, palette images with nearest neighbour).
+    /// The two differ only for images with alpha, a palette or 1 bit per pixel. Default false.
+    /// </summary>
+    public bool ConvertRgbFirst { get; init; }
+
     /// <summary>The OpenAI preset at resolution <paramref name="resolution"/>.</summary>
     public static ClipPreprocessSettings OpenAI(int resolution) => new() { Resolution = resolution };
 
-    /// <summary>The squash preset (both sides to N, mean and std 0.5).</summary>
+    /// <summary>The squash preset (both sides to N, mean and std 0.5); SigLIP's preprocessing is this with <see cref="ConvertRgbFirst"/>.</summary>
     public static ClipPreprocessSettings Squash(int resolution) => new()
     {
         Resolution = resolution,

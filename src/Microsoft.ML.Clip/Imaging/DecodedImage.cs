@@ -122,6 +122,29 @@ public sealed class DecodedImage
         return new DecodedImage(width, height, DecodedPixelFormat.Rgb, rgb);
     }
 
+    /// <summary>
+    /// PIL's <c>convert("RGB")</c> as an image to resize: alpha dropped (colours taken as stored, not composited; premultiplied
+    /// colours are unpremultiplied first, which cannot restore the exact values of translucent pixels), grey kept as one
+    /// channel (replicating it before or after the resize gives the same bytes), and resized with the bicubic filter even
+    /// when the source was a palette or 1-bit image. Returns this image when nothing changes.
+    /// </summary>
+    internal DecodedImage ConvertedToRgb()
+    {
+        if (!HasAlpha && !NearestNeighbor)
+            return this;
+        if (!HasAlpha)
+            return new DecodedImage(Width, Height, Format, Pixels);
+        int channels = Channels, kept = channels - 1;
+        var pixels = GC.AllocateUninitializedArray<byte>(Width * Height * kept);
+        for (int i = 0, j = 0; j < pixels.Length; i += channels)
+        {
+            byte alpha = Pixels[i + kept];
+            for (int c = 0; c < kept; c++)
+                pixels[j++] = AlphaPremultiplied ? PillowResize.Unpremultiply(Pixels[i + c], alpha) : Pixels[i + c];
+        }
+        return new DecodedImage(Width, Height, Format == DecodedPixelFormat.Rgba ? DecodedPixelFormat.Rgb : DecodedPixelFormat.Gray, pixels);
+    }
+
     /// <summary>RGBA (or RGBX) to RGB: copies the first three of every four bytes.</summary>
     internal static void DropAlpha(ReadOnlySpan<byte> rgba, Span<byte> rgb)
     {

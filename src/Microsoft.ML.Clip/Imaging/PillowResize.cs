@@ -5,6 +5,10 @@ using System.Runtime.InteropServices;
 
 namespace Microsoft.ML.Clip.Imaging;
 
+/// <summary>A resize to <see cref="Width"/> x <see cref="Height"/> of which only the window at (<see cref="Left"/>,
+/// <see cref="Top"/>), <see cref="CropWidth"/> x <see cref="CropHeight"/> is kept.</summary>
+internal readonly record struct ResizeCrop(int Width, int Height, int Left, int Top, int CropWidth, int CropHeight);
+
 /// <summary>
 /// PIL's <c>Image.resize(size, BICUBIC)</c> followed by a crop and <c>convert('RGB')</c>, computed only
 /// for the pixels that survive the crop. Every output pixel of Pillow's two-pass resize depends only
@@ -17,123 +21,178 @@ namespace Microsoft.ML.Clip.Imaging;
 /// images with alpha are resized premultiplied (<c>RGBA → RGBa → resize → RGBA</c>, with Pillow's
 /// rounding both ways); palette and 1-bit images are resized with nearest neighbour.
 /// </remarks>
-internal static class PillowResize
+internal static partial class PillowResize
 {
     /// <summary>
-    /// Resizes <paramref name="image"/> to <paramref name="outWidth"/> x <paramref name="outHeight"/>, keeps the
-    /// window at (<paramref name="cropLeft"/>, <paramref name="cropTop"/>) of size <paramref name="cropWidth"/> x
-    /// <paramref name="cropHeight"/> and writes it as RGB bytes (HWC) into <paramref name="rgb"/>.
+    /// Resizes <paramref name="source"/> to <paramref name="target"/>'s size, keeps its crop window and writes it as
+    /// RGB bytes (HWC) into <paramref name="rgb"/>. The rows read are those <see cref="SourceWindow"/> names.
     /// </summary>
-    public static void ResizeCropToRgb(
-        DecodedImage image, int outWidth, int outHeight,
-        int cropLeft, int cropTop, int cropWidth, int cropHeight, Span<byte> rgb)
+    public static void ResizeCropToRgb(PixelRows source, in ResizeCrop target, Span<byte> rgb)
     {
-        if (cropLeft < 0 || cropTop < 0 || cropWidth <= 0 || cropHeight <= 0
-            || cropLeft + cropWidth > outWidth || cropTop + cropHeight > outHeight)
-            throw new ArgumentOutOfRangeException(nameof(cropLeft), $"Crop window ({cropLeft}, {cropTop}, {cropWidth}x{cropHeight}) does not fit in {outWidth}x{outHeight}.");
-        if (rgb.Length < cropWidth * cropHeight * 3)
-            throw new ArgumentException($"Destination holds {rgb.Length} bytes, {cropWidth * cropHeight * 3} needed.", nameof(rgb));
+        var t = target;
+        if (t.Left < 0 || t.Top < 0 || t.CropWidth <= 0 || t.CropHeight <= 0
+            || t.Left + t.CropWidth > t.Width || t.Top + t.CropHeight > t.Height)
+            throw new ArgumentOutOfRangeException(nameof(target), $"Crop window ({t.Left}, {t.Top}, {t.CropWidth}x{t.CropHeight}) does not fit in {t.Width}x{t.Height}.");
+        if (rgb.Length < t.CropWidth * t.CropHeight * 3)
+            throw new ArgumentException($"Destination holds {rgb.Length} bytes, {t.CropWidth * t.CropHeight * 3} needed.", nameof(rgb));
+        var window = SourceWindow(source.Width, source.Height, t, source.NearestNeighbor);
+        if (window.Left < source.Left || window.Right > source.Left + source.Columns)
+            throw new InvalidOperationException($"The source holds columns [{source.Left}, {source.Left + source.Columns}), the resize reads [{window.Left}, {window.Right}).");
 
-        int channels = image.Channels;
-        var cropped = ArrayPool<byte>.Shared.Rent(cropWidth * cropHeight * channels);
+        int cropBytes = t.CropWidth * t.CropHeight * source.Channels;
+        // An RGB result needs no conversion: the resize writes straight into the destination.
+        bool direct = source.Format == DecodedPixelFormat.Rgb;
+        var cropped = direct ? null : ArrayPool<byte>.Shared.Rent(cropBytes);
+        var resized = direct ? rgb[..cropBytes] : cropped.AsSpan(0, cropBytes);
         try
         {
             bool premultiplied;
-            if (outWidth == image.Width && outHeight == image.Height)
+            if (t.Width == source.Width && t.Height == source.Height)
             {
                 // PIL returns a copy without touching the pixels (no premultiplication round trip).
-                CopyWindow(image.Pixels, image.Width, channels, cropLeft, cropTop, cropWidth, cropHeight, cropped);
-                premultiplied = image.AlphaPremultiplied;
+                CopyWindow(source, t, resized);
+                premultiplied = source.AlphaPremultiplied;
             }
-            else if (image.NearestNeighbor)
+            else if (source.NearestNeighbor)
             {
-                Nearest(image, outWidth, outHeight, cropLeft, cropTop, cropWidth, cropHeight, cropped);
-                premultiplied = image.AlphaPremultiplied;
+                Nearest(source, t, resized);
+                premultiplied = source.AlphaPremultiplied;
             }
             else
             {
-                Bicubic(image, outWidth, outHeight, cropLeft, cropTop, cropWidth, cropHeight, cropped);
-                premultiplied = image.HasAlpha;
+                Bicubic(source, t, resized);
+                premultiplied = source.HasAlpha;
             }
-            ToRgb(cropped.AsSpan(0, cropWidth * cropHeight * channels), image.Format, premultiplied, rgb);
+            if (!direct)
+                ToRgb(resized, source.Format, premultiplied, rgb);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(cropped);
+            if (cropped != null)
+                ArrayPool<byte>.Shared.Return(cropped);
         }
     }
 
-    private static void CopyWindow(byte[] pixels, int width, int channels, int left, int top, int w, int h, byte[] destination)
+    /// <summary>
+    /// The source pixels (columns <c>Left</c> to <c>Right</c>, rows <c>Top</c> to <c>Bottom</c>, ends excluded) that
+    /// resizing a <paramref name="width"/> x <paramref name="height"/> image to <paramref name="target"/> reads: the taps
+    /// of the kept output pixels only. A decoder needs to produce no other pixel.
+    /// </summary>
+    public static (int Left, int Top, int Right, int Bottom) SourceWindow(int width, int height, in ResizeCrop target, bool nearestNeighbor)
     {
-        int rowBytes = w * channels;
-        for (int y = 0; y < h; y++)
-            pixels.AsSpan(((top + y) * width + left) * channels, rowBytes).CopyTo(destination.AsSpan(y * rowBytes, rowBytes));
+        var t = target;
+        if (t.Width == width && t.Height == height)
+            return (t.Left, t.Top, t.Left + t.CropWidth, t.Top + t.CropHeight);
+        if (nearestNeighbor)
+            return (0, 0, width, height);
+        var (left, right) = t.Width != width ? Span(ResampleCoefficients.Get(width, t.Width, t.Left, t.CropWidth)) : (t.Left, t.Left + t.CropWidth);
+        var (top, bottom) = t.Height != height ? Span(ResampleCoefficients.Get(height, t.Height, t.Top, t.CropHeight)) : (t.Top, t.Top + t.CropHeight);
+        return (left, top, right, bottom);
+
+        // Tap windows move monotonically with the output pixel: the first starts lowest, the last ends highest.
+        static (int, int) Span(ResampleCoefficients c) => (c.First[0], c.First[c.Length - 1] + c.Count[c.Length - 1]);
+    }
+
+    /// <summary>Kept pixels of an image whose size does not change: a plain copy.</summary>
+    private static void CopyWindow(PixelRows source, in ResizeCrop t, Span<byte> destination)
+    {
+        int channels = source.Channels, stride = source.PixelStride;
+        int rowBytes = t.CropWidth * channels;
+        for (int y = 0; y < t.CropHeight; y++)
+            PackPixels(source.Row(t.Top + y)[((t.Left - source.Left) * stride)..], stride, channels, t.CropWidth, destination.Slice(y * rowBytes, rowBytes));
+    }
+
+    /// <summary>Copies <paramref name="count"/> pixels stored <paramref name="stride"/> bytes apart into <paramref name="channels"/> bytes each.</summary>
+    private static void PackPixels(ReadOnlySpan<byte> source, int stride, int channels, int count, Span<byte> destination)
+    {
+        if (stride == channels)
+        {
+            source[..(count * channels)].CopyTo(destination);
+        }
+        else if (stride == 4 && channels == 3)
+        {
+            DecodedImage.DropAlpha(source[..(count * stride)], destination[..(count * channels)]);
+        }
+        else
+        {
+            for (int i = 0; i < count; i++)
+                source.Slice(i * stride, channels).CopyTo(destination.Slice(i * channels, channels));
+        }
     }
 
     /// <summary>Pillow's nearest-neighbour scaling: sample at the pixel centres, positions accumulated in double.</summary>
-    private static void Nearest(DecodedImage image, int outWidth, int outHeight, int left, int top, int w, int h, byte[] destination)
+    private static void Nearest(PixelRows source, in ResizeCrop t, Span<byte> destination)
     {
-        int channels = image.Channels;
-        double xStep = (double)image.Width / outWidth, yStep = (double)image.Height / outHeight;
+        int channels = source.Channels, stride = source.PixelStride;
+        int left = t.Left, top = t.Top, w = t.CropWidth, h = t.CropHeight;
+        double xStep = (double)source.Width / t.Width, yStep = (double)source.Height / t.Height;
         // Positions are accumulated from the first pixel, as Pillow does, but only the window is kept.
-        var columns = new int[w];
-        double xo = xStep * 0.5;
-        for (int x = 0; x < left + w; x++, xo += xStep)
+        var columns = ArrayPool<int>.Shared.Rent(w);
+        try
         {
-            if (x >= left)
-                columns[x - left] = Math.Min((int)xo, image.Width - 1);
-        }
-        double yo = yStep * 0.5;
-        for (int y = 0; y < top + h; y++, yo += yStep)
-        {
-            if (y < top)
-                continue;
-            int sourceRow = Math.Min((int)yo, image.Height - 1) * image.Width;
-            int outIndex = (y - top) * w * channels;
-            for (int x = 0; x < w; x++)
+            double xo = xStep * 0.5;
+            for (int x = 0; x < left + w; x++, xo += xStep)
             {
-                int src = (sourceRow + columns[x]) * channels;
-                for (int c = 0; c < channels; c++)
-                    destination[outIndex++] = image.Pixels[src + c];
+                if (x >= left)
+                    columns[x - left] = (Math.Min((int)xo, source.Width - 1) - source.Left) * stride;
             }
+            double yo = yStep * 0.5;
+            for (int y = 0; y < top + h; y++, yo += yStep)
+            {
+                if (y < top)
+                    continue;
+                var row = source.Row(Math.Min((int)yo, source.Height - 1));
+                int outIndex = (y - top) * w * channels;
+                for (int x = 0; x < w; x++)
+                {
+                    int src = columns[x];
+                    for (int c = 0; c < channels; c++)
+                        destination[outIndex++] = row[src + c];
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(columns);
         }
     }
 
-    private static void Bicubic(DecodedImage image, int outWidth, int outHeight, int left, int top, int w, int h, byte[] destination)
+    private static void Bicubic(PixelRows source, in ResizeCrop t, Span<byte> destination)
     {
-        int channels = image.Channels;
-        bool premultiply = image.HasAlpha && !image.AlphaPremultiplied;
-        bool horizontal = outWidth != image.Width;
-        bool vertical = outHeight != image.Height;
+        int channels = source.Channels, stride = source.PixelStride;
+        int left = t.Left, top = t.Top, w = t.CropWidth, h = t.CropHeight;
+        bool premultiply = source.HasAlpha && !source.AlphaPremultiplied;
+        bool horizontal = t.Width != source.Width;
+        bool vertical = t.Height != source.Height;
         // Tables for the kept window only: entry i is output column left + i / row top + i.
-        var vc = vertical ? ResampleCoefficients.Get(image.Height, outHeight, top, h) : null;
-        var hc = horizontal ? ResampleCoefficients.Get(image.Width, outWidth, left, w) : null;
+        var vc = vertical ? ResampleCoefficients.Get(source.Height, t.Height, top, h) : null;
+        var hc = horizontal ? ResampleCoefficients.Get(source.Width, t.Width, left, w) : null;
 
         // Source rows the kept output rows read.
         int rowLo = vc != null ? vc.First[0] : top;
         int rowHi = vc != null ? vc.First[h - 1] + vc.Count[h - 1] : top + h;
         int tempRows = rowHi - rowLo;
-        int tempRowBytes = (horizontal ? w : image.Width) * channels;
-        int tempLeft = horizontal ? 0 : left;  // without a horizontal pass the temp rows are whole source rows
+        int tempRowBytes = w * channels;
 
-        var temp = ArrayPool<byte>.Shared.Rent(tempRows * tempRowBytes);
-        var scratch = premultiply ? ArrayPool<byte>.Shared.Rent(image.Width * channels) : null;
+        // One byte of slack: the vectorised horizontal pass stores 4 bytes for each 3-byte pixel.
+        var temp = ArrayPool<byte>.Shared.Rent(tempRows * tempRowBytes + 1);
+        var scratch = premultiply ? ArrayPool<byte>.Shared.Rent(source.Columns * stride) : null;
         try
         {
-            int sourceRowBytes = image.Width * channels;
             for (int r = 0; r < tempRows; r++)
             {
-                ReadOnlySpan<byte> row = image.Pixels.AsSpan((rowLo + r) * sourceRowBytes, sourceRowBytes);
+                var row = source.Row(rowLo + r);
                 if (premultiply)
                 {
+                    // Alpha formats are stored packed (stride = channels).
                     Premultiply(row, channels, scratch);
-                    row = scratch.AsSpan(0, sourceRowBytes);
+                    row = scratch.AsSpan(0, row.Length);
                 }
-                var outRow = temp.AsSpan(r * tempRowBytes, tempRowBytes);
+                var outRow = temp.AsSpan(r * tempRowBytes);
                 if (horizontal)
-                    HorizontalRow(row, hc!, channels, outRow);
+                    HorizontalRow(row, source.Left, stride, hc!, channels, outRow);
                 else
-                    row.CopyTo(outRow);
+                    PackPixels(row[((left - source.Left) * stride)..], stride, channels, w, outRow);
             }
 
             int outRowBytes = w * channels;
@@ -143,8 +202,8 @@ internal static class PillowResize
                 try
                 {
                     for (int y = 0; y < h; y++)
-                        VerticalRow(temp, tempRowBytes, tempLeft * channels, vc!, y, rowLo, accumulator.AsSpan(0, outRowBytes),
-                            destination.AsSpan(y * outRowBytes, outRowBytes));
+                        VerticalRow(temp, tempRowBytes, vc!, y, rowLo, accumulator.AsSpan(0, outRowBytes),
+                            destination.Slice(y * outRowBytes, outRowBytes));
                 }
                 finally
                 {
@@ -154,7 +213,7 @@ internal static class PillowResize
             else
             {
                 for (int y = 0; y < h; y++)
-                    temp.AsSpan((top + y - rowLo) * tempRowBytes + tempLeft * channels, outRowBytes).CopyTo(destination.AsSpan(y * outRowBytes, outRowBytes));
+                    temp.AsSpan((top + y - rowLo) * tempRowBytes, outRowBytes).CopyTo(destination.Slice(y * outRowBytes, outRowBytes));
             }
         }
         finally
@@ -165,85 +224,11 @@ internal static class PillowResize
         }
     }
 
-    /// <summary>One row of the horizontal pass, for the output columns of <paramref name="hc"/>'s window.</summary>
-    private static void HorizontalRow(ReadOnlySpan<byte> row, ResampleCoefficients hc, int channels, Span<byte> outRow)
-    {
-        int k = hc.KernelSize;
-        // Bounds were checked when the tables were built (taps stay inside the row); reading through
-        // refs keeps the inner loops free of range checks.
-        ref byte src0 = ref MemoryMarshal.GetReference(row);
-        ref int w0 = ref MemoryMarshal.GetArrayDataReference(hc.Weights);
-        ref byte dst = ref MemoryMarshal.GetReference(outRow);
-        int o = 0;
-        for (int xx = 0; xx < hc.Length; xx++)
-        {
-            int n = hc.Count[xx];
-            ref int taps = ref Unsafe.Add(ref w0, xx * k);
-            ref byte src = ref Unsafe.Add(ref src0, hc.First[xx] * channels);
-            switch (channels)
-            {
-                case 1:
-                {
-                    int s0 = ResampleCoefficients.Half;
-                    for (int i = 0; i < n; i++)
-                        s0 += Unsafe.Add(ref src, i) * Unsafe.Add(ref taps, i);
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s0);
-                    break;
-                }
-                case 3:
-                {
-                    int s0 = ResampleCoefficients.Half, s1 = s0, s2 = s0;
-                    for (int i = 0; i < n; i++)
-                    {
-                        int t = Unsafe.Add(ref taps, i);
-                        ref byte p = ref Unsafe.Add(ref src, i * 3);
-                        s0 += p * t;
-                        s1 += Unsafe.Add(ref p, 1) * t;
-                        s2 += Unsafe.Add(ref p, 2) * t;
-                    }
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s0);
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s1);
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s2);
-                    break;
-                }
-                case 4:
-                {
-                    int s0 = ResampleCoefficients.Half, s1 = s0, s2 = s0, s3 = s0;
-                    for (int i = 0; i < n; i++)
-                    {
-                        int t = Unsafe.Add(ref taps, i);
-                        ref byte p = ref Unsafe.Add(ref src, i * 4);
-                        s0 += p * t;
-                        s1 += Unsafe.Add(ref p, 1) * t;
-                        s2 += Unsafe.Add(ref p, 2) * t;
-                        s3 += Unsafe.Add(ref p, 3) * t;
-                    }
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s0);
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s1);
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s2);
-                    Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s3);
-                    break;
-                }
-                default:
-                {
-                    for (int c = 0; c < channels; c++)
-                    {
-                        int s = ResampleCoefficients.Half;
-                        for (int i = 0; i < n; i++)
-                            s += Unsafe.Add(ref src, i * channels + c) * Unsafe.Add(ref taps, i);
-                        Unsafe.Add(ref dst, o++) = ResampleCoefficients.Clip8(s);
-                    }
-                    break;
-                }
-            }
-        }
-    }
-
     /// <summary>
     /// Output row <paramref name="yy"/> of <paramref name="vc"/>'s window: a weighted sum of whole temp rows. The sums are integers,
     /// so adding a row at a time (vectorised) gives exactly Pillow's per-pixel result.
     /// </summary>
-    private static void VerticalRow(byte[] temp, int tempRowBytes, int tempOffset, ResampleCoefficients vc, int yy, int rowLo,
+    private static void VerticalRow(byte[] temp, int tempRowBytes, ResampleCoefficients vc, int yy, int rowLo,
         Span<int> accumulator, Span<byte> outRow)
     {
         accumulator.Fill(ResampleCoefficients.Half);
@@ -255,7 +240,7 @@ internal static class PillowResize
         for (int i = 0; i < n; i++)
         {
             int t = taps[i];
-            var src = temp.AsSpan((first + i) * tempRowBytes + tempOffset, length);
+            var src = temp.AsSpan((first + i) * tempRowBytes, length);
             var weight = new Vector<int>(t);
             for (int j = 0, v = 0; j < vectorEnd; j += Vector<byte>.Count, v += 4)
             {

@@ -4,10 +4,11 @@ namespace Microsoft.ML.Clip.Models;
 
 public sealed partial class ClipModel
 {
+    private readonly ClipImageDecodeOptions? _imageDecodeOptions;
     private ClipImagePreprocessor? _preprocessor;
 
-    /// <summary>The image preprocessing this model expects (from <c>clip_model.json</c>).</summary>
-    public ClipImagePreprocessor Preprocessor => _preprocessor ??= new ClipImagePreprocessor(Info.ToPreprocessSettings());
+    /// <summary>The image preprocessing this model expects (from <c>clip_model.json</c>), decoding as <see cref="ClipModelOptions.ImageDecodeOptions"/> says.</summary>
+    public ClipImagePreprocessor Preprocessor => _preprocessor ??= new ClipImagePreprocessor(Info.ToPreprocessSettings(), _imageDecodeOptions);
 
     /// <summary>Reads, preprocesses and embeds image files, <see cref="BatchSize"/> per ONNX Runtime call.</summary>
     /// <param name="paths">The files.</param>

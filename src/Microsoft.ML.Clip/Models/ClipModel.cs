@@ -33,6 +33,7 @@ public sealed partial class ClipModel : IDisposable
         GpuDeviceId = options.GpuDeviceId;
         FallbackToCpu = options.FallbackToCpu;
         _log = options.Log;
+        _imageDecodeOptions = options.ImageDecodeOptions;
     }
 
     /// <summary>The model folder.</summary>

@@ -83,6 +83,7 @@ public sealed record ClipModelInfo
         ResizeMode = ClipPreprocessInfo.ToResizeMode(Preprocess.ResizeMode),
         Mean = Preprocess.Mean,
         Std = Preprocess.Std,
+        ConvertRgbFirst = Preprocess.ConvertRgbFirst,
     };
 
     /// <summary>Writes the JSON to <paramref name="path"/>.</summary>
@@ -157,6 +158,7 @@ public sealed record ClipPreprocessInfo
     public static ClipPreprocessInfo From(ClipPreprocessSettings settings) => new()
     {
         ResizeMode = ResizeModeName(settings.ResizeMode),
+        ConvertRgbFirst = settings.ConvertRgbFirst,
         Mean = settings.Mean,
         Std = settings.Std,
     };
@@ -205,7 +207,7 @@ public sealed record ClipTokenizerInfo
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? Lowercase { get; init; }
 
-    /// <summary>Vocabulary; <c>clip-bpe-16e6</c> is openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>.</summary>
+    /// <summary>Vocabulary; <c>clip-bpe-16e6</c> is openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>; for a tokenizer with a file, its name.</summary>
     [JsonPropertyName("vocab")] public string Vocab { get; init; } = "clip-bpe-16e6";
 
     /// <summary>Context length L of <c>input_ids</c>.</summary>
@@ -214,9 +216,9 @@ public sealed record ClipTokenizerInfo
     /// <summary>Vocabulary size of the text tower.</summary>
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 49408;
 
-    /// <summary>Start-of-text id.</summary>
+    /// <summary>Start-of-text id; -1 for a tokenizer without one (SigLIP's).</summary>
     [JsonPropertyName("sot_id")] public int StartOfTextId { get; init; } = 49406;
 
-    /// <summary>End-of-text id; the text tower reads its feature at this token (argmax of the ids).</summary>
+    /// <summary>End-of-text id; CLIP's text tower reads its feature at this token (argmax of the ids), SigLIP's (eos = pad) at the last position.</summary>
     [JsonPropertyName("eot_id")] public int EndOfTextId { get; init; } = 49407;
 }

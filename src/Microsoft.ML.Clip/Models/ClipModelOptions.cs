@@ -28,6 +28,12 @@ public sealed class ClipModelOptions
     /// <summary>Images or texts per ONNX Runtime call in the list and bulk APIs. Default <see cref="Defaults.BatchSize"/>.</summary>
     public int BatchSize = Defaults.BatchSize;
 
+    /// <summary>
+    /// How <see cref="ClipModel.Preprocessor"/> decodes images (size limit; <see cref="Imaging.ClipImageDecodeOptions.JpegDctScaling"/>,
+    /// the faster but not bit-exact decoding of large JPEGs); null: <see cref="Imaging.ClipImageDecodeOptions.Default"/> (exact).
+    /// </summary>
+    public Imaging.ClipImageDecodeOptions? ImageDecodeOptions;
+
     /// <summary>Receives progress and fallback messages; null discards them.</summary>
     public Action<string>? Log;
 }

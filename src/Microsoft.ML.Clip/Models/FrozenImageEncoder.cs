@@ -79,7 +79,7 @@ public sealed class FrozenImageEncoder : IDisposable
     /// features): its preprocessing graph and network chained into one graph with a symbolic batch. It expects RGB
     /// 0–255 at 224×224; images get CLIP's resize (shorter side, PIL bicubic) and centre crop, then ×255.
     /// </summary>
-    /// <param name="modelDirectory">Folder holding <c>ResNetPrepOnnx/</c> and <c>ResNet18Onnx/</c>; null: <c>DnnImageModels</c> next to the application.</param>
+    /// <param name="modelDirectory">Folder holding <c>ResNetPrepOnnx/</c> and <c>ResNet18Onnx/</c>; null: <c>DnnImageModels</c> next to the application, else the restored NuGet package in the global packages folder.</param>
     /// <param name="intraOpThreads">ONNX Runtime threads; null for its default.</param>
     /// <param name="resolution">
     /// Input side; the network's native 224 by default. A smaller side costs quadratically less (128: a third) for images
@@ -245,6 +245,8 @@ public sealed class FrozenImageEncoder : IDisposable
         sha.AppendData(graph);
         var settings = string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{preprocess.Resolution}|{preprocess.ResizeMode}|{string.Join(",", preprocess.Mean.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}|{string.Join(",", preprocess.Std.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))}");
+        if (preprocess.ConvertRgbFirst)
+            settings += "|rgb-first"; // only when set, so the ids (and feature caches) of existing encoders stay
         sha.AppendData(Encoding.UTF8.GetBytes(settings));
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }

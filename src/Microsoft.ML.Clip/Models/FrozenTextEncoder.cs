@@ -82,7 +82,7 @@ public sealed class FrozenTextEncoder : IDisposable
     public int MaxLength => Settings.MaxLength;
 
     /// <summary>The id of <c>[PAD]</c>: positions holding it are masked out.</summary>
-    public int PaddingId => _tokenizer.PaddingId;
+    internal int PaddingId => _tokenizer.PaddingId;
 
     /// <summary>Lines of the vocabulary.</summary>
     public int VocabularySize => _tokenizer.VocabularySize;
@@ -190,7 +190,8 @@ public sealed class FrozenTextEncoder : IDisposable
     }
 
     /// <summary>The token ids of <paramref name="text"/>: <c>[CLS]</c>, word pieces, <c>[SEP]</c>, at most <see cref="MaxLength"/> (longer texts are cut, <c>[SEP]</c> kept).</summary>
-    public int[] Tokenize(string text)
+    // friend: used by Microsoft.ML.Clip.TorchSharp (LockedTextFeatures sorts captions by token count)
+    internal int[] Tokenize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         return _tokenizer.Encode(text, MaxLength);

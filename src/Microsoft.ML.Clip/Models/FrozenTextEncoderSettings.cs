@@ -76,7 +76,7 @@ public sealed record FrozenTextEncoderSettings
 
     /// <summary>Reads <c>text_encoder.json</c>; every field is optional.</summary>
     /// <exception cref="InvalidDataException">The file is not such JSON, or a value is unknown or out of range (the message names the file and the field).</exception>
-    public static FrozenTextEncoderSettings Load(string path)
+    internal static FrozenTextEncoderSettings Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         JsonObject root;
@@ -124,7 +124,7 @@ public sealed record FrozenTextEncoderSettings
 
     /// <summary>Checks the values; <paramref name="origin"/> names the file in the message.</summary>
     /// <exception cref="InvalidDataException">A value is out of range.</exception>
-    public void Validate(string origin)
+    internal void Validate(string origin)
     {
         if (MaxLength < 2)
             throw new InvalidDataException($"'{origin}': max_length must be at least 2 ([CLS] and [SEP]), got {MaxLength.ToString(CultureInfo.InvariantCulture)}.");

@@ -13,7 +13,8 @@ namespace Microsoft.ML.Clip.Models;
 /// an application's choice of the GPU build. Its assembly is read as a file (<see cref="PEReader"/> over its manifest
 /// resources), never loaded as code, from beside the application (an application that references the package gets the
 /// assembly copied to its output) or else from the NuGet global packages folder, where a <c>PackageDownload</c> of the
-/// package (or any restore of a project that references it) puts it.
+/// package, <c>clip restore-models</c> or any restore of a project that references it puts it.
+/// friend: <see cref="PackageId"/> and <see cref="PackageVersion"/> are used by clip (<c>clip restore-models</c>).
 /// </remarks>
 internal static class MiniLmFiles
 {
@@ -37,30 +38,21 @@ internal static class MiniLmFiles
     /// (<c>NUGET_PACKAGES</c>, else <c>~/.nuget/packages</c>).
     /// </summary>
     /// <exception cref="FileNotFoundException">Neither place has it; the message says how to get it.</exception>
-    public static string Locate() => Locate(AppContext.BaseDirectory, GlobalPackagesFolder);
+    public static string Locate() => Locate(AppContext.BaseDirectory, NuGetPackageFolder.GlobalPackagesFolder);
 
     /// <summary><see cref="Locate()"/> with the application folder and the global packages folder given (tests).</summary>
     internal static string Locate(string applicationDirectory, string packagesFolder)
     {
         var besideApplication = Path.Combine(applicationDirectory, AssemblyFile);
-        var restored = Path.Combine(packagesFolder, PackageId.ToLowerInvariant(), PackageVersion, PackageAssemblyPath);
+        var restored = Path.Combine(NuGetPackageFolder.PackageDirectory(PackageId, PackageVersion, packagesFolder), PackageAssemblyPath);
         foreach (var path in new[] { besideApplication, restored })
             if (File.Exists(path)) return path;
         throw new FileNotFoundException(
             $"The MiniLM text encoder comes from the NuGet package {PackageId} {PackageVersion}, which is neither beside the application ('{besideApplication}') " +
-            $"nor in the NuGet global packages folder ('{restored}'). Restore it once (a project with <PackageDownload Include=\"{PackageId}\" Version=\"[{PackageVersion}]\" />, " +
+            $"nor in the NuGet global packages folder ('{restored}'). Restore it once (`clip restore-models`, a project with <PackageDownload Include=\"{PackageId}\" Version=\"[{PackageVersion}]\" />, " +
             $"or `dotnet add package {PackageId} --version {PackageVersion}` in the application), or give a folder with model.onnx and vocab.txt instead of 'minilm'.",
             restored);
     }
-
-    /// <summary>
-    /// NuGet's global packages folder: <c>NUGET_PACKAGES</c> when set, else <c>.nuget/packages</c> in the user's home
-    /// (the rule the ResNet-18 lookup follows too).
-    /// </summary>
-    public static string GlobalPackagesFolder
-        => Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
-            ? Path.GetFullPath(configured)
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
     /// <summary>The ONNX graph and the vocabulary, read out of <paramref name="assemblyPath"/> (default: <see cref="Locate()"/>).</summary>
     /// <exception cref="FileNotFoundException">The assembly is not found (see <see cref="Locate()"/>).</exception>

@@ -136,6 +136,18 @@ internal static class ClipTextNormalizer
         return e - s;
     }
 
+    /// <summary>
+    /// Python's <c>str.lower()</c> of the whole of <paramref name="text"/> (final sigma by context), as a new string:
+    /// also Hugging Face's <c>Lowercase</c> normaliser (Rust's <c>to_lowercase</c>, the same rules), which the Gemma
+    /// tokenizer of SigLIP 2 applies.
+    /// </summary>
+    internal static string Lower(string text)
+    {
+        var output = Array.Empty<char>();
+        var length = Lower(text, ref output);
+        return new string(output, 0, length);
+    }
+
     /// <summary>Python's <c>str.lower()</c> of <paramref name="text"/> into <paramref name="output"/>.</summary>
     private static int Lower(ReadOnlySpan<char> text, ref char[] output)
     {

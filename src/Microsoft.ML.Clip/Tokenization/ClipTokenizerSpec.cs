@@ -33,17 +33,40 @@ internal sealed record ClipTokenizerSpec
     /// <c>[CLS]</c> … <c>[SEP]</c>, padded with <c>[PAD]</c>; lower-cased and stripped of accents unless <see cref="Lowercase"/> is false.</summary>
     public const string WordPiece = "wordpiece";
 
+    /// <summary>The kind of SigLIP's tokenizer (<see cref="SiglipTokenizer"/>) over the model's SentencePiece unigram <c>spiece.model</c>.</summary>
+    public const string SiglipSentencePiece = "siglip-sentencepiece";
+
+    /// <summary>The kind of SigLIP 2's Gemma tokenizer (<see cref="GemmaTokenizer"/>) over the model's SentencePiece BPE <c>tokenizer.model</c>.</summary>
+    public const string GemmaSentencePiece = "gemma-sentencepiece";
+
     /// <summary>
     /// Every tokenizer kind this version knows: whether its vocabulary is a file of the model folder, and how to make its
     /// encoder from that file's bytes (and the kind's own settings: <see cref="Lowercase"/>). A new kind is one entry here
     /// (and its tokenizer class); <c>clip_model.json</c>'s <c>tokenizer.kind</c> and the saved pipelines' spec both go
     /// through this table.
     /// </summary>
-    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, bool?, ContextEncoder> Create)> Kinds = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, bool?, (ContextEncoder Encode, TokenizerIds Ids)> Create)> Kinds = new(StringComparer.Ordinal)
     {
-        [ClipBpe] = (false, (_, _) => ClipTokenizer.Default.EncodeToContext),
-        [WordPiece] = (true, (bytes, lowercase) => BertWordPieceTokenizer.FromVocabulary(bytes!, lowercase ?? true).EncodeToContext),
+        [ClipBpe] = (false, (_, _) => (ClipTokenizer.Default.EncodeToContext, new(0, ClipTokenizer.StartOfTextId, ClipTokenizer.EndOfTextId))),
+        [WordPiece] = (true, (bytes, lowercase) =>
+        {
+            var wordPiece = BertWordPieceTokenizer.FromVocabulary(bytes!, lowercase ?? true);
+            return (wordPiece.EncodeToContext, new(wordPiece.PaddingId, wordPiece.ClassificationId, wordPiece.SeparatorId));
+        }),
+        [SiglipSentencePiece] = (true, (bytes, _) =>
+        {
+            var siglip = SiglipTokenizer.FromModelFile(bytes!);
+            return (siglip.EncodeToContext, new(siglip.PaddingId, -1, siglip.EndOfSequenceId));
+        }),
+        [GemmaSentencePiece] = (true, (bytes, _) =>
+        {
+            var gemma = GemmaTokenizer.FromModelFile(bytes!);
+            return (gemma.EncodeToContext, new(gemma.PaddingId, gemma.AddBeginningOfSentence ? gemma.BeginningOfSentenceId : -1, gemma.EndOfSentenceId));
+        }),
     };
+
+    /// <summary>The special ids of a tokenizer: padding, start (-1: none) and end of text.</summary>
+    internal readonly record struct TokenizerIds(int Pad, int Start, int End);
 
     /// <summary>The kinds this version knows.</summary>
     public static IEnumerable<string> KnownKinds => Kinds.Keys;
@@ -93,6 +116,45 @@ internal sealed record ClipTokenizerSpec
         Lowercase = info.Tokenizer.Lowercase,
     };
 
+    /// <summary>
+    /// The tokenizer of the model at <paramref name="model"/>, read without loading or converting the model: an exported
+    /// folder's <c>clip_model.json</c>, a Hugging Face SigLIP folder's tokenizer file and text context, or, for any other
+    /// checkpoint, CLIP's BPE at the context its config gives.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The model, or the tokenizer file it names, does not exist.</exception>
+    /// <exception cref="InvalidDataException">The model's files cannot be read (the message names the file).</exception>
+    // friend: used by clip (clip tokenize --model)
+    public static ClipTokenizerSpec ForModel(string model, ClipTruncation truncation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(model);
+        var json = Path.Combine(model, ClipModelInfo.FileName);
+        if (Directory.Exists(model) && System.IO.File.Exists(json))
+            return For(ClipModelInfo.Load(json), model, truncation);
+        if (!Directory.Exists(model) && !System.IO.File.Exists(model))
+            throw new FileNotFoundException($"Model '{model}' does not exist.", model);
+        if (Checkpoints.HuggingFaceSiglip.IsSiglip(model))
+        {
+            var folder = Directory.Exists(model) ? model : Path.GetDirectoryName(Path.GetFullPath(model))!;
+            var context = Checkpoints.HuggingFaceSiglip.ReadConfig(model).ContextLength;
+            var tokenizer = Checkpoints.HuggingFaceSiglip.ReadTokenizer(folder) ?? throw new FileNotFoundException(
+                $"The SigLIP folder '{folder}' has no tokenizer file ({Checkpoints.HuggingFaceSiglip.SiglipTokenizerFile} or {Checkpoints.HuggingFaceSiglip.GemmaTokenizerFile}).");
+            return Create(tokenizer.Kind, context, truncation, tokenizer.FileName, tokenizer.FileBytes);
+        }
+        var config = Checkpoints.CheckpointWeights.ReadConfig(model);
+        if (config.IsSiglip)
+            throw new InvalidDataException($"'{model}' is a SigLIP without its tokenizer file beside it; convert it (clip convert) or give its Hugging Face folder.");
+        return Create(ClipBpe, config.ContextLength, truncation, null, null);
+    }
+
+    private static ClipTokenizerSpec Create(string kind, int contextLength, ClipTruncation truncation, string? file, byte[]? bytes) => new()
+    {
+        Kind = kind,
+        ContextLength = contextLength,
+        Truncation = truncation == ClipTruncation.Throw ? ThrowName : TruncateName,
+        File = file,
+        FileBase64 = bytes is null ? null : Convert.ToBase64String(bytes),
+    };
+
     /// <summary>The bytes of the tokenizer file <paramref name="file"/> of the model folder <paramref name="folder"/>.</summary>
     /// <exception cref="FileNotFoundException">The file is missing (or there is no folder to read it from).</exception>
     public static byte[] ReadTokenizerFile(string? folder, string file)
@@ -126,6 +188,8 @@ internal sealed record ClipTokenizerSpec
 
     /// <summary>The encoder of this kind, over the embedded file bytes.</summary>
     /// <exception cref="InvalidDataException">The kind is unknown, or its file is missing or unreadable.</exception>
+    /// <remarks>A tokenizer with a vocabulary file is built from it on every call (tens of milliseconds for a real
+    /// vocabulary): callers keep the encoder.</remarks>
     public ContextEncoder CreateEncoder()
     {
         byte[]? bytes = null;
@@ -143,13 +207,46 @@ internal sealed record ClipTokenizerSpec
     /// <param name="bytes">The vocabulary file's bytes; null for a kind without one.</param>
     /// <param name="fileName">The file's name, for messages.</param>
     /// <param name="lowercase">The kind's lower-casing setting (<see cref="Lowercase"/>); null for its default.</param>
-    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName, bool? lowercase = null)
+    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName, bool? lowercase = null) =>
+        Create(kind, bytes, fileName, lowercase).Encode;
+
+    /// <summary>
+    /// The <c>clip_model.json</c> description of the tokenizer of <paramref name="kind"/> over <paramref name="bytes"/>
+    /// (its file <paramref name="fileName"/>) for a text encoder of <paramref name="contextLength"/> positions and
+    /// <paramref name="vocabSize"/> tokens: the special ids come from the tokenizer itself.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The kind is unknown, or its file is missing or unreadable.</exception>
+    public static ClipTokenizerInfo Describe(string kind, byte[]? bytes, string? fileName, int contextLength, int vocabSize, bool? lowercase = null)
+    {
+        var ids = Create(kind, bytes, fileName, lowercase).Ids;
+        return new ClipTokenizerInfo
+        {
+            Kind = kind,
+            File = fileName,
+            Vocab = fileName ?? new ClipTokenizerInfo().Vocab,
+            PadId = ids.Pad,
+            StartOfTextId = ids.Start,
+            EndOfTextId = ids.End,
+            ContextLength = contextLength,
+            VocabSize = vocabSize,
+            Lowercase = lowercase,
+        };
+    }
+
+    private static (ContextEncoder Encode, TokenizerIds Ids) Create(string kind, byte[]? bytes, string? fileName, bool? lowercase)
     {
         if (!Kinds.TryGetValue(kind, out var entry))
             throw new InvalidDataException($"The tokenizer kind '{kind}' is not known to this version of Microsoft.ML.Clip; update the package.");
         if (entry.NeedsFile && bytes is null)
             throw new InvalidDataException($"The tokenizer kind '{kind}' needs its file{(fileName is null ? "" : $" '{fileName}'")}.");
-        return entry.Create(bytes, lowercase);
+        try
+        {
+            return entry.Create(bytes, lowercase);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"The tokenizer file{(fileName is null ? "" : $" '{fileName}'")} cannot be used as a '{kind}' tokenizer: {e.Message}", e);
+        }
     }
 
     // The JSON never holds the vocabulary file in the message of an error.

@@ -15,7 +15,7 @@ public sealed class ClipZeroShotOptions
         /// <summary>Input column name.</summary>
         public const string InputColumnName = "Image";
 
-        /// <summary>Score column name (softmax probabilities).</summary>
+        /// <summary>Score column name (class probabilities).</summary>
         public const string ScoreColumnName = "Score";
 
         /// <summary>Predicted label column name (key whose values are the class names).</summary>
@@ -52,7 +52,11 @@ public sealed class ClipZeroShotOptions
     /// <summary>Predicted label column. Default <see cref="Defaults.PredictedLabelColumnName"/>.</summary>
     public string PredictedLabelColumnName = Defaults.PredictedLabelColumnName;
 
-    /// <summary>Logit scale applied to the cosine similarities before the softmax. Default <see cref="Defaults.Scale"/>.</summary>
+    /// <summary>
+    /// Logit scale applied to the cosine similarities before the softmax. Default <see cref="Defaults.Scale"/>. A sigmoid
+    /// (SigLIP) model always uses its own learned scale and bias (they were trained together): for one this must stay at
+    /// its default, and <see cref="UseModelLogitScale"/> changes nothing.
+    /// </summary>
     public float Scale = Defaults.Scale;
 
     /// <summary>Use the model's learned <c>exp(logit_scale)</c> instead of <see cref="Scale"/>. Default <see cref="Defaults.UseModelLogitScale"/>.</summary>
@@ -81,8 +85,10 @@ public sealed class ClipZeroShotOptions
 /// <summary>
 /// Zero-shot image classification: class embeddings from prompt ensembles (computed once, at the first
 /// <c>Fit</c> or <c>GetOutputSchema</c>, and stored in a small ONNX head inside the fitted pipeline), then per
-/// row <c>Score</c> = softmax(scale · cosine) with class-name <c>SlotNames</c> and <c>PredictedLabel</c>, a key whose
-/// values are the class names — the columns <c>MulticlassClassification.Evaluate</c> reads.
+/// row <c>Score</c> = softmax(scale · cosine) — for a sigmoid (SigLIP) model sigmoid(scale · cosine + bias) per class
+/// with the model's own scale and bias, as Hugging Face's zero-shot pipeline gives for SigLIP — with class-name
+/// <c>SlotNames</c>, and <c>PredictedLabel</c>, a key whose values are the class names (the most probable class): the
+/// columns <c>MulticlassClassification.Evaluate</c> reads.
 /// </summary>
 public sealed class ClipZeroShotEstimator : ClipEstimatorBase
 {
@@ -112,6 +118,13 @@ public sealed class ClipZeroShotEstimator : ClipEstimatorBase
             throw new ArgumentException($"Class name '{reserved}' is reserved (score/label column or '{ClipColumns.Prefix}' prefix).", nameof(options));
         if (_templates.Length == 0 || _templates.Any(t => !t.Contains("{}", StringComparison.Ordinal)))
             throw new ArgumentException("Every prompt template must contain '{}' (the class name's place).", nameof(options));
+    }
+
+    // At Build (first GetOutputSchema or Fit), when the model is at hand: a folder is not read at construction.
+    private void CheckScale(ClipModel model)
+    {
+        if (model.LogitBias is not null && _options.Scale != ClipZeroShotOptions.Defaults.Scale)
+            throw new ArgumentException($"{ZeroShotClassifier.SigmoidScaleMessage} Leave {nameof(ClipZeroShotOptions)}.{nameof(ClipZeroShotOptions.Scale)} at its default.", "options");
     }
 
     /// <summary>The class names, in score-slot order.</summary>
@@ -154,13 +167,15 @@ public sealed class ClipZeroShotEstimator : ClipEstimatorBase
 
     private protected override EstimatorChain<ITransformer> Build(ClipModel model, ClipInputKind kind)
     {
+        CheckScale(model);
         var weights = Weights(model);
-        var scale = _options.UseModelLogitScale ? model.LogitScale : _options.Scale;
+        var bias = model.LogitBias;
+        var scale = _options.UseModelLogitScale || bias is not null ? model.LogitScale : _options.Scale;
         var temporary = new List<string>();
         var gpu = ResolveGpu(_options.GpuDeviceId, _options.FallbackToCpu);
         var chain = ClipChains.ImageEmbedding(ClipChains.Empty(), Catalog, model, kind, InputColumnName, normalize: false, _options.SkipBadRows, gpu, temporary);
 
-        var head = ClipOnnxGraphs.ZeroShotHead(weights, model.EmbeddingSize, _classes.Length, scale, ClipColumns.Embedding, ClipColumns.Probabilities);
+        var head = ClipOnnxGraphs.ZeroShotHead(weights, model.EmbeddingSize, _classes.Length, scale, ClipColumns.Embedding, ClipColumns.Probabilities, bias);
         chain = chain.Then(gpu.Apply(ClipColumns.Probabilities, ClipColumns.Embedding, head));
 
         // PredictedLabel: arg-max index → class name as a key (key values = class names in class order).

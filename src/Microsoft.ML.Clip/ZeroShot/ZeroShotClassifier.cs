@@ -13,16 +13,21 @@ public sealed class ZeroShotClassifier
     /// <param name="model">The model whose text encoder embeds the prompts.</param>
     /// <param name="classNames">The classes, in output order.</param>
     /// <param name="templates">Prompt templates with <c>{}</c> for the class name.</param>
-    /// <param name="scale">Logit scale (the reference uses 100).</param>
-    public ZeroShotClassifier(ClipModel model, IReadOnlyList<string> classNames, IReadOnlyList<string>? templates = null, float scale = 100f)
+    /// <param name="scale">Logit scale of a softmax (CLIP) model; null: 100, as the reference. A sigmoid (SigLIP) model always
+    /// uses its own learned scale and bias, which were trained together: giving a scale for one is an error.</param>
+    /// <exception cref="ArgumentException">No class names, or a <paramref name="scale"/> for a sigmoid model.</exception>
+    public ZeroShotClassifier(ClipModel model, IReadOnlyList<string> classNames, IReadOnlyList<string>? templates = null, float? scale = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(classNames);
         if (classNames.Count < 1)
             throw new ArgumentException("At least one class name is needed.", nameof(classNames));
+        if (model.LogitBias is not null && scale is not null)
+            throw new ArgumentException(SigmoidScaleMessage, nameof(scale));
         ClassNames = [.. classNames];
         Templates = [.. templates ?? ClipPromptTemplates.ImageNet80];
-        Scale = scale;
+        Bias = model.LogitBias;
+        Scale = Bias is null ? scale ?? 100f : model.LogitScale;
         EmbeddingSize = model.EmbeddingSize;
         Weights = ComputeClassWeights(model, ClassNames, Templates, null);
     }
@@ -36,19 +41,29 @@ public sealed class ZeroShotClassifier
     /// <summary>The logit scale.</summary>
     public float Scale { get; }
 
+    /// <summary>The learned bias of a sigmoid (SigLIP) model, added to every scaled cosine; null for a softmax (CLIP) model.</summary>
+    public float? Bias { get; }
+
     /// <summary>Embedding size D.</summary>
     public int EmbeddingSize { get; }
 
     /// <summary>Class weights W [D, C] row-major.</summary>
     public float[] Weights { get; }
 
-    /// <summary>softmax(scale · cosine(embedding, class)) for one image embedding (raw or normalised).</summary>
+    /// <summary>
+    /// For one image embedding (raw or normalised): softmax(scale · cosine(embedding, class)) over the classes, or for a
+    /// sigmoid model sigmoid(scale · cosine + bias) per class (independent probabilities, which need not sum to 1).
+    /// </summary>
     public float[] Probabilities(ReadOnlySpan<float> imageEmbedding)
     {
         if (imageEmbedding.Length != EmbeddingSize)
             throw new ArgumentException($"Expected an embedding of {EmbeddingSize} values, got {imageEmbedding.Length}.", nameof(imageEmbedding));
-        return ZeroShotMath.Probabilities(imageEmbedding, Weights, ClassNames.Count, Scale);
+        return ZeroShotMath.Probabilities(imageEmbedding, Weights, ClassNames.Count, Scale, Bias);
     }
+
+    /// <summary>Why a scale is refused for a sigmoid model (one message for the API and the command line).</summary>
+    internal const string SigmoidScaleMessage =
+        "This is a sigmoid (SigLIP) model: zero-shot uses its own learned logit scale and bias, which were trained together, so another scale does not apply.";
 
     /// <summary>The most probable class name for one image embedding, with all probabilities.</summary>
     public string Classify(ReadOnlySpan<float> imageEmbedding, out float[] probabilities)

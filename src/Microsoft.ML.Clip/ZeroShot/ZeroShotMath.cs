@@ -1,6 +1,9 @@
 namespace Microsoft.ML.Clip.ZeroShot;
 
-/// <summary>The zero-shot arithmetic of the CLIP reference (prompt ensembling, cosine logits, softmax).</summary>
+/// <summary>
+/// The zero-shot arithmetic of the CLIP reference (prompt ensembling, cosine logits, softmax) and of SigLIP (the same
+/// logits plus the learned bias, a sigmoid per class — what Hugging Face's zero-shot pipeline returns for SigLIP).
+/// </summary>
 internal static class ZeroShotMath
 {
     /// <summary>
@@ -40,8 +43,11 @@ internal static class ZeroShotMath
         return weights;
     }
 
-    /// <summary>softmax(scale · normalise(embedding) · W) for one embedding; W row-major [D, C].</summary>
-    public static float[] Probabilities(ReadOnlySpan<float> embedding, ReadOnlySpan<float> weights, int classCount, float scale)
+    /// <summary>
+    /// softmax(scale · normalise(embedding) · W) for one embedding, or — with a <paramref name="bias"/> (a sigmoid model) —
+    /// sigmoid(scale · normalise(embedding) · W + bias) per class; W row-major [D, C].
+    /// </summary>
+    public static float[] Probabilities(ReadOnlySpan<float> embedding, ReadOnlySpan<float> weights, int classCount, float scale, float? bias = null)
     {
         int d = embedding.Length;
         var norm = Norm(embedding);
@@ -51,6 +57,13 @@ internal static class ZeroShotMath
             double x = embedding[i] / norm;
             for (int c = 0; c < classCount; c++)
                 logits[c] += x * weights[i * classCount + c];
+        }
+        if (bias is float b)
+        {
+            var sigmoid = new float[classCount];
+            for (int c = 0; c < classCount; c++)
+                sigmoid[c] = (float)(1 / (1 + Math.Exp(-(logits[c] * scale + b))));
+            return sigmoid;
         }
         double max = double.NegativeInfinity;
         for (int c = 0; c < classCount; c++)

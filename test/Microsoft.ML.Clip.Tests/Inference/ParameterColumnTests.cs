@@ -82,6 +82,12 @@ public class ParameterColumnTests
         Assert.Equal("{\"resize_mode\":\"squash\",\"resolution\":200,\"skip_bad_rows\":true}", parameters.ToJson());
         Assert.Equal(parameters, ClipPixelParameters.Parse(parameters.ToJson()));
         Assert.Equal(3 * 200 * 200, parameters.CreatePreprocessor().OutputLength);
+        // SigLIP's order is a known member, written only when set (CLIP pipelines store what they stored before).
+        var siglip = parameters with { ConvertRgbFirst = true };
+        Assert.Equal("{\"resize_mode\":\"squash\",\"resolution\":200,\"skip_bad_rows\":true,\"convert_rgb_first\":true}", siglip.ToJson());
+        Assert.Equal(siglip, ClipPixelParameters.Parse(siglip.ToJson()));
+        Assert.True(siglip.CreatePreprocessor().Settings.ConvertRgbFirst);
+        Assert.False(parameters.CreatePreprocessor().Settings.ConvertRgbFirst);
         Assert.Contains("rgb_before_resize", Assert.Throws<InvalidDataException>(
             () => ClipPixelParameters.Parse("{\"resize_mode\":\"squash\",\"resolution\":200,\"rgb_before_resize\":true}")).Message);
         Assert.Throws<InvalidDataException>(() => ClipPixelParameters.Parse("{\"resize_mode\":\"stretch\",\"resolution\":200}"));
@@ -110,5 +116,31 @@ public class ParameterColumnTests
         Assert.Contains("[CLS]", Assert.Throws<InvalidDataException>(() => wordPiece.CreateEncoder()).Message);
         Assert.Contains("pad_id", Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"pad_id\":0}")).Message);
         Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"cut\"}"));
+    }
+
+    [Fact]
+    public void SentencePieceKindsEmbedTheirFileAndTokenizeLikeTheTokenizerItself()
+    {
+        var folder = Fixtures.NewTempDir("clip-spec");
+        File.Copy(Fixtures.Siglip("model", "spiece.model"), Path.Combine(folder, "spiece.model"));
+        var info = new Models.ClipModelInfo
+        {
+            EmbedDim = 8, ImageResolution = 32,
+            Tokenizer = new Models.ClipTokenizerInfo { Kind = ClipTokenizerSpec.SiglipSentencePiece, File = "spiece.model", ContextLength = 64, PadId = 1 },
+        };
+        var spec = ClipTokenizerSpec.Parse(ClipTokenizerSpec.For(info, folder, ClipTruncation.Truncate).ToJson());
+        Assert.Equal(File.ReadAllBytes(Path.Combine(folder, "spiece.model")), Convert.FromBase64String(spec.FileBase64!));
+        var fromSpec = new long[64];
+        var direct = new long[64];
+        spec.CreateEncoder()("A RED CAR parked on the street.", fromSpec, ClipTruncation.Truncate);
+        SiglipTokenizer.FromModelFile(File.ReadAllBytes(Path.Combine(folder, "spiece.model"))).EncodeToContext("A RED CAR parked on the street.", direct, ClipTruncation.Truncate);
+        Assert.Equal(direct, fromSpec);
+        Assert.Equal(1L, fromSpec[^1]);
+
+        // The wrong file for a kind is named in the error.
+        var error = Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.CreateEncoder(
+            ClipTokenizerSpec.GemmaSentencePiece, File.ReadAllBytes(Fixtures.Siglip("model", "spiece.model")), "spiece.model"));
+        Assert.Contains("'spiece.model' cannot be used as a 'gemma-sentencepiece' tokenizer", error.Message);
+        Assert.Contains("needs its file", Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.CreateEncoder(ClipTokenizerSpec.SiglipSentencePiece, null, null)).Message);
     }
 }

@@ -26,9 +26,20 @@ internal sealed record ClipPixelParameters
     /// <summary>An unreadable image gives NaN pixels instead of an exception.</summary>
     [JsonPropertyName("skip_bad_rows")] public bool SkipBadRows { get; init; }
 
+    /// <summary><c>clip_model.json</c>'s <c>preprocess.convert_rgb_first</c> (SigLIP): written only when true, so a CLIP
+    /// pipeline stores the same parameters as before it existed.</summary>
+    [JsonPropertyName("convert_rgb_first")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool ConvertRgbFirst { get; init; }
+
     /// <summary>The parameters of <paramref name="info"/>'s image preprocessing.</summary>
-    public static ClipPixelParameters For(ClipModelInfo info, bool skipBadRows)
-        => new() { ResizeMode = info.Preprocess.ResizeMode, Resolution = info.ImageResolution, SkipBadRows = skipBadRows };
+    public static ClipPixelParameters For(ClipModelInfo info, bool skipBadRows) => new()
+    {
+        ResizeMode = info.Preprocess.ResizeMode,
+        Resolution = info.ImageResolution,
+        SkipBadRows = skipBadRows,
+        ConvertRgbFirst = info.Preprocess.ConvertRgbFirst,
+    };
 
     /// <summary>The JSON the pipeline stores.</summary>
     public string ToJson() => JsonSerializer.Serialize(this);
@@ -57,6 +68,7 @@ internal sealed record ClipPixelParameters
     {
         Resolution = Resolution,
         ResizeMode = ClipPreprocessInfo.ToResizeMode(ResizeMode),
+        ConvertRgbFirst = ConvertRgbFirst,
         Mean = [0f, 0f, 0f],
         Std = [1f, 1f, 1f],
     });
