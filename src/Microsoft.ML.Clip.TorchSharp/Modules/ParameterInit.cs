@@ -22,6 +22,25 @@ internal static class ParameterInit
         tensor.normal_(0, std, generator);
     }
 
+    /// <summary>
+    /// A (semi-)orthogonal 2-D weight, as <c>torch.nn.init.orthogonal_</c> draws it: the Q of a QR decomposition of a
+    /// standard normal matrix (transposed first when it is wide), its columns' signs fixed by R's diagonal, so the rows
+    /// (wide) or columns (tall) are orthonormal.
+    /// </summary>
+    public static void Orthogonal(Tensor weight, Generator? generator)
+    {
+        if (weight.dim() != 2) throw new ArgumentException("An orthogonal initialisation needs a 2-D weight.", nameof(weight));
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        long rows = weight.shape[0], columns = weight.shape[1];
+        var flat = randn([rows, columns], dtype: ScalarType.Float32, generator: generator);
+        if (rows < columns) flat = flat.t();
+        var (q, r) = linalg.qr(flat);
+        q = q.mul(r.diagonal().sign());
+        if (rows < columns) q = q.t();
+        weight.copy_(q);
+    }
+
     /// <summary>Glorot/Xavier uniform: U(±√(6 / (fan_in + fan_out))) for a 2-D weight.</summary>
     public static void XavierUniform(Tensor weight, Generator? generator)
     {

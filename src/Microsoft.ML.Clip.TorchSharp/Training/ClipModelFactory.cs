@@ -30,8 +30,19 @@ internal static partial class ClipModelFactory
             return ClipPackageFile.ReadHeader(ClipTrainingCheckpoint.ResolvePath(resume)).Config;
         if (options.InitialCheckpoint is { } init)
             return ReadCheckpointConfig(init);
-        return options.Config ?? ClipModelPresets.Get(options.Preset);
+        return ScratchConfig(options);
     }
+
+    // The architecture to train from scratch: the preset or config, at the asked embedding size.
+    private static ClipConfig ScratchConfig(ClipTrainerOptions options)
+    {
+        var config = options.Config ?? ClipModelPresets.Get(options.Preset);
+        return options.EmbeddingSize is int size ? config with { EmbedDim = size } : config;
+    }
+
+    /// <summary>The frozen text encoder of a locked-text run, running where the model trains; null for the model's own text tower.</summary>
+    public static FrozenTextEncoder? CreateTextEncoder(ClipTrainerOptions options, Device device, Action<string>? log) =>
+        options.TextEncoder is { } name ? FrozenTextEncoder.Create(name, TrainingDevice.OnnxGpuId(device), log) : null;
 
     /// <summary>The frozen image encoder of a locked-image run, running where the model trains; null for the model's own image tower.</summary>
     public static FrozenImageEncoder? CreateImageEncoder(ClipTrainerOptions options, Device device, Action<string>? log) =>
@@ -47,12 +58,12 @@ internal static partial class ClipModelFactory
     /// brings its weights.
     /// </summary>
     public static (ClipTorchModel Model, Parameter? Bias, ModelInputs Inputs) Create(ClipTrainerOptions options, ClipTrainingCheckpoint.Loaded? resume,
-        FrozenImageEncoder? encoder, Device device, Action<string>? log)
+        FrozenImageEncoder? encoder, Device device, Action<string>? log, FrozenTextEncoder? textEncoder = null)
     {
         // A generator of its own, not the process-wide one: another thread drawing random numbers between a seed and
         // the model's construction (a second training, the application) would silently change the initial weights.
         using var generator = new Generator((ulong)options.Seed);
-        var (model, initialBias, inputs) = Build(options, resume, encoder, generator, log);
+        var (model, initialBias, inputs) = Build(options, resume, encoder, textEncoder, generator, log);
         try
         {
             Parameter? bias = null;
@@ -116,21 +127,30 @@ internal static partial class ClipModelFactory
     }
 
     private static (ClipTorchModel Model, float? Bias, ModelInputs Inputs) Build(ClipTrainerOptions options, ClipTrainingCheckpoint.Loaded? resume,
-        FrozenImageEncoder? encoder, Generator generator, Action<string>? log)
+        FrozenImageEncoder? encoder, FrozenTextEncoder? textEncoder, Generator generator, Action<string>? log)
     {
         if (resume is not null)
         {
             CheckSameEncoder(resume.Header, encoder, "resume it");
+            CheckSameTextEncoder(resume.Header, textEncoder, "resume it");
+            if (options.EmbeddingSize is int size && size != resume.Header.Config.EmbedDim)
+                throw new InvalidOperationException($"{resume.Header.Source} has embedding size {resume.Header.Config.EmbedDim}; the options ask for {size}.");
             return (new ClipTorchModel(resume.Header.Config), null, ModelInputs.Read(resume.Header, resume.Tensors));
         }
         if (options.InitialCheckpoint is { } init)
         {
             var (model, bias, header, inputs) = LoadInitialModel(init);
-            if (header is not null)
+            try
             {
-                try { CheckSameEncoder(header, encoder, "start from it", allowNewEncoder: true); }
-                catch { model.Dispose(); throw; }
+                if (header is not null) CheckSameEncoder(header, encoder, "start from it", allowNewEncoder: true);
+                // A text head means nothing on another text encoder's features, and a CLIP text tower cannot become one.
+                if (header is not null) CheckSameTextEncoder(header, textEncoder, "start from it");
+                else if (textEncoder is not null)
+                    throw new NotSupportedException($"Initial checkpoint '{init}' has a CLIP text tower; ClipTrainerOptions.TextEncoder can start only from a model trained on the same text encoder.");
+                if (options.EmbeddingSize is int size && size != model.Config.EmbedDim)
+                    throw new InvalidOperationException($"Initial checkpoint '{init}' has embedding size {model.Config.EmbedDim}; the options ask for {size}.");
             }
+            catch { model.Dispose(); throw; }
             // A projection trained on another encoder's features means nothing here: then only the text side is kept.
             // Imported files record no encoder; their projection is kept when its sizes fit.
             if (encoder is not null)
@@ -141,10 +161,16 @@ internal static partial class ClipModelFactory
             }
             return (model, bias, inputs);
         }
-        var config = options.Config ?? ClipModelPresets.Get(options.Preset);
+        var config = ScratchConfig(options);
+        if (textEncoder is not null)
+        {
+            config = config.WithTextFeatures(textEncoder.FeatureSize, textEncoder.MaxLength, textEncoder.VocabularySize);
+            log?.Invoke($"Locked-text tuning: frozen text encoder '{textEncoder.Name}' ({textEncoder.FeatureSize} features, up to {textEncoder.MaxLength} tokens) + a trained head to {config.EmbedDim}.");
+        }
         var scratch = new ClipTorchModel(config, generator);
-        return (encoder is null || config.IsSiglip ? scratch : LockedImageModel(scratch, encoder, keepProjection: false, generator, log), null,
-            ModelInputs.Default(config));
+        var built = encoder is null || config.IsSiglip ? scratch : LockedImageModel(scratch, encoder, keepProjection: false, generator, log);
+        if (options.OrthogonalFeatureProjections) built.InitializeFeatureProjectionsOrthogonally(generator);
+        return (built, null, ModelInputs.Default(config));
     }
 
     /// <summary>
@@ -171,7 +197,8 @@ internal static partial class ClipModelFactory
                 var weights = tensors
                     .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && (config.IsSiglip || t.Key != prefix + "logit_bias")
                         && !t.Key.StartsWith(ClipTrainingCheckpoint.OptimizerPrefix, StringComparison.Ordinal)
-                        && t.Key is not (ClipTrainerTransformer.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName))
+                        && t.Key is not (ClipTrainerTransformer.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName)
+                        && !ClipPackageTextEncoder.IsEncoderTensor(t.Key))
                     .ToDictionary(t => t.Key[prefix.Length..], t => t.Value);
                 return (Loaded(config, weights, path), bias, header, ModelInputs.Read(header, tensors));
             }
@@ -218,6 +245,19 @@ internal static partial class ClipModelFactory
             throw new InvalidOperationException($"{header.Source} was trained on the frozen image encoder '{name}'; set ClipTrainerOptions.ImageEncoder to it to {purpose}.");
         if (id is not null && id != encoder!.Id && !allowNewEncoder)
             throw new InvalidOperationException($"{header.Source} was trained on the frozen image encoder '{name}' (id {id[..12]}…); the options give '{encoder.Name}' (id {encoder.Id[..12]}…), a different encoder.");
+    }
+
+    // Like CheckSameEncoder for the text side, where the head is tied to the encoder's features: the same encoder only.
+    private static void CheckSameTextEncoder(ClipPackageHeader header, FrozenTextEncoder? encoder, string purpose)
+    {
+        var id = header.OptionalString(ClipPackageHeader.TextEncoderIdKey);
+        var name = header.OptionalString(ClipPackageHeader.TextEncoderNameKey) ?? "?";
+        if (id is null && encoder is not null)
+            throw new InvalidOperationException($"{header.Source} was trained with the model's own text tower; ClipTrainerOptions.TextEncoder must not be set to {purpose}.");
+        if (id is not null && encoder is null)
+            throw new InvalidOperationException($"{header.Source} was trained on the frozen text encoder '{name}'; set ClipTrainerOptions.TextEncoder to it to {purpose}.");
+        if (id is not null && id != encoder!.Id)
+            throw new InvalidOperationException($"{header.Source} was trained on the frozen text encoder '{name}' (id {id[..12]}…); the options give '{encoder.Name}' (id {encoder.Id[..12]}…), a different encoder.");
     }
 
     /// <summary>

@@ -76,16 +76,41 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
             log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"Encoded {encoded} images with '{session.ImageEncoder.Name}' in {elapsed.TotalSeconds:F1} s ({encoded / Math.Max(elapsed.TotalSeconds, 1e-9):F1} images/s); {known} rows were in the cache already."));
             _hooks.FeatureCacheObserver?.Invoke(-1, known, encoded);
+        }
+        using var lockedText = session.TextEncoder is { } textEncoder
+            ? new LockedTextFeatures(textEncoder, _options.FeatureCacheDirectory ?? ClipTrainerOptions.Defaults.FeatureCacheDirectory)
+            : null;
+        if (lockedText is not null)
+        {
+            log($"Text features of '{session.TextEncoder!.Name}' are cached in {lockedText.Cache.FilePath} ({lockedText.Cache.Count} captions already).");
+            var (known, encoded, elapsed) = lockedText.EncodeAll(input, input.Schema[TextColumnName], _options.CancellationToken, log);
+            log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Encoded {encoded} distinct captions with '{session.TextEncoder.Name}' in {elapsed.TotalSeconds:F1} s; {known} rows had a caption in the cache already."));
+            _hooks.TextFeatureCacheObserver?.Invoke(-1, known, encoded);
+        }
+        if (lockedFeatures is not null || lockedText is not null)
+        {
             session.EpochCompleted = epoch =>
             {
-                var (hits, misses) = lockedFeatures.TakeCounts();
-                log($"Epoch {epoch + 1}: image features of {hits} images from the cache, {misses} encoded.");
-                _hooks.FeatureCacheObserver?.Invoke(epoch, hits, misses);
+                if (lockedFeatures is not null)
+                {
+                    var (hits, misses) = lockedFeatures.TakeCounts();
+                    log($"Epoch {epoch + 1}: image features of {hits} images from the cache, {misses} encoded.");
+                    _hooks.FeatureCacheObserver?.Invoke(epoch, hits, misses);
+                }
+                if (lockedText is not null)
+                {
+                    var (hits, misses) = lockedText.TakeCounts();
+                    log($"Epoch {epoch + 1}: text features of {hits} captions from the cache, {misses} encoded.");
+                    _hooks.TextFeatureCacheObserver?.Invoke(epoch, hits, misses);
+                }
             };
         }
         var source = new DataViewBatchSource(input, ImageColumnName, TextColumnName, preprocessor,
             session.Tokenize, config.ContextLength, _options.ShuffleBufferSize, _options.Seed,
-            _options.RandomResizedCropMinScale, lockedFeatures, cutToLongest: !config.IsSiglip);
+            _options.RandomResizedCropMinScale, lockedFeatures, lockedText, _options.OneCaptionPerImage, cutToLongest: !config.IsSiglip);
+        if (_options.OneCaptionPerImage)
+            log($"One caption per image: {source.RowCount} images with {source.CaptionCount} captions; each epoch draws one caption per image.");
         session.Run(source);
         return session.ToTransformer(ImageColumnName, TextColumnName);
     }

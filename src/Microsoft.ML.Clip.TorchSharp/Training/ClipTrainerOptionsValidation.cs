@@ -27,6 +27,12 @@ internal static class ClipTrainerOptionsValidation
             throw new ArgumentOutOfRangeException(nameof(o.ImageEncoderResolution), side, "ClipTrainerOptions.ImageEncoderResolution needs an ImageEncoder and a side of at least 32.");
         if (o.ImageEncoder is not null && o.LockImageTower)
             throw new ArgumentException("ImageEncoder already freezes the image encoder; LockImageTower would also freeze the projection trained on top of it.", nameof(o.LockImageTower));
+        if (o.TextEncoder is not null && o.LockTextTower)
+            throw new ArgumentException("TextEncoder already freezes the text encoder; LockTextTower would also freeze the head trained on top of it.", nameof(o.LockTextTower));
+        if (o.EmbeddingSize is int size && size <= 0)
+            throw new ArgumentOutOfRangeException(nameof(o.EmbeddingSize), size, "ClipTrainerOptions.EmbeddingSize must be positive (or null for the architecture's).");
+        if (o.OrthogonalFeatureProjections && o.ImageEncoder is null && o.TextEncoder is null)
+            throw new ArgumentException("OrthogonalFeatureProjections initialises the projections on frozen features: it needs ImageEncoder or TextEncoder.", nameof(o.OrthogonalFeatureProjections));
         if (o.ImageEncoder is not null && o.RandomResizedCropMinScale > 0)
             throw new ArgumentException("RandomResizedCropMinScale needs the image tower to see new pixels each epoch; with ImageEncoder each image's features are computed once and cached.", nameof(o.RandomResizedCropMinScale));
     }

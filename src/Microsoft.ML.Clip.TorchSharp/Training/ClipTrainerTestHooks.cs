@@ -21,4 +21,10 @@ internal sealed class ClipTrainerTestHooks
     /// each epoch (look-ups answered by the cache, look-ups that had to encode).
     /// </summary>
     public Action<int, long, long>? FeatureCacheObserver { get; init; }
+
+    /// <summary>
+    /// The same for the text features of a locked-text run: after the encoding pass (epoch −1: rows whose caption was in
+    /// the cache or repeated, distinct captions encoded) and after each epoch (look-ups found, look-ups that encoded).
+    /// </summary>
+    public Action<int, long, long>? TextFeatureCacheObserver { get; init; }
 }

@@ -40,7 +40,7 @@ public sealed partial class ClipTrainerTransformer
     internal ClipModelInfo ExportOnnxInto(string folder, bool weightsAsFloat16 = false)
     {
         lock (_sync)
-            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder, Inputs.Tokenizer, Inputs.Preprocess).Info;
+            return TorchOnnxExport.Export(_model, folder, ClipPackageWeights.TrainedModelSource, weightsAsFloat16, ImageEncoder, TextEncoder, Inputs.Tokenizer, Inputs.Preprocess).Info;
     }
 
     /// <summary>
@@ -82,6 +82,15 @@ public sealed partial class ClipTrainerTransformer
             };
             tensors.Add((ImageEncoderTensorName, encoderGraph!));
         }
+        using var textGraph = TextEncoder is null ? null : tensor(TextEncoder.GraphBytes);
+        using var vocabulary = TextEncoder is null ? null : tensor(TextEncoder.VocabularyBytes);
+        if (TextEncoder is not null)
+        {
+            // So does a frozen text encoder with its vocabulary (the normal-form graph: mask, pooling and normalisation inside).
+            ClipPackageTextEncoder.WriteHeader(header, TextEncoder.Name, TextEncoder.Id, TextEncoder.Settings);
+            tensors.Add((ClipPackageTextEncoder.GraphTensorName, textGraph!));
+            tensors.Add((ClipPackageTextEncoder.VocabularyTensorName, vocabulary!));
+        }
         lock (_sync) ClipPackageTensors.Write(stream, header, tensors);
     }
 
@@ -115,19 +124,24 @@ public sealed partial class ClipTrainerTransformer
                 throw new InvalidDataException($"{source} is a {header.Kind ?? "file of no kind"}, not a trained model (resume a checkpoint with ClipTrainerOptions.ResumeFrom).");
             var model = new ClipTorchModel(header.Config);
             FrozenImageEncoder? encoder = null;
+            FrozenTextEncoder? textEncoder = null;
             try
             {
                 encoder = ReadImageEncoder(header, tensors, source);
-                model.LoadStateDict(tensors.Where(t => t.Key is not (ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName)).ToDictionary(), source);
+                textEncoder = ClipPackageTextEncoder.Read(header, name => tensors.TryGetValue(name, out var t) ? t.data<byte>().ToArray() : null, source) is { } text
+                    ? FrozenTextEncoder.FromGraph(text.Name, text.GraphBytes, text.VocabularyBytes, text.Settings)
+                    : null;
+                model.LoadStateDict(tensors.Where(t => t.Key is not (ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName) && !ClipPackageTextEncoder.IsEncoderTensor(t.Key)).ToDictionary(), source);
                 return new ClipTrainerTransformer(model, header.OptionalSingle("logit_bias"), header.Enum<ClipLossKind>("loss"),
                     header.String("image_column"), header.String("text_column"),
-                    header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder,
+                    header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder, textEncoder,
                     ClipModelFactory.ModelInputs.Read(header, tensors));
             }
             catch
             {
                 model.Dispose();
                 encoder?.Dispose();
+                textEncoder?.Dispose();
                 throw;
             }
         }

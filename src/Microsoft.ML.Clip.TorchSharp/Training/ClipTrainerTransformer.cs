@@ -30,12 +30,15 @@ public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
 
     internal ClipTrainerTransformer(ClipTorchModel model, float? logitBias, ClipLossKind loss, string imageColumnName, string textColumnName,
         string imageEmbeddingColumnName, string textEmbeddingColumnName, Func<IReadOnlyList<string>, int, long[]>? tokenize,
-        FrozenImageEncoder? imageEncoder = null, ClipModelFactory.ModelInputs? inputs = null)
+        FrozenImageEncoder? imageEncoder = null, FrozenTextEncoder? textEncoder = null, ClipModelFactory.ModelInputs? inputs = null)
     {
         if (model.Config.IsImageFeatureProjection != imageEncoder is not null)
             throw new ArgumentException("A locked-image model needs its frozen image encoder, and only such a model takes one.", nameof(imageEncoder));
+        if (model.Config.IsTextFeatureProjection != textEncoder is not null)
+            throw new ArgumentException("A locked-text model needs its frozen text encoder, and only such a model takes one.", nameof(textEncoder));
         _model = model;
         ImageEncoder = imageEncoder;
+        TextEncoder = textEncoder;
         _model.eval();
         LogitBias = logitBias;
         Loss = loss;
@@ -72,6 +75,9 @@ public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
 
     /// <summary>The frozen image encoder of a locked-image (LiT) model; null when the model has its own image tower.</summary>
     public FrozenImageEncoder? ImageEncoder { get; }
+
+    /// <summary>The frozen text encoder of a locked-text model (e.g. MiniLM); null when the model has its own text tower.</summary>
+    public FrozenTextEncoder? TextEncoder { get; }
 
     /// <summary>The architecture.</summary>
     public ClipConfig Config => _model.Config;
@@ -163,6 +169,19 @@ public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
     /// <summary>L2-normalised embeddings [texts.Count × EmbedDim].</summary>
     internal float[] EmbedTexts(IReadOnlyList<string> texts)
     {
+        if (TextEncoder is { } encoder)
+        {
+            // A locked-text model's tower starts outside TorchSharp: the frozen encoder gives the features its head maps.
+            var features = new float[texts.Count * encoder.FeatureSize];
+            encoder.Featurize(texts, features);
+            lock (_sync)
+            {
+                using var featureScope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var input = tensor(features, [texts.Count, encoder.FeatureSize]).to(_model.LogitScale.device);
+                return ToArray(ClipTorchModel.Normalize(_model.EncodeText(input)));
+            }
+        }
         var context = Config.ContextLength;
         var ids = _tokenize(texts, context);
         lock (_sync)
@@ -174,11 +193,12 @@ public sealed partial class ClipTrainerTransformer : ITransformer, IDisposable
         }
     }
 
-    /// <summary>Releases the TorchSharp model (and the frozen image encoder's ONNX Runtime session).</summary>
+    /// <summary>Releases the TorchSharp model (and the frozen encoders' ONNX Runtime sessions).</summary>
     public void Dispose()
     {
         _model.Dispose();
         ImageEncoder?.Dispose();
+        TextEncoder?.Dispose();
     }
 
     private (DataViewSchema.Column? Image, DataViewSchema.Column? Text) FindInputs(DataViewSchema schema)

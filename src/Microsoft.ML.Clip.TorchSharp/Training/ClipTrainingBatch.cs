@@ -2,7 +2,10 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
-/// <summary>One training batch: preprocessed images [B, 3, R, R] and token ids [B, L] (int64), row i matching row i.</summary>
+/// <summary>
+/// One training batch: preprocessed images [B, 3, R, R] (or a frozen image encoder's features [B, F]) and token ids
+/// [B, L] (int64; or a frozen text encoder's features [B, F]), row i matching row i.
+/// </summary>
 internal sealed class ClipTrainingBatch(Tensor images, Tensor tokens) : IDisposable
 {
     public Tensor Images { get; } = images;

@@ -75,6 +75,9 @@ internal static class ClipTrainingCheckpoint
             ["data_fingerprint"] = state.DataFingerprint,
             [ClipPackageHeader.ImageEncoderNameKey] = state.ImageEncoder?.Name,
             [ClipPackageHeader.ImageEncoderIdKey] = state.ImageEncoder?.Id,
+            [ClipPackageHeader.TextEncoderNameKey] = state.TextEncoder?.Name,
+            [ClipPackageHeader.TextEncoderIdKey] = state.TextEncoder?.Id,
+            ["one_caption_per_image"] = options.OneCaptionPerImage,
             // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
             ["saved_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };

@@ -26,7 +26,7 @@ internal sealed class ClipTrainingSession : IDisposable
     private bool _modelHandedOver;
 
     private ClipTrainingSession(ClipTrainerOptions options, ClipTrainerTestHooks hooks, ClipTorchModel model, Parameter? bias,
-        ClipModelFactory.ModelInputs inputs, FrozenImageEncoder? imageEncoder, Device device, Action<string>? log)
+        ClipModelFactory.ModelInputs inputs, FrozenImageEncoder? imageEncoder, FrozenTextEncoder? textEncoder, Device device, Action<string>? log)
     {
         _options = options;
         _hooks = hooks;
@@ -38,7 +38,7 @@ internal sealed class ClipTrainingSession : IDisposable
         if (model.LogitBias is not null) bias = model.LogitBias;
         else if (bias is not null) named.Add(("logit_bias", bias));
         var optimizer = new ClipAdamW(named, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
-        _state = new ClipTrainingState(model, bias, imageEncoder, optimizer);
+        _state = new ClipTrainingState(model, bias, imageEncoder, optimizer, textEncoder);
         _loop = new ClipTrainingLoop(options, _state, device, log)
         {
             SaveCheckpoint = options.CheckpointDirectory is null ? null : (batchSize, rowCount) => SaveCheckpoint(batchSize, rowCount),
@@ -63,6 +63,9 @@ internal sealed class ClipTrainingSession : IDisposable
     /// <summary>The frozen image encoder of a locked-image run (<see cref="ClipTrainerOptions.ImageEncoder"/>), else null.</summary>
     public FrozenImageEncoder? ImageEncoder => _state.ImageEncoder;
 
+    /// <summary>The frozen text encoder of a locked-text run (<see cref="ClipTrainerOptions.TextEncoder"/>), else null.</summary>
+    public FrozenTextEncoder? TextEncoder => _state.TextEncoder;
+
     /// <summary>Called after each completed epoch with its 0-based number.</summary>
     public Action<int>? EpochCompleted
     {
@@ -83,20 +86,26 @@ internal sealed class ClipTrainingSession : IDisposable
         if (resume is not null) ClipTrainingCheckpoint.CheckResumeOptions(resume, options);
         var device = TrainingDevice.Resolve(options.Device);
         FrozenImageEncoder? encoder = null;
+        FrozenTextEncoder? textEncoder = null;
         ClipTrainingSession? session = null;
         try
         {
             encoder = ClipModelFactory.CreateImageEncoder(options, device, log);
-            var (model, bias, inputs) = ClipModelFactory.Create(options, resume, encoder, device, log);
-            session = new ClipTrainingSession(options, hooks ?? ClipTrainerTestHooks.None, model, bias, inputs, encoder, device, log);
+            textEncoder = ClipModelFactory.CreateTextEncoder(options, device, log);
+            var (model, bias, inputs) = ClipModelFactory.Create(options, resume, encoder, device, log, textEncoder);
+            session = new ClipTrainingSession(options, hooks ?? ClipTrainerTestHooks.None, model, bias, inputs, encoder, textEncoder, device, log);
             if (resume is not null) ClipTrainingCheckpoint.Restore(session._state, resume, options.Loss);
             return session;
         }
         catch
         {
-            // The session owns the encoder once it exists.
+            // The session owns the encoders once it exists.
             if (session is not null) session.Dispose();
-            else encoder?.Dispose();
+            else
+            {
+                encoder?.Dispose();
+                textEncoder?.Dispose();
+            }
             throw;
         }
     }
@@ -121,7 +130,7 @@ internal sealed class ClipTrainingSession : IDisposable
     internal ClipTrainerTransformer ToTransformer(string imageColumn, string textColumn)
     {
         var transformer = new ClipTrainerTransformer(Model, Bias?.item<float>(), _options.Loss, imageColumn, textColumn,
-            _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, _hooks.Tokenize, ImageEncoder, Inputs);
+            _options.ImageEmbeddingColumnName, _options.TextEmbeddingColumnName, _hooks.Tokenize, ImageEncoder, TextEncoder, Inputs);
         _modelHandedOver = true;
         return transformer;
     }
@@ -135,6 +144,7 @@ internal sealed class ClipTrainingSession : IDisposable
         {
             Model.Dispose();
             ImageEncoder?.Dispose();
+            TextEncoder?.Dispose();
         }
     }
 }

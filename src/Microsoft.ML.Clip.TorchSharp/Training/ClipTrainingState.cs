@@ -9,7 +9,8 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// What a run trains and where it stands: the state the step loop (<see cref="ClipTrainingLoop"/>) advances and a
 /// checkpoint (<see cref="ClipTrainingCheckpoint"/>) saves and restores. Owned, and disposed, by <see cref="ClipTrainingSession"/>.
 /// </summary>
-internal sealed class ClipTrainingState(ClipTorchModel model, Parameter? bias, FrozenImageEncoder? imageEncoder, ClipAdamW optimizer)
+internal sealed class ClipTrainingState(ClipTorchModel model, Parameter? bias, FrozenImageEncoder? imageEncoder, ClipAdamW optimizer,
+    FrozenTextEncoder? textEncoder = null)
 {
     /// <summary>The model, on the training device.</summary>
     public ClipTorchModel Model { get; } = model;
@@ -19,6 +20,9 @@ internal sealed class ClipTrainingState(ClipTorchModel model, Parameter? bias, F
 
     /// <summary>The frozen image encoder of a locked-image run (its identity goes into checkpoints), else null.</summary>
     public FrozenImageEncoder? ImageEncoder { get; } = imageEncoder;
+
+    /// <summary>The frozen text encoder of a locked-text run (its identity goes into checkpoints), else null.</summary>
+    public FrozenTextEncoder? TextEncoder { get; } = textEncoder;
 
     /// <summary>AdamW over the trainable parameters (and the bias).</summary>
     public ClipAdamW Optimizer { get; } = optimizer;

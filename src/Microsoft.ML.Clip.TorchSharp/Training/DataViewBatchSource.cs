@@ -24,16 +24,22 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     private readonly RandomResizedCrop? _crop;
     // For locked-image training: batches carry frozen-encoder features [B, F] instead of pixels.
     private readonly LockedImageFeatures? _lockedFeatures;
+    // For locked-text training: batches carry frozen-encoder text features [B, F] instead of token ids.
+    private readonly LockedTextFeatures? _lockedText;
+    // With one caption per image: the rows of each image, in order of first appearance (null: every row is its own pair).
+    private readonly List<long[]>? _captionSets;
+
     // CLIP's rows are cut after the batch's longest caption (exact: causal, read at the end token); a SigLIP reads the last
     // of its full-context positions, so its rows are never cut.
     private readonly bool _cutToLongest;
 
     public DataViewBatchSource(IDataView data, string imageColumn, string textColumn, ClipImagePreprocessor preprocessor,
         Func<IReadOnlyList<string>, int, long[]> tokenize, int contextLength, int shuffleBufferSize, int seed, double randomCropMinScale = 0,
-        LockedImageFeatures? lockedFeatures = null, bool cutToLongest = true)
+        LockedImageFeatures? lockedFeatures = null, LockedTextFeatures? lockedText = null, bool oneCaptionPerImage = false, bool cutToLongest = true)
     {
         _cutToLongest = cutToLongest;
         _lockedFeatures = lockedFeatures;
+        _lockedText = lockedText;
         _crop = randomCropMinScale > 0 ? new RandomResizedCrop(preprocessor.Settings, randomCropMinScale) : null;
         _data = data;
         _imageColumn = ClipImageColumn.Find(data.Schema, imageColumn);
@@ -43,10 +49,16 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         _contextLength = contextLength;
         _shuffleBufferSize = Math.Max(1, shuffleBufferSize);
         _seed = seed;
-        RowCount = data.GetRowCount() ?? CountRows(data);
+        if (oneCaptionPerImage)
+        {
+            _captionSets = CaptionSets(data, _imageColumn);
+            RowCount = _captionSets.Count;
+        }
+        else RowCount = data.GetRowCount() ?? CountRows(data);
         _fingerprint = new Lazy<string>(() => Fingerprint(data, _imageColumn, _textColumn));
     }
 
+    /// <summary>Pairs per epoch: the rows, or with one caption per image the distinct images.</summary>
     public long RowCount { get; }
 
     private readonly Lazy<string> _fingerprint;
@@ -86,6 +98,49 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
+    /// <summary>With one caption per image: how many rows (captions) the images have in all; otherwise <see cref="RowCount"/>.</summary>
+    public long CaptionCount => _captionSets?.Sum(set => (long)set.Length) ?? RowCount;
+
+    /// <summary>
+    /// The rows of each distinct image: a path column groups by the path as written, a byte or image column by content
+    /// (SHA-256 of the bytes or pixels), read once here — a pass that holds row numbers and keys, never the images.
+    /// </summary>
+    private static List<long[]> CaptionSets(IDataView data, DataViewSchema.Column imageColumn)
+    {
+        var sets = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+        var order = new List<List<long>>();
+        using var cursor = data.GetRowCursor([imageColumn]);
+        var image = ClipImageColumn.CreateGetter(cursor, imageColumn);
+        while (cursor.MoveNext())
+        {
+            var key = image() switch
+            {
+                ClipImageColumn.ImagePath path => "path:" + path.Path,
+                byte[] bytes => "bytes:" + ImageFeatureCache.Key(bytes),
+                DecodedImage decoded => $"pixels:{decoded.Width}x{decoded.Height}:{(int)decoded.Format}:{ImageFeatureCache.Key(decoded.Pixels)}",
+                var other => throw new InvalidOperationException($"Unexpected image value {other?.GetType().Name ?? "null"}."),
+            };
+            if (!sets.TryGetValue(key, out var rows))
+            {
+                sets[key] = rows = [];
+                order.Add(rows);
+            }
+            rows.Add(cursor.Position);
+        }
+        return [.. order.Select(rows => rows.ToArray())];
+    }
+
+    // The rows an epoch trains on with one caption per image: one row of each image's set, drawn from a generator
+    // seeded by (seed, epoch) alone, so a resumed run draws the same captions.
+    private HashSet<long>? ChosenRows(int epoch)
+    {
+        if (_captionSets is null) return null;
+        var random = new Random(unchecked(_seed * 7_919 + epoch * 104_729 + 1));
+        var chosen = new HashSet<long>(_captionSets.Count);
+        foreach (var rows in _captionSets) chosen.Add(rows[random.Next(rows.Length)]);
+        return chosen;
+    }
+
     public IEnumerable<ClipTrainingBatch> ReadEpoch(int epoch, int batchSize, long skipBatches, CancellationToken cancellationToken)
     {
         // Not HashCode.Combine: it is randomised per process, and the order must be reproducible across runs.
@@ -94,7 +149,7 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         var toSkip = skipBatches * batchSize;
         long emitted = 0, batches = skipBatches;
         var pending = new List<RawPair>(batchSize);
-        foreach (var pair in Shuffled(random, cancellationToken))
+        foreach (var pair in Shuffled(random, ChosenRows(epoch), cancellationToken))
         {
             if (batches >= batchesInEpoch) yield break;
             if (emitted++ < toSkip) continue;
@@ -107,7 +162,8 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     }
 
     // Reservoir-style shuffle buffer: fill, then each new row replaces a random slot whose row is emitted; drain at the end.
-    private IEnumerable<RawPair> Shuffled(Random random, CancellationToken cancellationToken)
+    // Rows outside chosenRows (one caption per image) are skipped before their values are read.
+    private IEnumerable<RawPair> Shuffled(Random random, HashSet<long>? chosenRows, CancellationToken cancellationToken)
     {
         var buffer = new List<RawPair>(_shuffleBufferSize);
         using (var cursor = _data.GetRowCursor([_imageColumn, _textColumn]))
@@ -118,6 +174,7 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             while (cursor.MoveNext())
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (chosenRows is not null && !chosenRows.Contains(cursor.Position)) continue;
                 textGetter(ref text);
                 var pair = new RawPair(image(), text.ToString(), cursor.Position);
                 if (buffer.Count < _shuffleBufferSize)
@@ -143,9 +200,14 @@ internal sealed class DataViewBatchSource : IClipBatchSource
     {
         // The augmentation's randomness derives from (seed, epoch, batch), so a resumed run crops identically.
         var texts = pairs.Select(p => p.Text).ToArray();
-        var ids = _tokenize(texts, _contextLength);
-        var used = _cutToLongest ? UsedLength(ids, pairs.Count, _contextLength) : _contextLength;
-        var tokens = tensor(Narrow(ids, pairs.Count, _contextLength, used), [pairs.Count, used]).DetachFromDisposeScope();
+        Tensor tokens;
+        if (_lockedText is not null) tokens = _lockedText.Featurize(texts).DetachFromDisposeScope();
+        else
+        {
+            var ids = _tokenize(texts, _contextLength);
+            var used = _cutToLongest ? UsedLength(ids, pairs.Count, _contextLength) : _contextLength;
+            tokens = tensor(Narrow(ids, pairs.Count, _contextLength, used), [pairs.Count, used]).DetachFromDisposeScope();
+        }
         if (_lockedFeatures is not null)
         {
             try

@@ -26,12 +26,22 @@ internal sealed class ImageFeatureCache : IDisposable
 
     /// <summary>Opens (or creates) the cache file of <paramref name="encoder"/> in <paramref name="directory"/>.</summary>
     public ImageFeatureCache(string directory, FrozenImageEncoder encoder)
+        : this(directory, (encoder ?? throw new ArgumentNullException(nameof(encoder))).Id, encoder.FeatureSize)
+    {
+    }
+
+    /// <summary>
+    /// Opens (or creates) the cache file of the encoder with id <paramref name="encoderId"/> (F = <paramref name="featureSize"/>)
+    /// in <paramref name="directory"/>. The same file format holds a frozen text encoder's features, keyed by the text
+    /// (<see cref="Key(string)"/>); encoders have distinct ids, so an image and a text encoder never share a file.
+    /// </summary>
+    public ImageFeatureCache(string directory, string encoderId, int featureSize)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentException.ThrowIfNullOrEmpty(encoderId);
         Directory.CreateDirectory(directory);
-        _featureSize = encoder.FeatureSize;
-        FilePath = Path.Combine(directory, encoder.Id[..32] + ".features");
+        _featureSize = featureSize;
+        FilePath = Path.Combine(directory, encoderId[..32] + ".features");
         try
         {
             _file = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
@@ -65,6 +75,9 @@ internal sealed class ImageFeatureCache : IDisposable
 
     /// <summary>The key of an image's content: its SHA-256, hex.</summary>
     public static string Key(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    /// <summary>The key of a text: the SHA-256 of its UTF-8 bytes, hex.</summary>
+    public static string Key(string text) => Key(Encoding.UTF8.GetBytes(text));
 
     /// <summary>Whether features are stored under <paramref name="key"/> (not counted).</summary>
     public bool Contains(string key) => _features.ContainsKey(key);

@@ -98,6 +98,33 @@ public sealed record ClipConfig
     /// <summary>True when the image tower is a projection of frozen external features (<see cref="ImageFeatureSize"/>).</summary>
     public bool IsImageFeatureProjection => ImageFeatureSize is not null;
 
+    /// <summary>
+    /// Size F of the features of a frozen external text encoder (a pretrained sentence encoder such as MiniLM): the text
+    /// tower is then only a trainable head on precomputed features, <c>ln_final</c> (LayerNorm over F) and
+    /// <c>text_projection</c> [F, EmbedDim] — CLIP's own last two text parameters — and the transformer fields describe
+    /// no layers (<see cref="TransformerWidth"/> = F, <see cref="TransformerLayers"/> = 0); null for a CLIP text tower.
+    /// <see cref="ContextLength"/> and <see cref="VocabSize"/> are then the encoder's tokenizer's.
+    /// </summary>
+    public int? TextFeatureSize { get; init; }
+
+    /// <summary>True when the text tower is a head on frozen external features (<see cref="TextFeatureSize"/>).</summary>
+    public bool IsTextFeatureProjection => TextFeatureSize is not null;
+
+    /// <summary>
+    /// This config with its text tower replaced by a head on <paramref name="featureSize"/> frozen text features of an
+    /// encoder whose tokenizer has <paramref name="contextLength"/> ids per text and <paramref name="vocabSize"/> tokens;
+    /// the image side and the embedding size are unchanged.
+    /// </summary>
+    public ClipConfig WithTextFeatures(int featureSize, int contextLength, int vocabSize) => this with
+    {
+        TextFeatureSize = featureSize,
+        TransformerWidth = featureSize,
+        TransformerLayers = 0,
+        TransformerHeads = 1,
+        ContextLength = contextLength,
+        VocabSize = vocabSize,
+    };
+
     /// <summary>True for a ViT vision tower (CLIP's or SigLIP's), false for a ModifiedResNet or a feature projection.</summary>
     public bool IsVisionTransformer => VisionPatchSize is not null && !IsImageFeatureProjection;
 
@@ -152,7 +179,14 @@ public sealed record ClipConfig
         Positive(VocabSize, nameof(VocabSize));
         Positive(TransformerWidth, nameof(TransformerWidth));
         Positive(TransformerHeads, nameof(TransformerHeads));
-        Positive(TransformerLayers, nameof(TransformerLayers));
+        if (IsTextFeatureProjection)
+        {
+            if (TextFeatureSize != TransformerWidth || TransformerLayers != 0)
+                throw new ArgumentException($"A text-feature config has TransformerWidth = TextFeatureSize and no layers; got width {TransformerWidth}, {TransformerLayers} layers for {TextFeatureSize} features.", nameof(TextFeatureSize));
+            if (IsSiglip)
+                throw new ArgumentException("A SigLIP config has its own text tower, not a head on frozen text features (TextFeatureSize).", nameof(TextFeatureSize));
+        }
+        else Positive(TransformerLayers, nameof(TransformerLayers));
         if (IsSiglip)
         {
             // Hugging Face's SiglipVisionEmbeddings convolve without padding: a side that is not a multiple of the patch

@@ -46,6 +46,8 @@ public static class ClipConfigJson
         }
         // Only a locked-image (LiT) model has it; openai/CLIP's constructor has no such argument.
         if (config.ImageFeatureSize is int features) node["image_feature_size"] = features;
+        // Only a model on a frozen text encoder has it.
+        if (config.TextFeatureSize is int textFeatures) node["text_feature_size"] = textFeatures;
         return node.ToJsonString(indented ? Indented : null);
     }
 
@@ -110,6 +112,7 @@ public static class ClipConfigJson
             Activation = HuggingFaceClipConfig.ParseActivation(activation, origin),
             LayerNormEps = root["layer_norm_eps"]?.GetValue<float>() ?? 1e-5f,
             ImageFeatureSize = root["image_feature_size"] is null ? null : Int("image_feature_size"),
+            TextFeatureSize = root["text_feature_size"] is null ? null : Int("text_feature_size"),
         };
         switch (root["family"]?.GetValue<string>())
         {

@@ -58,11 +58,11 @@ public static class ClipModelConverter
     private static ClipModelInfo WriteOnnx(string checkpoint, string outputFolder, ClipConversionOptions? options)
     {
         options ??= new ClipConversionOptions();
-        var (weights, encoder, source) = Read(checkpoint, options.Activation);
+        var (weights, encoder, textEncoder, source) = Read(checkpoint, options.Activation);
         var (info, rounded) = ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outputFolder, source,
             new ClipOnnxExportOptions
             {
-                WeightsAsFloat16 = options.WeightsAsFloat16, WeightsAsInt8 = options.WeightsAsInt8, ImageEncoder = encoder,
+                WeightsAsFloat16 = options.WeightsAsFloat16, WeightsAsInt8 = options.WeightsAsInt8, ImageEncoder = encoder, TextEncoder = textEncoder,
                 Tokenizer = weights.Tokenizer, Preprocess = weights.Preprocess,
             });
         if (rounded)
@@ -101,10 +101,10 @@ public static class ClipModelConverter
         if (options.WeightsAsFloat16 || options.WeightsAsInt8)
             throw new ArgumentException(
                 $"{(options.WeightsAsFloat16 ? nameof(ClipConversionOptions.WeightsAsFloat16) : nameof(ClipConversionOptions.WeightsAsInt8))} applies to ONNX conversion only.", nameof(options));
-        var (weights, _, _) = Read(checkpoint, options.Activation);
-        if (weights.Config.IsImageFeatureProjection)
+        var (weights, _, _, _) = Read(checkpoint, options.Activation);
+        if (weights.Config.IsImageFeatureProjection || weights.Config.IsTextFeatureProjection)
             throw new NotSupportedException(
-                $"'{checkpoint}' is a locked-image model: its image tower is a frozen ONNX encoder, which safetensors cannot hold. Convert it to ONNX instead.");
+                $"'{checkpoint}' is a locked-{(weights.Config.IsImageFeatureProjection ? "image" : "text")} model: a tower of it is a frozen ONNX encoder, which safetensors cannot hold. Convert it to ONNX instead.");
         if (weights.Config.IsSiglip)
         {
             if (options.SafetensorsLayout == ClipSafetensorsLayout.OpenAINames)
@@ -129,18 +129,18 @@ public static class ClipModelConverter
 
     // Any checkpoint as plain weights, the frozen encoder of a locked-image model, and the source recorded in the export.
     // The weights are checked against their config here, so that a mismatch names the whole path of the checkpoint.
-    private static (CheckpointWeights Weights, FrozenEncoderGraph? Encoder, string Source) Read(string checkpoint, ClipActivation activation)
+    private static (CheckpointWeights Weights, FrozenEncoderGraph? Encoder, FrozenTextEncoderGraph? TextEncoder, string Source) Read(string checkpoint, ClipActivation activation)
     {
-        var (weights, encoder, source) = File.Exists(checkpoint) && ClipPackageFile.IsPackageFile(checkpoint)
+        var (weights, encoder, textEncoder, source) = File.Exists(checkpoint) && ClipPackageFile.IsPackageFile(checkpoint)
             ? ReadPackage(checkpoint)
-            : (CheckpointWeights.Load(checkpoint, activation), null, Path.GetFileName(Path.TrimEndingDirectorySeparator(checkpoint)));
+            : (CheckpointWeights.Load(checkpoint, activation), null, null, Path.GetFileName(Path.TrimEndingDirectorySeparator(checkpoint)));
         ClipStateDictLayout.Validate(weights.Config, weights.StateDict, $"'{checkpoint}'");
-        return (weights, encoder, source);
+        return (weights, encoder, textEncoder, source);
     }
 
-    private static (CheckpointWeights, FrozenEncoderGraph?, string) ReadPackage(string path)
+    private static (CheckpointWeights, FrozenEncoderGraph?, FrozenTextEncoderGraph?, string) ReadPackage(string path)
     {
-        var (weights, encoder) = ClipPackageWeights.Read(path);
-        return (weights, encoder, ClipPackageWeights.TrainedModelSource);
+        var (weights, encoder, textEncoder) = ClipPackageWeights.Read(path);
+        return (weights, encoder, textEncoder, ClipPackageWeights.TrainedModelSource);
     }
 }

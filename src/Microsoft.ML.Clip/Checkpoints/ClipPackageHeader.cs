@@ -17,6 +17,12 @@ internal sealed class ClipPackageHeader
     /// <summary>Field holding the frozen image encoder's identity (a hash of its graph and preprocessing).</summary>
     public const string ImageEncoderIdKey = "image_encoder_id";
 
+    /// <summary>Field naming the frozen text encoder of a locked-text model or checkpoint (for messages).</summary>
+    public const string TextEncoderNameKey = "text_encoder";
+
+    /// <summary>Field holding the frozen text encoder's identity (a hash of its graph, vocabulary and settings).</summary>
+    public const string TextEncoderIdKey = "text_encoder_id";
+
     private readonly JsonObject _json;
 
     private readonly string _prefix;

@@ -17,10 +17,10 @@ internal static class ClipPackageWeights
     public const string TrainedModelSource = "Microsoft.ML.Clip ClipTrainer";
 
     /// <summary>Reads the weights of <paramref name="path"/> (see <see cref="ClipPackageFile.IsPackageFile"/>).</summary>
-    /// <returns>The weights (float32 as the trainer stores them) and, for a locked-image model, its frozen encoder's graph.</returns>
+    /// <returns>The weights (float32 as the trainer stores them) and, for a locked-image or locked-text model, its frozen encoders' graphs.</returns>
     /// <exception cref="InvalidDataException">The file is damaged, of another kind, or a locked-image checkpoint (which
     /// holds no encoder graph); the message names the file.</exception>
-    public static (CheckpointWeights Weights, FrozenEncoderGraph? ImageEncoder) Read(string path)
+    public static (CheckpointWeights Weights, FrozenEncoderGraph? ImageEncoder, FrozenTextEncoderGraph? TextEncoder) Read(string path)
     {
         Dictionary<string, StateTensor> tensors;
         ClipPackageHeader header;
@@ -29,7 +29,7 @@ internal static class ClipPackageWeights
         // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
         var stateDict = header.Kind switch
         {
-            ClipPackageFile.ModelKind => tensors.Where(t => t.Key is not (ClipPackageFile.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName))
+            ClipPackageFile.ModelKind => tensors.Where(t => t.Key is not (ClipPackageFile.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName) && !ClipPackageTextEncoder.IsEncoderTensor(t.Key))
                 .ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal),
             // A CLIP's sigmoid-loss bias is stored beside its state dict; a SigLIP's belongs to it.
             ClipPackageFile.CheckpointKind => tensors.Where(t => t.Key.StartsWith(ClipPackageFile.CheckpointModelPrefix, StringComparison.Ordinal)
@@ -41,11 +41,15 @@ internal static class ClipPackageWeights
         if (config.IsImageFeatureProjection && encoder is null)
             throw new InvalidDataException(
                 $"{path} is a locked-image model's {header.Kind} without its frozen image encoder ('{header.OptionalString(ClipPackageHeader.ImageEncoderNameKey)}'): convert the model.clipmodel saved with it, which carries the encoder.");
+        var textEncoder = ClipPackageTextEncoder.Read(header, name => tensors.TryGetValue(name, out var t) ? t.Data.ToArray() : null, path);
+        if (config.IsTextFeatureProjection && textEncoder is null)
+            throw new InvalidDataException(
+                $"{path} is a locked-text model's {header.Kind} without its frozen text encoder ('{header.OptionalString(ClipPackageHeader.TextEncoderNameKey)}'): convert the model.clipmodel saved with it, which carries the encoder.");
         if (!stateDict.TryGetValue("logit_scale", out var logitScale) || logitScale.ElementCount != 1)
             throw new InvalidDataException($"{path} has no single-value 'logit_scale' tensor; the file is corrupt.");
         var (tokenizer, preprocess) = ClipPackageInputs.Read(header,
             tensors.TryGetValue(ClipPackageInputs.TokenizerTensorName, out var file) ? file.Data.ToArray() : null);
-        return (new CheckpointWeights(config, stateDict, logitScale.SingleValue()) { Tokenizer = tokenizer, Preprocess = preprocess }, encoder);
+        return (new CheckpointWeights(config, stateDict, logitScale.SingleValue()) { Tokenizer = tokenizer, Preprocess = preprocess }, encoder, textEncoder);
     }
 
     // The encoder graph and preprocessing a locked-image model carries; its bytes must hash to the recorded id.

@@ -25,10 +25,14 @@ internal static class ClipStateDictLayout
         void Add(string name, params long[] shape) => list.Add((name, shape, false));
 
         long w = config.TransformerWidth;
-        Add("positional_embedding", config.ContextLength, w);
-        Add("token_embedding.weight", config.VocabSize, w);
-        for (var i = 0; i < config.TransformerLayers; i++)
-            AddResidualBlock(list, $"transformer.resblocks.{i}.", w);
+        // A head on frozen text features has CLIP's last two text parameters only (width = the feature size).
+        if (!config.IsTextFeatureProjection)
+        {
+            Add("positional_embedding", config.ContextLength, w);
+            Add("token_embedding.weight", config.VocabSize, w);
+            for (var i = 0; i < config.TransformerLayers; i++)
+                AddResidualBlock(list, $"transformer.resblocks.{i}.", w);
+        }
         Add("ln_final.weight", w);
         Add("ln_final.bias", w);
         Add("text_projection", w, config.EmbedDim);
@@ -239,13 +243,17 @@ internal static class ClipStateDictLayout
     }
 
     /// <summary>A short description of the architecture for messages.</summary>
-    internal static string Describe(ClipConfig c) => c.IsSiglip
-        ? $"SigLIP ViT width {c.VisionWidth}, {c.VisionLayers[0]} layers, {c.VisionHeads} heads, MLP {c.VisionMlpWidth}, patch {c.VisionPatchSize}, resolution {c.ImageResolution}; text width {c.TransformerWidth}, {c.TransformerLayers} layers, {c.TransformerHeads} heads, MLP {c.TransformerMlpWidth}, vocabulary {c.VocabSize}, context {c.ContextLength}; embed {c.EmbedDim}"
-        : c.IsImageFeatureProjection
-        ? $"projection of {c.ImageFeatureSize} frozen image features; text width {c.TransformerWidth}, {c.TransformerLayers} layers; embed {c.EmbedDim}"
-        : c.IsVisionTransformer
-        ? $"ViT width {c.VisionWidth}, {c.VisionLayers[0]} layers, patch {c.VisionPatchSize}, resolution {c.ImageResolution}; text width {c.TransformerWidth}, {c.TransformerLayers} layers; embed {c.EmbedDim}"
-        : $"ModifiedResNet width {c.VisionWidth}, layers [{string.Join(", ", c.VisionLayers)}], resolution {c.ImageResolution}; text width {c.TransformerWidth}, {c.TransformerLayers} layers; embed {c.EmbedDim}";
+    internal static string Describe(ClipConfig c)
+    {
+        if (c.IsSiglip)
+            return $"SigLIP ViT width {c.VisionWidth}, {c.VisionLayers[0]} layers, {c.VisionHeads} heads, MLP {c.VisionMlpWidth}, patch {c.VisionPatchSize}, resolution {c.ImageResolution}; text width {c.TransformerWidth}, {c.TransformerLayers} layers, {c.TransformerHeads} heads, MLP {c.TransformerMlpWidth}, vocabulary {c.VocabSize}, context {c.ContextLength}; embed {c.EmbedDim}";
+        var text = c.IsTextFeatureProjection ? $"head on {c.TextFeatureSize} frozen text features" : $"text width {c.TransformerWidth}, {c.TransformerLayers} layers";
+        return c.IsImageFeatureProjection
+            ? $"projection of {c.ImageFeatureSize} frozen image features; {text}; embed {c.EmbedDim}"
+            : c.IsVisionTransformer
+            ? $"ViT width {c.VisionWidth}, {c.VisionLayers[0]} layers, patch {c.VisionPatchSize}, resolution {c.ImageResolution}; {text}; embed {c.EmbedDim}"
+            : $"ModifiedResNet width {c.VisionWidth}, layers [{string.Join(", ", c.VisionLayers)}], resolution {c.ImageResolution}; {text}; embed {c.EmbedDim}";
+    }
 
     /// <summary>Lists up to 20 names, then a count of the rest.</summary>
     internal static string Summarize(IReadOnlyList<string> names)

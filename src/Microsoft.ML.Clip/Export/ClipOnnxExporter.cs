@@ -25,6 +25,32 @@ internal sealed record FrozenEncoderGraph(string Name, byte[] GraphBytes, int Fe
     public static FrozenEncoderGraph Of(FrozenImageEncoder encoder) => new(encoder.Name, encoder.GraphBytes, encoder.FeatureSize, encoder.Preprocess);
 }
 
+/// <summary>
+/// The graph of a frozen text encoder that a locked-text model's text tower starts with (normal form: <c>input_ids</c> →
+/// <c>text_features</c>), with what its tokenizer needs: what the exporter needs of a <see cref="FrozenTextEncoder"/>,
+/// which a converter reading a saved model gets without starting an ONNX Runtime session.
+/// </summary>
+/// <param name="Name">The encoder's name (recorded in the graph's metadata).</param>
+/// <param name="GraphBytes">Its normal-form graph, serialised.</param>
+/// <param name="VocabularyBytes">Its <c>vocab.txt</c> (copied into the model folder).</param>
+/// <param name="FeatureSize">Size F of its features.</param>
+/// <param name="Settings">Its tokenizer settings, pooling and normalisation.</param>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport hands a trained locked-text model's encoder over)
+internal sealed record FrozenTextEncoderGraph(string Name, byte[] GraphBytes, byte[] VocabularyBytes, int FeatureSize, FrozenTextEncoderSettings Settings)
+{
+    /// <summary>The graph of a running encoder.</summary>
+    public static FrozenTextEncoderGraph Of(FrozenTextEncoder encoder) =>
+        new(encoder.Name, encoder.GraphBytes, encoder.VocabularyBytes, encoder.FeatureSize, encoder.Settings);
+
+    /// <summary>The <c>clip_model.json</c> description of its tokenizer (WordPiece over <c>vocab.txt</c> in the folder).</summary>
+    public ClipTokenizerInfo TokenizerInfo()
+    {
+        var vocabSize = Tokenization.BertWordPieceTokenizer.FromVocabulary(VocabularyBytes, Settings.Lowercase, $"{Name} ({FrozenTextEncoderSettings.VocabularyFile})").VocabularySize;
+        return Tokenization.ClipTokenizerSpec.Describe(Tokenization.ClipTokenizerSpec.WordPiece, VocabularyBytes, FrozenTextEncoderSettings.VocabularyFile,
+            Settings.MaxLength, vocabSize, Settings.Lowercase);
+    }
+}
+
 /// <summary>Options of <see cref="ClipOnnxExporter.Export"/>.</summary>
 // friend: used by Microsoft.ML.Clip.TorchSharp (Export/TorchOnnxExport)
 internal sealed class ClipOnnxExportOptions
@@ -51,6 +77,14 @@ internal sealed class ClipOnnxExportOptions
     /// <c>clip_model.json</c>. Required for such models, ignored otherwise.
     /// </summary>
     public FrozenEncoderGraph? ImageEncoder { get; init; }
+
+    /// <summary>
+    /// The frozen text encoder of a locked-text model (<see cref="ClipConfig.IsTextFeatureProjection"/>): the text graph
+    /// becomes this encoder followed by the trained head, its <c>vocab.txt</c> is copied into the folder and
+    /// <c>clip_model.json</c> records its WordPiece tokenizer and a dynamic sequence length. Required for such models,
+    /// ignored otherwise.
+    /// </summary>
+    public FrozenTextEncoderGraph? TextEncoder { get; init; }
 
     /// <summary>
     /// A SigLIP's tokenizer (its checkpoint folder's file, copied into the exported folder and named in
@@ -109,6 +143,7 @@ internal static class ClipOnnxExporter
         if (source != null) metadata["source"] = source;
 
         var encoder = config.IsImageFeatureProjection ? CheckEncoder(config, options.ImageEncoder) : null;
+        var textEncoder = config.IsTextFeatureProjection ? CheckTextEncoder(config, options.TextEncoder) : null;
         var info = new ClipModelInfo
         {
             EmbedDim = config.EmbedDim,
@@ -117,8 +152,9 @@ internal static class ClipOnnxExporter
             VisionKind = encoder is not null ? "onnx-features" : config.IsVisionTransformer ? "vit" : "resnet",
             Preprocess = encoder is not null ? ClipPreprocessInfo.From(encoder.Preprocess)
                 : options.Preprocess is { } preprocess ? ClipPreprocessInfo.From(preprocess) : new ClipPreprocessInfo(),
-            Tokenizer = new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
-            // The text graph slices its position embedding and mask to the rows' length (ClipOnnxTextGraph).
+            Tokenizer = textEncoder?.TokenizerInfo() ?? new ClipTokenizerInfo { ContextLength = config.ContextLength, VocabSize = config.VocabSize },
+            // The text graph slices its position embedding and mask to the rows' length (ClipOnnxTextGraph); a frozen
+            // BERT-family encoder masks its padding itself. Either way a batch may be cut after its longest text.
             TextSequence = ClipModelInfo.DynamicSequence,
             Source = source,
         };
@@ -131,13 +167,18 @@ internal static class ClipOnnxExporter
         if (config.IsSiglip && options.Tokenizer is { FileName: { } tokenizerFile, FileBytes: { } tokenizerBytes })
             AtomicFile.Write(Path.Combine(outDir, tokenizerFile), stream => stream.Write(tokenizerBytes));
         if (encoder is not null) metadata["image_encoder"] = encoder.Name;
+        if (textEncoder is not null) metadata["text_encoder"] = textEncoder.Name;
         // One graph at a time: the image graph is written and released before the text graph is built.
         var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options);
         // A large tower's graph is garbage now; collect it before the text graph is built so that the checkpoint and
         // the two graphs are never in memory together (ViT-L/14: peak 3.1 GB without, 2.7 GB with).
         if (imageBytes > LargeGraphBytes) GC.Collect();
-        var text = config.IsSiglip ? SiglipOnnxGraphs.Text(config, stateDict, metadata) : ClipOnnxTextGraph.Build(config, stateDict, metadata);
-        rounded |= Write(text, Path.Combine(outDir, info.TextModelFile), options).Rounded;
+        var textGraph = textEncoder is not null ? LockedTextGraph(config, stateDict, textEncoder, metadata)
+            : config.IsSiglip ? SiglipOnnxGraphs.Text(config, stateDict, metadata)
+            : ClipOnnxTextGraph.Build(config, stateDict, metadata);
+        rounded |= Write(textGraph, Path.Combine(outDir, info.TextModelFile), options).Rounded;
+        if (textEncoder is not null)
+            AtomicFile.Write(Path.Combine(outDir, info.Tokenizer.File!), stream => stream.Write(textEncoder.VocabularyBytes));
         info.Save(Path.Combine(outDir, ClipModelInfo.FileName));
         return new ClipOnnxExportResult(info, rounded);
     }
@@ -187,6 +228,28 @@ internal static class ClipOnnxExporter
         float[] Values(string name) => stateDict[name].ToSingles();
         return FrozenEncoderGraphs.WithProjection(ModelProto.Parser.ParseFrom(encoder.GraphBytes), Values("visual.ln_post.weight"), Values("visual.ln_post.bias"),
             config.LayerNormEps, Values("visual.proj"), config.ImageFeatureSize!.Value, config.EmbedDim, metadata);
+    }
+
+    private static FrozenTextEncoderGraph CheckTextEncoder(ClipConfig config, FrozenTextEncoderGraph? encoder)
+    {
+        if (encoder is null)
+            throw new InvalidOperationException(
+                $"The model's text tower is a head on the features of a frozen text encoder ({config.TextFeatureSize} features): pass that encoder as ClipOnnxExportOptions.TextEncoder to export it.");
+        if (encoder.FeatureSize != config.TextFeatureSize || encoder.Settings.MaxLength != config.ContextLength)
+            throw new ArgumentException(
+                $"Text encoder '{encoder.Name}' gives {encoder.FeatureSize} features of up to {encoder.Settings.MaxLength} tokens; the model's head takes {config.TextFeatureSize} features of up to {config.ContextLength}.",
+                nameof(ClipOnnxExportOptions.TextEncoder));
+        return encoder;
+    }
+
+    // The frozen text encoder graph, unchanged, followed by the trained head (ln_final, text_projection).
+    private static ModelProto LockedTextGraph(ClipConfig config, IReadOnlyDictionary<string, StateTensor> stateDict, FrozenTextEncoderGraph encoder,
+        IReadOnlyDictionary<string, string> metadata)
+    {
+        float[] Values(string name) => stateDict[name].ToSingles();
+        return FrozenTextEncoderGraphs.WithProjection(ModelProto.Parser.ParseFrom(encoder.GraphBytes), Values(FrozenTextEncoderGraphs.NormWeightName),
+            Values(FrozenTextEncoderGraphs.NormBiasName), config.LayerNormEps, Values(FrozenTextEncoderGraphs.ProjectionName), config.TextFeatureSize!.Value,
+            config.EmbedDim, metadata);
     }
 
     // A graph this large is collected as soon as it is written (see Export).

@@ -27,6 +27,15 @@ internal static class FrozenEncoderGraphs
     /// <summary>Names of the trained LayerNorm before the projection.</summary>
     public const string NormWeightName = "visual.ln_post.weight", NormBiasName = "visual.ln_post.bias";
 
+    /// <summary>
+    /// The value names of a trained head on frozen features: the features it reads, the embedding it writes, its norm and
+    /// projection initializers, and the prefix of its intermediate values.
+    /// </summary>
+    internal sealed record HeadNames(string Features, string Embeds, string NormWeight, string NormBias, string Projection, string Prefix);
+
+    /// <summary>The image head: <c>visual.ln_post</c> and <c>visual.proj</c> on <c>image_features</c>.</summary>
+    internal static readonly HeadNames ImageHead = new(FeaturesName, EmbedsName, NormWeightName, NormBiasName, ProjectionName, "head.");
+
     /// <summary>The input size ML.NET's ResNet-18 files declare.</summary>
     public const int NativeResNet18Resolution = Models.ResNet18Files.NativeResolution;
 
@@ -127,37 +136,38 @@ internal static class FrozenEncoderGraphs
     /// opset 8; LayerNormalization arrived in 17).
     /// </summary>
     public static ModelProto WithProjection(ModelProto features, ReadOnlySpan<float> normWeight, ReadOnlySpan<float> normBias, float epsilon,
-        ReadOnlySpan<float> projection, int featureSize, int embedDim, IReadOnlyDictionary<string, string>? metadata = null)
+        ReadOnlySpan<float> projection, int featureSize, int embedDim, IReadOnlyDictionary<string, string>? metadata = null, HeadNames? names = null)
     {
+        var (featuresName, embedsName, normWeightName, normBiasName, projectionName, head) = names ?? ImageHead;
         if (projection.Length != featureSize * embedDim)
             throw new ArgumentException($"The projection has {projection.Length} values; expected {featureSize} × {embedDim}.", nameof(projection));
         if (normWeight.Length != featureSize || normBias.Length != featureSize)
             throw new ArgumentException($"The norm has {normWeight.Length} weights and {normBias.Length} biases; expected {featureSize}.", nameof(normWeight));
         var model = features.Clone();
         var graph = model.Graph;
-        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(ProjectionName, [featureSize, embedDim], projection));
-        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(NormWeightName, [featureSize], normWeight));
-        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(NormBiasName, [featureSize], normBias));
-        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor("head.epsilon", [], [epsilon]));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(projectionName, [featureSize, embedDim], projection));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(normWeightName, [featureSize], normWeight));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(normBiasName, [featureSize], normBias));
+        graph.Initializer.Add(OnnxGraphBuilder.FloatTensor(head + "epsilon", [], [epsilon]));
         void Node(string op, string output, params string[] inputs) => graph.Node.Add(OnnxGraphBuilder.CreateNode(op, output, inputs));
         // ReduceMean takes its axes as an attribute up to opset 17 and as an input from 18 on; the encoder's opset decides.
         var opset = model.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(1).Max();
-        if (opset >= 18) graph.Initializer.Add(OnnxGraphBuilder.Int64Tensor("head.axes", 1));
+        if (opset >= 18) graph.Initializer.Add(OnnxGraphBuilder.Int64Tensor(head + "axes", 1));
         void MeanOverFeatures(string input, string output) => graph.Node.Add(opset >= 18
-            ? OnnxGraphBuilder.CreateNode("ReduceMean", output, [input, "head.axes"], OnnxGraphBuilder.Int("keepdims", 1))
+            ? OnnxGraphBuilder.CreateNode("ReduceMean", output, [input, head + "axes"], OnnxGraphBuilder.Int("keepdims", 1))
             : OnnxGraphBuilder.CreateNode("ReduceMean", output, [input], OnnxGraphBuilder.Ints("axes", 1), OnnxGraphBuilder.Int("keepdims", 1)));
-        MeanOverFeatures(FeaturesName, "head.mean");
-        Node("Sub", "head.centred", FeaturesName, "head.mean");
-        Node("Mul", "head.squared", "head.centred", "head.centred");
-        MeanOverFeatures("head.squared", "head.variance");
-        Node("Add", "head.variance_eps", "head.variance", "head.epsilon");
-        Node("Sqrt", "head.std", "head.variance_eps");
-        Node("Div", "head.normalised", "head.centred", "head.std");
-        Node("Mul", "head.scaled", "head.normalised", NormWeightName);
-        Node("Add", "head.normed", "head.scaled", NormBiasName);
-        Node("MatMul", EmbedsName, "head.normed", ProjectionName);
+        MeanOverFeatures(featuresName, head + "mean");
+        Node("Sub", head + "centred", featuresName, head + "mean");
+        Node("Mul", head + "squared", head + "centred", head + "centred");
+        MeanOverFeatures(head + "squared", head + "variance");
+        Node("Add", head + "variance_eps", head + "variance", head + "epsilon");
+        Node("Sqrt", head + "std", head + "variance_eps");
+        Node("Div", head + "normalised", head + "centred", head + "std");
+        Node("Mul", head + "scaled", head + "normalised", normWeightName);
+        Node("Add", head + "normed", head + "scaled", normBiasName);
+        Node("MatMul", embedsName, head + "normed", projectionName);
         graph.Output.Clear();
-        graph.Output.Add(OnnxGraphBuilder.Value(EmbedsName, DataType.Float, "batch", embedDim));
+        graph.Output.Add(OnnxGraphBuilder.Value(embedsName, DataType.Float, "batch", embedDim));
         if (metadata is not null)
             foreach (var (key, value) in metadata)
                 model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });

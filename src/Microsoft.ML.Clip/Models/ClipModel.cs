@@ -118,7 +118,7 @@ public sealed partial class ClipModel : IDisposable
         var info = ClipModelInfo.Load(jsonPath);
         // The tokenizer first: a missing or broken vocabulary file fails before any session is created.
         var encode = ClipTokenizerSpec.CreateEncoder(info.Tokenizer.Kind,
-            info.Tokenizer.File is { } file ? ModelFolderFiles.ReadAllBytesVerified(folder, info, file, "Tokenizer file") : null, info.Tokenizer.File);
+            info.Tokenizer.File is { } file ? ModelFolderFiles.ReadAllBytesVerified(folder, info, file, "Tokenizer file") : null, info.Tokenizer.File, info.Tokenizer.Lowercase);
 
         var imagePath = Path.Combine(folder, info.ImageModelFile);
         var textPath = Path.Combine(folder, info.TextModelFile);

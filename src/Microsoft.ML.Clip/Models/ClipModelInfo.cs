@@ -240,6 +240,8 @@ public sealed record ClipModelInfo
             if (t.EndOfTextId != Tokenization.ClipTokenizer.EndOfTextId) fail("tokenizer.eot_id", $"must be {Tokenization.ClipTokenizer.EndOfTextId} for '{ClipTokenizerInfo.ClipBpeVocabulary}', got {t.EndOfTextId}");
             if (t.PadId != 0) fail("tokenizer.pad_id", $"must be 0 for '{ClipTokenizerInfo.ClipBpeVocabulary}', got {t.PadId}");
         }
+        if (t.Lowercase is not null && t.Kind != Tokenization.ClipTokenizerSpec.WordPiece)
+            fail("tokenizer.lowercase", $"is only for kind '{Tokenization.ClipTokenizerSpec.WordPiece}', not '{t.Kind}'");
         if (t.EndOfTextId < 0 || t.EndOfTextId >= t.VocabSize) fail("tokenizer.eot_id", $"must be an id below vocab_size {t.VocabSize}, got {t.EndOfTextId}");
         if (t.StartOfTextId < -1 || t.StartOfTextId >= t.VocabSize) fail("tokenizer.sot_id", $"must be an id below vocab_size {t.VocabSize} (or -1: none), got {t.StartOfTextId}");
         if (t.PadId < 0 || t.PadId >= t.VocabSize) fail("tokenizer.pad_id", $"must be an id below vocab_size {t.VocabSize}, got {t.PadId}");
@@ -300,7 +302,7 @@ public sealed record ClipPreprocessInfo
 public sealed record ClipTokenizerInfo
 {
     /// <summary>Which tokenizer: <c>clip-bpe</c> (openai/CLIP's byte-level BPE, the default) or a kind whose vocabulary is
-    /// <see cref="File"/> in the model folder.</summary>
+    /// <see cref="File"/> in the model folder (<c>wordpiece</c>: BERT's, over <c>vocab.txt</c>).</summary>
     [JsonPropertyName("kind")] public string Kind { get; init; } = Tokenization.ClipTokenizerSpec.ClipBpe;
 
     /// <summary>The tokenizer's vocabulary or model file in the model folder (e.g. <c>spiece.model</c>, <c>vocab.txt</c>);
@@ -314,6 +316,12 @@ public sealed record ClipTokenizerInfo
 
     /// <summary>The <see cref="Vocab"/> of kind <c>clip-bpe</c>: openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>.</summary>
     internal const string ClipBpeVocabulary = "clip-bpe-16e6";
+
+    /// <summary>For a <c>wordpiece</c> tokenizer: whether text is lower-cased and stripped of accents (an uncased BERT, as
+    /// all-MiniLM-L6-v2); null (absent) means true. Not used by the other kinds.</summary>
+    [JsonPropertyName("lowercase")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Lowercase { get; init; }
 
     /// <summary>Vocabulary; <c>clip-bpe-16e6</c> is openai/CLIP's <c>bpe_simple_vocab_16e6.txt.gz</c>; for a tokenizer with a file, its name.</summary>
     [JsonPropertyName("vocab")] public string Vocab { get; init; } = ClipBpeVocabulary;

@@ -29,6 +29,10 @@ internal sealed record ClipTokenizerSpec
     /// <summary>The kind of openai/CLIP's byte-level BPE (<see cref="ClipTokenizer"/>, vocabulary embedded in this package).</summary>
     public const string ClipBpe = "clip-bpe";
 
+    /// <summary>The kind of BERT's WordPiece (<see cref="BertWordPieceTokenizer"/>) over the model's <c>vocab.txt</c>:
+    /// <c>[CLS]</c> … <c>[SEP]</c>, padded with <c>[PAD]</c>; lower-cased and stripped of accents unless <see cref="Lowercase"/> is false.</summary>
+    public const string WordPiece = "wordpiece";
+
     /// <summary>The kind of SigLIP's tokenizer (<see cref="SiglipTokenizer"/>) over the model's SentencePiece unigram <c>spiece.model</c>.</summary>
     public const string SiglipSentencePiece = "siglip-sentencepiece";
 
@@ -37,18 +41,24 @@ internal sealed record ClipTokenizerSpec
 
     /// <summary>
     /// Every tokenizer kind this version knows: whether its vocabulary is a file of the model folder, and how to make its
-    /// encoder from that file's bytes. A new kind is one entry here (and its tokenizer class); <c>clip_model.json</c>'s
-    /// <c>tokenizer.kind</c> and the saved pipelines' spec both go through this table.
+    /// encoder from that file's bytes (and the kind's own settings: <see cref="Lowercase"/>). A new kind is one entry here
+    /// (and its tokenizer class); <c>clip_model.json</c>'s <c>tokenizer.kind</c> and the saved pipelines' spec both go
+    /// through this table.
     /// </summary>
-    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, (ContextEncoder Encode, TokenizerIds Ids)> Create)> Kinds = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, (bool NeedsFile, Func<byte[]?, bool?, (ContextEncoder Encode, TokenizerIds Ids)> Create)> Kinds = new(StringComparer.Ordinal)
     {
-        [ClipBpe] = (false, _ => (ClipTokenizer.Default.EncodeToContext, new(0, ClipTokenizer.StartOfTextId, ClipTokenizer.EndOfTextId))),
-        [SiglipSentencePiece] = (true, bytes =>
+        [ClipBpe] = (false, (_, _) => (ClipTokenizer.Default.EncodeToContext, new(0, ClipTokenizer.StartOfTextId, ClipTokenizer.EndOfTextId))),
+        [WordPiece] = (true, (bytes, lowercase) =>
+        {
+            var wordPiece = BertWordPieceTokenizer.FromVocabulary(bytes!, lowercase ?? true);
+            return (wordPiece.EncodeToContext, new(wordPiece.PaddingId, wordPiece.ClassificationId, wordPiece.SeparatorId));
+        }),
+        [SiglipSentencePiece] = (true, (bytes, _) =>
         {
             var siglip = SiglipTokenizer.FromModelFile(bytes!);
             return (siglip.EncodeToContext, new(siglip.PaddingId, -1, siglip.EndOfSequenceId));
         }),
-        [GemmaSentencePiece] = (true, bytes =>
+        [GemmaSentencePiece] = (true, (bytes, _) =>
         {
             var gemma = GemmaTokenizer.FromModelFile(bytes!);
             return (gemma.EncodeToContext, new(gemma.PaddingId, gemma.AddBeginningOfSentence ? gemma.BeginningOfSentenceId : -1, gemma.EndOfSentenceId));
@@ -95,6 +105,10 @@ internal sealed record ClipTokenizerSpec
     /// <summary>Whether rows are cut after their text (<see cref="TextSequence"/> is <c>dynamic</c>).</summary>
     [JsonIgnore] public bool CutsPadding => TextSequence == ClipModelInfo.DynamicSequence;
 
+    /// <summary>For <see cref="WordPiece"/>: whether text is lower-cased and stripped of accents (an uncased model); null
+    /// (absent) means true, bert-base-uncased's. Not used by the other kinds.</summary>
+    [JsonPropertyName("lowercase")] public bool? Lowercase { get; init; }
+
     private const string TruncateName = "truncate", ThrowName = "throw";
 
     /// <summary>The truncation as the enum.</summary>
@@ -114,6 +128,7 @@ internal sealed record ClipTokenizerSpec
         FileBase64 = info.Tokenizer.File is { } file ? Convert.ToBase64String(ReadTokenizerFile(folder, file)) : null,
         TextSequence = info.TextSequence == ClipModelInfo.DynamicSequence ? ClipModelInfo.DynamicSequence : null,
         PadId = info.TextSequence == ClipModelInfo.DynamicSequence && info.Tokenizer.PadId != 0 ? info.Tokenizer.PadId : null,
+        Lowercase = info.Tokenizer.Lowercase,
     };
 
     /// <summary>
@@ -199,12 +214,17 @@ internal sealed record ClipTokenizerSpec
             try { bytes = Convert.FromBase64String(base64); }
             catch (FormatException e) { throw new InvalidDataException($"The tokenizer file '{File}' stored in this pipeline is not valid base64.", e); }
         }
-        return CreateEncoder(Kind, bytes, File);
+        return CreateEncoder(Kind, bytes, File, Lowercase);
     }
 
     /// <summary>The encoder of <paramref name="kind"/> over its vocabulary file's <paramref name="bytes"/> (null for a kind without one).</summary>
     /// <exception cref="InvalidDataException">The kind is unknown, or needs a file that is not given.</exception>
-    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName) => Create(kind, bytes, fileName).Encode;
+    /// <param name="kind">One of <see cref="KnownKinds"/>.</param>
+    /// <param name="bytes">The vocabulary file's bytes; null for a kind without one.</param>
+    /// <param name="fileName">The file's name, for messages.</param>
+    /// <param name="lowercase">The kind's lower-casing setting (<see cref="Lowercase"/>); null for its default.</param>
+    public static ContextEncoder CreateEncoder(string kind, byte[]? bytes, string? fileName, bool? lowercase = null) =>
+        Create(kind, bytes, fileName, lowercase).Encode;
 
     /// <summary>
     /// The <c>clip_model.json</c> description of the tokenizer of <paramref name="kind"/> over <paramref name="bytes"/>
@@ -212,9 +232,9 @@ internal sealed record ClipTokenizerSpec
     /// <paramref name="vocabSize"/> tokens: the special ids come from the tokenizer itself.
     /// </summary>
     /// <exception cref="InvalidDataException">The kind is unknown, or its file is missing or unreadable.</exception>
-    public static ClipTokenizerInfo Describe(string kind, byte[]? bytes, string? fileName, int contextLength, int vocabSize)
+    public static ClipTokenizerInfo Describe(string kind, byte[]? bytes, string? fileName, int contextLength, int vocabSize, bool? lowercase = null)
     {
-        var ids = Create(kind, bytes, fileName).Ids;
+        var ids = Create(kind, bytes, fileName, lowercase).Ids;
         return new ClipTokenizerInfo
         {
             Kind = kind,
@@ -225,10 +245,11 @@ internal sealed record ClipTokenizerSpec
             EndOfTextId = ids.End,
             ContextLength = contextLength,
             VocabSize = vocabSize,
+            Lowercase = lowercase,
         };
     }
 
-    private static (ContextEncoder Encode, TokenizerIds Ids) Create(string kind, byte[]? bytes, string? fileName)
+    private static (ContextEncoder Encode, TokenizerIds Ids) Create(string kind, byte[]? bytes, string? fileName, bool? lowercase)
     {
         if (!Kinds.TryGetValue(kind, out var entry))
             throw new InvalidDataException($"The tokenizer kind '{kind}' is not known to this version of Microsoft.ML.Clip; update the package.");
@@ -236,7 +257,7 @@ internal sealed record ClipTokenizerSpec
             throw new InvalidDataException($"The tokenizer kind '{kind}' needs its file{(fileName is null ? "" : $" '{fileName}'")}.");
         try
         {
-            return entry.Create(bytes);
+            return entry.Create(bytes, lowercase);
         }
         catch (InvalidDataException e)
         {

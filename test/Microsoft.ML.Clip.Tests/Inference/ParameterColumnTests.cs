@@ -108,9 +108,12 @@ public class ParameterColumnTests
         Assert.Equal(ClipTokenizer.Default.EncodeToContext("a photo of a cat", 16).Select(i => (long)i), ids);
 
         // A file-vocabulary kind of a later version: the spec reads, the encoder says the package is too old.
+        var later = ClipTokenizerSpec.Parse("{\"kind\":\"unigram-9000\",\"context_length\":32,\"truncation\":\"truncate\",\"file\":\"vocab.txt\",\"file_base64\":\"W1BBRF0K\"}");
+        Assert.Equal("vocab.txt", later.File);
+        Assert.Contains("'unigram-9000' is not known", Assert.Throws<InvalidDataException>(() => later.CreateEncoder()).Message);
+        // A known kind whose embedded file is not its vocabulary: refused, not tokenized differently.
         var wordPiece = ClipTokenizerSpec.Parse("{\"kind\":\"wordpiece\",\"context_length\":32,\"truncation\":\"truncate\",\"file\":\"vocab.txt\",\"file_base64\":\"W1BBRF0K\"}");
-        Assert.Equal("vocab.txt", wordPiece.File);
-        Assert.Contains("'wordpiece' is not known", Assert.Throws<InvalidDataException>(() => wordPiece.CreateEncoder()).Message);
+        Assert.Contains("[CLS]", Assert.Throws<InvalidDataException>(() => wordPiece.CreateEncoder()).Message);
         // A member this version does not know is refused, named (pad_id is known since dynamic-length text: it travels with text_sequence).
         Assert.Contains("pooling", Assert.Throws<InvalidDataException>(() => ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"pooling\":\"mean\"}")).Message);
         var dynamic = ClipTokenizerSpec.Parse("{\"kind\":\"clip-bpe\",\"context_length\":77,\"truncation\":\"truncate\",\"text_sequence\":\"dynamic\",\"pad_id\":1}");
