@@ -88,7 +88,22 @@ internal static class GraphBench
             if (only is not null && !only.Contains(name))
                 continue;
             context.Log($"-- {name}");
-            lines.AddRange(measure(context));
+            // A row that throws is reported as failed and the run goes on: the table of the other rows still prints, and
+            // each row's lines print as soon as it ends, so a crash late in a long run loses nothing measured before it.
+            List<Line> rowLines;
+            try
+            {
+                rowLines = measure(context).ToList();
+            }
+            catch (Exception e)
+            {
+                context.Log($"  row {name} failed: {e}");
+                rowLines = [new Line(name, "failed", "", "", $"{e.GetType().Name}: {e.Message}")];
+                Environment.ExitCode = 1; // the table prints, but a script still sees the failure
+            }
+            foreach (var l in rowLines)
+                context.Log($"  | {l.Quantity} | {l.Ours} | {l.Reference} | {l.Ratio} | {l.Note} |");
+            lines.AddRange(rowLines);
         }
         Console.WriteLine();
         Console.WriteLine($"load average at the end: {LoadAverage()}; figures: median [min–max] over {context.Rounds} rounds; ratios are per round (alternating), then the median.");
@@ -201,11 +216,11 @@ internal static class GraphBench
         {
             var g = new Graphs.OnnxGraphBuilder("matmul");
             var a = g.Input("a", TensorProto.Types.DataType.Float, n, n);
-            g.Output(g.MatMul(a, g.Floats("b", RandomPixels(1, n / 2, 1)[..(n * n)], n, n)), "c", TensorProto.Types.DataType.Float, n, n);
+            g.Output(g.MatMul(a, g.Floats("b", RandomMatrix(n, 1), n, n)), "c", TensorProto.Types.DataType.Float, n, n);
             File.WriteAllBytes(gemmPath, Google.Protobuf.MessageExtensions.ToByteArray(g.Build("GEMM roofline probe", new Dictionary<string, string>())));
         }
         using var gemm = new InferenceSession(gemmPath);
-        using var gemmInput = OrtValue.CreateTensorValueFromMemory(RandomPixels(1, n / 2, 2)[..(n * n)], [n, n]);
+        using var gemmInput = OrtValue.CreateTensorValueFromMemory(RandomMatrix(n, 2), [n, n]);
         double GemmPass() { using var r = gemm.Run(new RunOptions(), ["a"], [gemmInput], ["c"]); return 1; }
         GemmPass();
         using var image = new InferenceSession(Path.Combine(c.OursFolder, "image.onnx"));
@@ -238,6 +253,17 @@ internal static class GraphBench
             using var output = session.Run(new RunOptions(), [inputName], [input], [outputName]);
             return batch;
         };
+    }
+
+    // An n × n matrix of values in [-2, 2). (RandomPixels(1, n / 2, …) holds 3n²/4 values, fewer than n²: the roofline
+    // row's first version sliced it to n² and threw.)
+    private static float[] RandomMatrix(int n, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[n * n];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = (float)(random.NextDouble() * 4 - 2);
+        return values;
     }
 
     internal static float[] RandomPixels(int batch, int r, int seed)
