@@ -2,6 +2,7 @@ using System.Globalization;
 using Google.Protobuf;
 using Microsoft.ML.Clip.Evaluation;
 using Microsoft.ML.Clip.Export;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.ZeroShot;
 using Microsoft.ML.OnnxRuntime;
@@ -215,6 +216,8 @@ internal static class Int8Rows
             }
         }
         File.Copy(Path.Combine(folder, ClipModelInfo.FileName), Path.Combine(target, ClipModelInfo.FileName), overwrite: true);
+        // The copy's clip_model.json lists the float files' hashes, which loaders check: record the quantized ones.
+        ModelFolderFiles.StampHashes(target, new HashSet<string>());
         return target;
     }
 
