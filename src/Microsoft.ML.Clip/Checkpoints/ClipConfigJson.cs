@@ -70,15 +70,7 @@ public static class ClipConfigJson
 
     private static ClipConfig ParseCore(string json, string origin)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"'{origin}' is not a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{origin}' is not valid JSON: {e.Message}", e);
-        }
+        var root = ConfigJson.ParseObject(json, origin);
         int Int(string name)
         {
             try

@@ -26,31 +26,11 @@ internal static class HuggingFaceClipConfig
     /// <exception cref="NotSupportedException">The model cannot be expressed as an openai/CLIP architecture (e.g. vision heads ≠ width / 64).</exception>
     public static (ClipConfig Config, float LogitScaleInit) Parse(string json, string origin)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"'{origin}' is not a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{origin}' is not valid JSON: {e.Message}", e);
-        }
+        var root = ConfigJson.ParseObject(json, origin);
         var text = root["text_config"] as JsonObject ?? new JsonObject();
         var vision = root["vision_config"] as JsonObject ?? new JsonObject();
 
-        T Get<T>(JsonObject section, string sectionName, string name, T fallback)
-        {
-            var node = section[name];
-            if (node is null) return fallback;
-            try
-            {
-                return node.GetValue<T>();
-            }
-            catch (Exception e) when (e is FormatException or InvalidOperationException)
-            {
-                throw new InvalidDataException($"'{origin}': {sectionName}.{name} has the wrong type (expected {typeof(T).Name}).", e);
-            }
-        }
+        T Get<T>(JsonObject section, string sectionName, string field, T fallback) => ConfigJson.Get(section, sectionName, field, fallback, origin);
 
         var projectionDim = Get(root, "config", "projection_dim", 512);
         var textWidth = Get(text, "text_config", "hidden_size", 512);

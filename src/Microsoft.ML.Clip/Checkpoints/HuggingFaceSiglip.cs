@@ -41,7 +41,7 @@ internal static class HuggingFaceSiglip
         if (!File.Exists(configPath)) return false;
         try
         {
-            return HuggingFaceSiglipConfig.IsSiglip(HuggingFaceSiglipConfig.ParseObject(File.ReadAllText(configPath), configPath));
+            return HuggingFaceSiglipConfig.IsSiglip(ConfigJson.ParseObject(File.ReadAllText(configPath), configPath));
         }
         catch (InvalidDataException)
         {
@@ -138,7 +138,7 @@ internal static class HuggingFaceSiglip
         string? tokenizerClass = null;
         if (File.Exists(configPath))
         {
-            var root = HuggingFaceSiglipConfig.ParseObject(File.ReadAllText(configPath), configPath);
+            var root = ConfigJson.ParseObject(File.ReadAllText(configPath), configPath);
             tokenizerClass = root["tokenizer_class"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
         }
         var (kind, file) = tokenizerClass switch
@@ -169,7 +169,7 @@ internal static class HuggingFaceSiglip
         var settings = DefaultPreprocess(config);
         if (!File.Exists(path))
             return settings;
-        var root = HuggingFaceSiglipConfig.ParseObject(File.ReadAllText(path), path);
+        var root = ConfigJson.ParseObject(File.ReadAllText(path), path);
         bool Flag(string name, bool fallback) => root[name] is JsonValue v && v.TryGetValue<bool>(out var b) ? b : fallback;
         float[] Triple(string name, float[] fallback)
         {
@@ -218,7 +218,7 @@ internal static class HuggingFaceSiglip
     /// </summary>
     internal static Dictionary<string, StateTensor> ReadShards(string indexPath, string folder)
     {
-        var root = HuggingFaceSiglipConfig.ParseObject(File.ReadAllText(indexPath), indexPath);
+        var root = ConfigJson.ParseObject(File.ReadAllText(indexPath), indexPath);
         if (root["weight_map"] is not JsonObject map || map.Count == 0)
             throw new InvalidDataException($"'{indexPath}' has no weight_map.");
         var byFile = new Dictionary<string, List<string>>(StringComparer.Ordinal);

@@ -33,7 +33,7 @@ internal static class HuggingFaceSiglipConfig
     /// different activations or LayerNorm epsilons.</exception>
     public static ClipConfig Parse(string json, string origin)
     {
-        var root = ParseObject(json, origin);
+        var root = ConfigJson.ParseObject(json, origin);
         if (root["model_type"] is JsonValue type && type.TryGetValue<string>(out var name) && name == "siglip2")
             throw new NotSupportedException(
                 $"'{origin}' is a SigLIP 2 NaFlex model (model_type 'siglip2': variable-resolution patches, a pixel attention mask). " +
@@ -41,19 +41,7 @@ internal static class HuggingFaceSiglipConfig
         var text = root["text_config"] as JsonObject ?? new JsonObject();
         var vision = root["vision_config"] as JsonObject ?? new JsonObject();
 
-        T Get<T>(JsonObject section, string sectionName, string field, T fallback)
-        {
-            var node = section[field];
-            if (node is null) return fallback;
-            try
-            {
-                return node.GetValue<T>();
-            }
-            catch (Exception e) when (e is FormatException or InvalidOperationException)
-            {
-                throw new InvalidDataException($"'{origin}': {sectionName}.{field} has the wrong type (expected {typeof(T).Name}).", e);
-            }
-        }
+        T Get<T>(JsonObject section, string sectionName, string field, T fallback) => ConfigJson.Get(section, sectionName, field, fallback, origin);
 
         var textWidth = Get(text, "text_config", "hidden_size", 768);
         var visionWidth = Get(vision, "vision_config", "hidden_size", 768);
@@ -145,19 +133,5 @@ internal static class HuggingFaceSiglipConfig
             },
         };
         return root.ToJsonString(Indented);
-    }
-
-    /// <summary>The JSON object of <paramref name="json"/>.</summary>
-    /// <exception cref="InvalidDataException">The text is not a JSON object.</exception>
-    internal static JsonObject ParseObject(string json, string origin)
-    {
-        try
-        {
-            return JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"'{origin}' is not a JSON object.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{origin}' is not valid JSON: {e.Message}", e);
-        }
     }
 }
