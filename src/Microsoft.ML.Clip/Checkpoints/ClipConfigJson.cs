@@ -84,7 +84,7 @@ public static class ClipConfigJson
         }
         int[] layers = root["vision_layers"] switch
         {
-            JsonArray array => array.Select(n => n?.GetValue<int>() ?? 0).ToArray(),
+            JsonArray array => array.Select(n => n?.GetValue<int>() ?? throw new InvalidDataException($"'{origin}': 'vision_layers' holds a null.")).ToArray(),
             JsonValue value => [value.GetValue<int>()],
             _ => throw new InvalidDataException($"'{origin}': missing 'vision_layers'."),
         };

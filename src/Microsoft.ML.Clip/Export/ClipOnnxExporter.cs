@@ -120,7 +120,8 @@ internal static class ClipOnnxExporter
     /// <param name="config">The architecture (ViT, ModifiedResNet or a frozen-encoder projection).</param>
     /// <param name="stateDict">OpenAI-named tensors of any floating dtype (written as float32).</param>
     /// <param name="logitScale">The stored temperature (natural log), written to <c>clip_model.json</c>.</param>
-    /// <param name="outDir">The folder to write (created when missing; files are overwritten).</param>
+    /// <param name="outDir">The folder to write (created when missing; files are overwritten one by one, so a kill can leave a mix:
+    /// callers write into a <see cref="IO.StagedModelFolder"/> and swap it in whole, as <see cref="ClipModelConverter"/> does).</param>
     /// <param name="source">Where the weights came from, recorded in <c>clip_model.json</c>.</param>
     /// <param name="options">Export options; null for the defaults.</param>
     /// <returns>The <c>clip_model.json</c> contents that were written, and whether float16 storage rounded anything.</returns>
