@@ -220,7 +220,7 @@ internal static class TrainCommand
     private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal)
     {
         ["LearningRate"] = "--learning-rate", ["WarmupSteps"] = "--warmup-steps", ["Epochs"] = "--epochs", ["Seed"] = "--seed",
-        ["WeightDecay"] = "weight decay", ["RandomResizedCropMinScale"] = "--random-resized-crop-min-scale",
+        ["WeightDecay"] = "--weight-decay", ["RandomResizedCropMinScale"] = "--random-resized-crop-min-scale",
         ["LockImageTower"] = "--lock-image-tower", ["LockTextTower"] = "--lock-text-tower", ["Config"] = "--config/--preset",
         ["InitialCheckpoint"] = "--initial-checkpoint",
     };

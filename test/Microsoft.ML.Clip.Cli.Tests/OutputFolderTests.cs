@@ -36,7 +36,6 @@ public class OutputFolderTests
         {
             foreach (var args in new[] { new[] { "convert", Model("vit.openai.pt"), folder }, ["train", "--data", Path.Combine(root, "none.tsv"), "--out", folder] })
             {
-                var clock = Stopwatch.StartNew();
                 var r = CliRunner.Run(null, args);
                 Assert.Equal(1, r.ExitCode);
                 Assert.Contains($"'{folder}' is being written by another process", r.StdErr);
@@ -44,7 +43,6 @@ public class OutputFolderTests
                 Assert.Contains($"clip train --out {folder}", r.StdErr);
                 // Refused before any work: train did not even read its (missing) data.
                 Assert.DoesNotContain("none.tsv", r.StdErr);
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
             }
             Assert.False(Directory.Exists(folder));
         }

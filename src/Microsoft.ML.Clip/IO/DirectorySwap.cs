@@ -74,6 +74,11 @@ internal static class DirectorySwap
                 // Someone else restored it (or wrote a new folder) first.
                 if (Directory.Exists(target)) return false;
             }
+            catch (UnauthorizedAccessException)
+            {
+                // A reader without write access cannot restore it: the caller reports the folder as missing, by name.
+                return false;
+            }
         }
         return false;
     }

@@ -22,11 +22,23 @@ public sealed partial class ClipModel
         int batch = batchSize ?? BatchSize, context = ContextLength, d = EmbeddingSize;
         if (count == 0)
             return;
+        if (!DynamicTextLength)
+        {
+            // A fixed-length encoder: rows in order, BatchSize at a time, straight into the destination (no sort, no copy back).
+            var rows = new long[Math.Min(count, batch) * context];
+            for (int start = 0; start < count; start += batch)
+            {
+                int n = Math.Min(batch, count - start);
+                ids.Slice(start * context, n * context).CopyTo(rows);
+                RunTokens(rows, n, context, destination.Slice(start * d, n * d));
+            }
+            return;
+        }
         var lengths = new int[count];
         for (int i = 0; i < count; i++)
-            lengths[i] = DynamicTextLength ? UsedLength(ids.Slice(i * context, context), Info.Tokenizer.PadId) : context;
+            lengths[i] = UsedLength(ids.Slice(i * context, context), Info.Tokenizer.PadId);
         // Shortest first, ties in row order (a stable sort: the same rows always make the same calls).
-        var order = DynamicTextLength ? Enumerable.Range(0, count).OrderBy(i => lengths[i]).ToArray() : Enumerable.Range(0, count).ToArray();
+        var order = Enumerable.Range(0, count).OrderBy(i => lengths[i]).ToArray();
         int budget = batch * context;
         var buffer = new long[Math.Min(count, batch) * context];
         var output = Array.Empty<float>();

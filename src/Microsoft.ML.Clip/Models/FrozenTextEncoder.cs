@@ -65,7 +65,8 @@ public sealed class FrozenTextEncoder : IDisposable
     {
         var ids = new long[] { _tokenizer.ClassificationId, _tokenizer.SeparatorId };
         using var value = OrtValue.CreateTensorValueFromMemory(ids, [1, 2]);
-        using var results = _session.Run(new RunOptions(), [FrozenTextEncoderGraphs.InputName], [value], [FrozenTextEncoderGraphs.FeaturesName]);
+        using var runOptions = new RunOptions();
+        using var results = _session.Run(runOptions, [FrozenTextEncoderGraphs.InputName], [value], [FrozenTextEncoderGraphs.FeaturesName]);
         return (int)results[0].GetTensorTypeAndShape().ElementCount;
     }
 

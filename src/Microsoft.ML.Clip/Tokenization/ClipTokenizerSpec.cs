@@ -125,7 +125,7 @@ internal sealed record ClipTokenizerSpec
         ContextLength = info.Tokenizer.ContextLength,
         Truncation = truncation == ClipTruncation.Throw ? ThrowName : TruncateName,
         File = info.Tokenizer.File,
-        FileBase64 = info.Tokenizer.File is { } file ? Convert.ToBase64String(ReadTokenizerFile(folder, file)) : null,
+        FileBase64 = info.Tokenizer.File is { } file ? Convert.ToBase64String(ReadTokenizerFile(info, folder, file)) : null,
         TextSequence = info.TextSequence == ClipModelInfo.DynamicSequence ? ClipModelInfo.DynamicSequence : null,
         PadId = info.TextSequence == ClipModelInfo.DynamicSequence && info.Tokenizer.PadId != 0 ? info.Tokenizer.PadId : null,
         Lowercase = info.Tokenizer.Lowercase,
@@ -170,15 +170,15 @@ internal sealed record ClipTokenizerSpec
         FileBase64 = bytes is null ? null : Convert.ToBase64String(bytes),
     };
 
-    /// <summary>The bytes of the tokenizer file <paramref name="file"/> of the model folder <paramref name="folder"/>.</summary>
+    /// <summary>
+    /// The bytes of the tokenizer file <paramref name="file"/> of the model folder <paramref name="folder"/>, checked against
+    /// the hashes <paramref name="info"/> records, like every file the model loads.
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file is missing (or there is no folder to read it from).</exception>
-    public static byte[] ReadTokenizerFile(string? folder, string file)
-    {
-        var path = folder is null ? file : Path.Combine(folder, file);
-        if (folder is null || !System.IO.File.Exists(path))
-            throw new FileNotFoundException($"Tokenizer file '{path}' named in {ClipModelInfo.FileName} does not exist.", path);
-        return System.IO.File.ReadAllBytes(path);
-    }
+    /// <exception cref="InvalidDataException">The file is not the one <c>clip_model.json</c> was written with.</exception>
+    private static byte[] ReadTokenizerFile(ClipModelInfo info, string? folder, string file) => folder is null
+        ? throw new FileNotFoundException($"Tokenizer file '{file}' named in {ClipModelInfo.FileName} does not exist.", file)
+        : IO.ModelFolderFiles.ReadAllBytesVerified(folder, info, file, "Tokenizer file");
 
     /// <summary>The JSON a pipeline stores.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
