@@ -41,13 +41,7 @@ ensure_libstdcxx() {
       exit 1
     fi
     log "installing libstdc++6 from Debian 13 (trixie) with an apt pin, from $mirror"
-    as_root tee /etc/apt/sources.list.d/clip-trixie.sources >/dev/null <<SRC
-Types: deb
-URIs: $mirror
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+    # The pin first: a set-up stopped between the two writes must not leave trixie unpinned for the next upgrade.
     as_root tee /etc/apt/preferences.d/clip-trixie-libstdcxx >/dev/null <<'PIN'
 # Only the C++ runtime (and the gcc runtime it needs) may come from trixie.
 Package: *
@@ -58,6 +52,13 @@ Package: libstdc++6 libgcc-s1 gcc-14-base
 Pin: release n=trixie
 Pin-Priority: 500
 PIN
+    as_root tee /etc/apt/sources.list.d/clip-trixie.sources >/dev/null <<SRC
+Types: deb
+URIs: $mirror
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 libgcc-s1 gcc-14-base
   else

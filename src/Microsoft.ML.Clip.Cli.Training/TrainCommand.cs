@@ -222,7 +222,7 @@ internal static class TrainCommand
         ["LearningRate"] = "--learning-rate", ["WarmupSteps"] = "--warmup-steps", ["Epochs"] = "--epochs", ["Seed"] = "--seed",
         ["WeightDecay"] = "--weight-decay", ["RandomResizedCropMinScale"] = "--random-resized-crop-min-scale",
         ["LockImageTower"] = "--lock-image-tower", ["LockTextTower"] = "--lock-text-tower", ["Config"] = "--config/--preset",
-        ["InitialCheckpoint"] = "--initial-checkpoint",
+        ["InitialCheckpoint"] = "--initial-checkpoint", ["OneCaptionPerImage"] = "--one-caption-per-image",
     };
 
     private static readonly System.Text.RegularExpressions.Regex OptionNamePattern =

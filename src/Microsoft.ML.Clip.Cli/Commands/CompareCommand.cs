@@ -51,8 +51,6 @@ internal static class CompareCommand
         {
             var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
             var kValues = EvaluationCli.ParseInts(parse.GetValue(shots)!, "--shots");
-            if (parse.GetValue(seeds) < 1)
-                throw new ArgumentException("--seeds must be at least 1.");
             int seedValue = parse.GetValue(seed);
             // Every set is read (and with --skip-bad-files every image decoded) before the model is loaded.
             var sets = parse.GetValue(data)!.Select(spec => ComparisonDataSource.Resolve(spec, parse.GetValue(testFraction), seedValue)).ToArray();

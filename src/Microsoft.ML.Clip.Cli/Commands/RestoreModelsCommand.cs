@@ -44,7 +44,8 @@ internal static class RestoreModelsCommand
 
     private static void Restore((string Id, string Version)[] packages, string packagesFolder)
     {
-        var project = Directory.CreateTempSubdirectory("clip-restore-models-");
+        // Registered: removed on exit or a terminating signal, and swept by a later run when its owner is gone.
+        var project = new DirectoryInfo(Microsoft.ML.Clip.IO.TemporaryPaths.CreateFolder("clip-restore-models-"));
         try
         {
             var projectFile = Path.Combine(project.FullName, "restore-models.csproj");
@@ -70,7 +71,7 @@ internal static class RestoreModelsCommand
         }
         finally
         {
-            project.Delete(recursive: true);
+            Microsoft.ML.Clip.IO.TemporaryPaths.Delete(project.FullName);
         }
     }
 }

@@ -197,8 +197,7 @@ internal static partial class ClipModelFactory
                 var weights = tensors
                     .Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal) && (config.IsSiglip || t.Key != prefix + "logit_bias")
                         && !t.Key.StartsWith(ClipTrainingCheckpoint.OptimizerPrefix, StringComparison.Ordinal)
-                        && t.Key is not (ClipTrainerTransformer.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName)
-                        && !ClipPackageTextEncoder.IsEncoderTensor(t.Key))
+                        && ClipPackageFile.IsModelWeight(t.Key))
                     .ToDictionary(t => t.Key[prefix.Length..], t => t.Value);
                 return (Loaded(config, weights, path), bias, header, ModelInputs.Read(header, tensors));
             }

@@ -131,7 +131,7 @@ public sealed partial class ClipTrainerTransformer
                 textEncoder = ClipPackageTextEncoder.Read(header, name => tensors.TryGetValue(name, out var t) ? t.data<byte>().ToArray() : null, source) is { } text
                     ? FrozenTextEncoder.FromGraph(text.Name, text.GraphBytes, text.VocabularyBytes, text.Settings)
                     : null;
-                model.LoadStateDict(tensors.Where(t => t.Key is not (ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName) && !ClipPackageTextEncoder.IsEncoderTensor(t.Key)).ToDictionary(), source);
+                model.LoadStateDict(tensors.Where(t => ClipPackageFile.IsModelWeight(t.Key)).ToDictionary(), source);
                 return new ClipTrainerTransformer(model, header.OptionalSingle("logit_bias"), header.Enum<ClipLossKind>("loss"),
                     header.String("image_column"), header.String("text_column"),
                     header.String("image_embedding_column"), header.String("text_embedding_column"), tokenize, encoder, textEncoder,

@@ -161,6 +161,7 @@ internal static class ClipTrainingCheckpoint
         Compare(nameof(options.RandomResizedCropMinScale), header.OptionalDouble("random_resized_crop_min_scale"), options.RandomResizedCropMinScale);
         Compare(nameof(options.LockImageTower), header.OptionalBoolean("lock_image"), options.LockImageTower);
         Compare(nameof(options.LockTextTower), header.OptionalBoolean("lock_text"), options.LockTextTower);
+        Compare(nameof(options.OneCaptionPerImage), header.OptionalBoolean("one_caption_per_image"), options.OneCaptionPerImage);
         if (options.Config is { } config)
         {
             var recorded = header.Config;

@@ -43,14 +43,27 @@ internal sealed class LockedImageFeatures : IDisposable
         long hits = 0, encoded = 0;
         var pending = new List<(string Key, object Image, string Name)>(EncodeBatch);
         var pendingKeys = new HashSet<string>(StringComparer.Ordinal);
+        // A path seen before (several captions of one image) is neither read nor hashed again: its key is known, and its
+        // features are cached or pending already.
+        var pathKeys = new Dictionary<string, string>(StringComparer.Ordinal);
         using (var cursor = data.GetRowCursor([imageColumn]))
         {
             var image = ClipImageColumn.CreateGetter(cursor, imageColumn);
             while (cursor.MoveNext())
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                var value = image();
+                if (value is ClipImageColumn.ImagePath seen && pathKeys.TryGetValue(seen.Path, out var known)
+                    && (_cache.Contains(known) || pendingKeys.Contains(known)))
+                {
+                    _rowKeys[cursor.Position] = known;
+                    hits++;
+                    continue;
+                }
                 var name = $"Column '{imageColumn.Name}', row {cursor.Position}";
-                var (key, content) = ContentKey(image(), name);
+                var (key, content) = ContentKey(value, name);
+                if (value is ClipImageColumn.ImagePath path)
+                    pathKeys[path.Path] = key;
                 _rowKeys[cursor.Position] = key;
                 if (_cache.Contains(key) || pendingKeys.Contains(key))
                 {

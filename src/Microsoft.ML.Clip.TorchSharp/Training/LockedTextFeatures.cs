@@ -19,6 +19,8 @@ internal sealed class LockedTextFeatures : IDisposable
 
     private readonly FrozenTextEncoder _encoder;
     private readonly ImageFeatureCache _cache;
+    // Cache key of each caption seen: the epochs look captions up every step, and a key is a SHA-256 of the text.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
     private long _hitsReported, _missesReported;
 
     public LockedTextFeatures(FrozenTextEncoder encoder, string cacheDirectory)
@@ -49,7 +51,7 @@ internal sealed class LockedTextFeatures : IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
                 getter(ref value);
                 var text = value.ToString();
-                var key = ImageFeatureCache.Key(text);
+                var key = KeyOf(text);
                 if (_cache.Contains(key) || missing.ContainsKey(key)) hits++;
                 else missing[key] = text;
             }
@@ -79,7 +81,7 @@ internal sealed class LockedTextFeatures : IDisposable
         var missing = new List<(int Slot, string Key, string Text)>();
         for (var i = 0; i < texts.Count; i++)
         {
-            var key = ImageFeatureCache.Key(texts[i]);
+            var key = KeyOf(texts[i]);
             if (_cache.TryGet(key) is { } cached) cached.CopyTo(result.AsSpan(i * size, size));
             else missing.Add((i, key, texts[i]));
         }
@@ -94,6 +96,8 @@ internal sealed class LockedTextFeatures : IDisposable
         }
         return tensor(result, [texts.Count, size]);
     }
+
+    private string KeyOf(string text) => _keys.GetOrAdd(text, ImageFeatureCache.Key);
 
     /// <summary>What the cache answered since the last call: (look-ups found, look-ups missed).</summary>
     public (long Hits, long Misses) TakeCounts()

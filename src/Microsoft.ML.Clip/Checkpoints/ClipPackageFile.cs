@@ -26,6 +26,13 @@ internal static class ClipPackageFile
     /// <summary>Name under which a saved locked-image model carries its frozen encoder's ONNX graph (uint8).</summary>
     public const string ImageEncoderTensorName = "image_encoder.onnx";
 
+    /// <summary>
+    /// Whether the tensor <paramref name="name"/> of a package is a model weight, not one of the inputs stored beside the
+    /// weights (a frozen image or text encoder, the tokenizer file): the one rule for every reader.
+    /// </summary>
+    public static bool IsModelWeight(string name)
+        => name is not (ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName) && !ClipPackageTextEncoder.IsEncoderTensor(name);
+
     private static readonly byte[] Magic = "MLCLIPPK"u8.ToArray();
     private const int Float32Code = 0;
     private const int Int64Code = 1;

@@ -29,7 +29,7 @@ internal static class ClipPackageWeights
         // A trained model holds the state dict; a checkpoint prefixes it with "model." next to the optimiser state.
         var stateDict = header.Kind switch
         {
-            ClipPackageFile.ModelKind => tensors.Where(t => t.Key is not (ClipPackageFile.ImageEncoderTensorName or ClipPackageInputs.TokenizerTensorName) && !ClipPackageTextEncoder.IsEncoderTensor(t.Key))
+            ClipPackageFile.ModelKind => tensors.Where(t => ClipPackageFile.IsModelWeight(t.Key))
                 .ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal),
             // A CLIP's sigmoid-loss bias is stored beside its state dict; a SigLIP's belongs to it.
             ClipPackageFile.CheckpointKind => tensors.Where(t => t.Key.StartsWith(ClipPackageFile.CheckpointModelPrefix, StringComparison.Ordinal)
