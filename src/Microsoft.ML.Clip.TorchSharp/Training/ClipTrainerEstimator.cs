@@ -67,14 +67,15 @@ public sealed class ClipTrainerEstimator : IEstimator<ClipTrainerTransformer>
         var config = session.Model.Config;
         var preprocessor = new ClipImagePreprocessor(session.ImageEncoder?.Preprocess ?? session.Inputs.Preprocess ?? ClipPreprocessSettings.OpenAI(config.ImageResolution));
         using var lockedFeatures = session.ImageEncoder is { } encoder
-            ? new LockedImageFeatures(encoder, _options.FeatureCacheDirectory ?? ClipTrainerOptions.Defaults.FeatureCacheDirectory)
+            ? new LockedImageFeatures(encoder, _options.FeatureCacheDirectory ?? ClipTrainerOptions.Defaults.FeatureCacheDirectory,
+                _options.ImageVariantProbability > 0 ? new ImageVariants(_options.ImageVariantProbability, _options.Seed, encoder.Preprocess) : null)
             : null;
         if (lockedFeatures is not null)
         {
             log($"Image features of '{session.ImageEncoder!.Name}' are cached in {lockedFeatures.Cache.FilePath} ({lockedFeatures.Cache.Count} images already).");
             var (known, encoded, elapsed) = lockedFeatures.EncodeAll(input, input.Schema[ImageColumnName], _options.CancellationToken);
             log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"Encoded {encoded} images with '{session.ImageEncoder.Name}' in {elapsed.TotalSeconds:F1} s ({encoded / Math.Max(elapsed.TotalSeconds, 1e-9):F1} images/s); {known} rows were in the cache already."));
+                $"Encoded {encoded} images with '{session.ImageEncoder.Name}' in {elapsed.TotalSeconds:F1} s ({encoded / Math.Max(elapsed.TotalSeconds, 1e-9):F1} images/s; {lockedFeatures.VariantsEncoded} of them variants); {known} rows were in the cache already."));
             _hooks.FeatureCacheObserver?.Invoke(-1, known, encoded);
         }
         using var lockedText = session.TextEncoder is { } textEncoder

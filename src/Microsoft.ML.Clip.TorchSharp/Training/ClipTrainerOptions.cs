@@ -54,6 +54,9 @@ public sealed class ClipTrainerOptions
         /// <summary>Both towers locked: decoupled weight decay on the projection matrices, 5.0 (far above CLIP's 0.2: two linear heads on 11k pairs over-fit without it).</summary>
         internal const double LockedTowersWeightDecay = 5.0;
 
+        /// <summary><see cref="ImageVariantProbability"/> of <see cref="LockedTowers"/>.</summary>
+        internal const double LockedTowersImageVariantProbability = 0.25;
+
         /// <summary>
         /// Where frozen-encoder features are cached when <see cref="FeatureCacheDirectory"/> is null:
         /// <c>Microsoft.ML.Clip/feature-cache</c> under the user's local application data folder (<c>~/.local/share</c> on Linux).
@@ -174,6 +177,16 @@ public sealed class ClipTrainerOptions
     /// </summary>
     public string? FeatureCacheDirectory;
 
+    /// <summary>
+    /// With <see cref="ImageEncoder"/>: the probability that a row trains on a variant of its image instead of the image —
+    /// grey and negated at 28 px (light on dark, like scans and Fashion-MNIST) or a 32 px colour thumbnail — so that
+    /// the heads learn to map small and grey inputs to the same captions as the originals. Which images have a variant
+    /// (a share 2p, by content), its look and the epochs it is shown follow from the content, <see cref="Seed"/> and the
+    /// epoch; variants are encoded once and cached like the images. 0 (default) disables them; <see cref="LockedTowers"/>
+    /// uses 0.25, the value a study on a validation split chose (docs/results.md).
+    /// </summary>
+    public double ImageVariantProbability;
+
     /// <summary>Seed of the initialisation and of the data order (each epoch's shuffle derives from it).</summary>
     public int Seed = Defaults.Seed;
 
@@ -217,7 +230,8 @@ public sealed class ClipTrainerOptions
     /// Options for both towers locked — a frozen image encoder and a frozen text encoder, only two heads and the temperature
     /// trained — with the settings a study on a validation split of the main job's pairs chose (docs/results.md): joint
     /// size 512, orthogonal projections, 30 epochs of batch 256, AdamW at 1e-3 with 50 warm-up steps then cosine, weight
-    /// decay 5 on the projection matrices, InfoNCE with the learned temperature, one caption per image per epoch.
+    /// decay 5 on the projection matrices, InfoNCE with the learned temperature, one caption per image per epoch, and a
+    /// quarter of the rows trained on a grey-negative or thumbnail variant of their image (<see cref="ImageVariantProbability"/>).
     /// </summary>
     /// <param name="imageEncoder"><see cref="ImageEncoder"/>: <c>resnet18</c> or an ONNX path.</param>
     /// <param name="textEncoder"><see cref="TextEncoder"/>: <c>minilm</c> or a folder.</param>
@@ -233,6 +247,7 @@ public sealed class ClipTrainerOptions
         LearningRate = Defaults.LockedTowersLearningRate,
         WarmupSteps = Defaults.LockedTowersWarmupSteps,
         WeightDecay = Defaults.LockedTowersWeightDecay,
+        ImageVariantProbability = Defaults.LockedTowersImageVariantProbability,
     };
 
     internal ClipTrainerOptions Clone() => (ClipTrainerOptions)MemberwiseClone();

@@ -19,6 +19,7 @@ internal static class ClipTrainerOptionsValidation
         Check(o.WeightDecay >= 0, nameof(o.WeightDecay), o.WeightDecay, "must not be negative");
         Check(o.MaxGradientNorm >= 0, nameof(o.MaxGradientNorm), o.MaxGradientNorm, "must not be negative (0 disables clipping)");
         Check(o.RandomResizedCropMinScale is >= 0 and <= 1, nameof(o.RandomResizedCropMinScale), o.RandomResizedCropMinScale, "must be in [0, 1] (0 disables the crop)");
+        Check(o.ImageVariantProbability is >= 0 and <= 1, nameof(o.ImageVariantProbability), o.ImageVariantProbability, "must be in [0, 1] (0 disables the variants)");
         Check(o.ShuffleBufferSize > 0, nameof(o.ShuffleBufferSize), o.ShuffleBufferSize, "must be positive");
         Check(o.CheckpointEverySteps >= 0, nameof(o.CheckpointEverySteps), o.CheckpointEverySteps, "must not be negative");
         if (o.LockImageTower && o.LockTextTower)
@@ -33,6 +34,8 @@ internal static class ClipTrainerOptionsValidation
             throw new ArgumentOutOfRangeException(nameof(o.EmbeddingSize), size, "ClipTrainerOptions.EmbeddingSize must be positive (or null for the architecture's).");
         if (o.OrthogonalFeatureProjections && o.ImageEncoder is null && o.TextEncoder is null)
             throw new ArgumentException("OrthogonalFeatureProjections initialises the projections on frozen features: it needs ImageEncoder or TextEncoder.", nameof(o.OrthogonalFeatureProjections));
+        if (o.ImageEncoder is null && o.ImageVariantProbability > 0)
+            throw new ArgumentException("ImageVariantProbability swaps the cached features of a frozen image encoder for its variants' features: it needs ImageEncoder.", nameof(o.ImageVariantProbability));
         if (o.ImageEncoder is not null && o.RandomResizedCropMinScale > 0)
             throw new ArgumentException("RandomResizedCropMinScale needs the image tower to see new pixels each epoch; with ImageEncoder each image's features are computed once and cached.", nameof(o.RandomResizedCropMinScale));
     }

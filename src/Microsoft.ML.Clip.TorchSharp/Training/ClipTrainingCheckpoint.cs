@@ -78,6 +78,7 @@ internal static class ClipTrainingCheckpoint
             [ClipPackageHeader.TextEncoderNameKey] = state.TextEncoder?.Name,
             [ClipPackageHeader.TextEncoderIdKey] = state.TextEncoder?.Id,
             ["one_caption_per_image"] = options.OneCaptionPerImage,
+            ["image_variant_probability"] = options.ImageVariantProbability,
             // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
             ["saved_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
@@ -162,6 +163,7 @@ internal static class ClipTrainingCheckpoint
         Compare(nameof(options.LockImageTower), header.OptionalBoolean("lock_image"), options.LockImageTower);
         Compare(nameof(options.LockTextTower), header.OptionalBoolean("lock_text"), options.LockTextTower);
         Compare(nameof(options.OneCaptionPerImage), header.OptionalBoolean("one_caption_per_image"), options.OneCaptionPerImage);
+        Compare(nameof(options.ImageVariantProbability), header.OptionalDouble("image_variant_probability"), options.ImageVariantProbability);
         if (options.Config is { } config)
         {
             var recorded = header.Config;

@@ -214,7 +214,7 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             {
                 // Its errors name the column and row already.
                 var features = _lockedFeatures.Featurize(pairs.Select(p => p.Image).ToList(), pairs.Select(p => p.Row).ToList(),
-                    i => $"Column '{_imageColumn.Name}', row {pairs[i].Row}");
+                    i => $"Column '{_imageColumn.Name}', row {pairs[i].Row}", epoch);
                 return new ClipTrainingBatch(features.DetachFromDisposeScope(), tokens);
             }
             catch

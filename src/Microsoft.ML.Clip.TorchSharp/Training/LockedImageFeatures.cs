@@ -10,7 +10,9 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// The image side of locked-image (LiT) training: each image's frozen-encoder features, keyed by its content in an
 /// on-disk cache. <see cref="EncodeAll"/> runs once before training: it hashes every row's image, remembers the row's
 /// key and encodes, in batches, what the cache lacks. The epochs then look features up by row (<see cref="Featurize"/>)
-/// without reading or hashing images again, so they cost the text side alone.
+/// without reading or hashing images again, so they cost the text side alone. With <see cref="ImageVariants"/>, the
+/// variants of the images that have one are encoded and cached in the same pass, and a row shows its variant's features
+/// in the epochs the variants choose.
 /// </summary>
 internal sealed class LockedImageFeatures : IDisposable
 {
@@ -21,14 +23,21 @@ internal sealed class LockedImageFeatures : IDisposable
     private readonly ImageFeatureCache _cache;
     private readonly ClipImagePreprocessor _preprocessor;
     private readonly Dictionary<long, string> _rowKeys = [];
+    private readonly ImageVariants? _variants;
+    // Content key → the cache key of its variant (null: the image has none), so epochs hash nothing again.
+    private readonly Dictionary<string, string?> _variantKeys = new(StringComparer.Ordinal);
     private long _hitsReported, _missesReported;
 
-    public LockedImageFeatures(FrozenImageEncoder encoder, string cacheDirectory)
+    public LockedImageFeatures(FrozenImageEncoder encoder, string cacheDirectory, ImageVariants? variants = null)
     {
         _encoder = encoder;
         _cache = new ImageFeatureCache(cacheDirectory, encoder);
         _preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
+        _variants = variants;
     }
+
+    /// <summary>Variants encoded by <see cref="EncodeAll"/> (0 without <see cref="ImageVariants"/>).</summary>
+    public long VariantsEncoded { get; private set; }
 
     /// <summary>The cache (its hit and miss counters tell what each pass cost).</summary>
     public ImageFeatureCache Cache => _cache;
@@ -46,6 +55,13 @@ internal sealed class LockedImageFeatures : IDisposable
         // A path seen before (several captions of one image) is neither read nor hashed again: its key is known, and its
         // features are cached or pending already.
         var pathKeys = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Flush()
+        {
+            if (pending.Count < EncodeBatch) return;
+            encoded += Encode(pending);
+            pending.Clear();
+            pendingKeys.Clear();
+        }
         using (var cursor = data.GetRowCursor([imageColumn]))
         {
             var image = ClipImageColumn.CreateGetter(cursor, imageColumn);
@@ -65,6 +81,13 @@ internal sealed class LockedImageFeatures : IDisposable
                 if (value is ClipImageColumn.ImagePath path)
                     pathKeys[path.Path] = key;
                 _rowKeys[cursor.Position] = key;
+                // A variant is checked on its own: the image may be cached from a run without variants.
+                if (VariantKey(key) is { } variantKey && !_cache.Contains(variantKey) && pendingKeys.Add(variantKey))
+                {
+                    pending.Add((variantKey, _variants!.Make(content, _variants.For(key)!.Value, name), name + " (variant)"));
+                    VariantsEncoded++;
+                    Flush();
+                }
                 if (_cache.Contains(key) || pendingKeys.Contains(key))
                 {
                     hits++;
@@ -72,12 +95,7 @@ internal sealed class LockedImageFeatures : IDisposable
                 }
                 pending.Add((key, content, name));
                 pendingKeys.Add(key);
-                if (pending.Count == EncodeBatch)
-                {
-                    encoded += Encode(pending);
-                    pending.Clear();
-                    pendingKeys.Clear();
-                }
+                Flush();
             }
         }
         encoded += Encode(pending);
@@ -89,7 +107,8 @@ internal sealed class LockedImageFeatures : IDisposable
     /// <param name="images">The images.</param>
     /// <param name="rows">Their row numbers: a row seen by <see cref="EncodeAll"/> is looked up by its key, not read again.</param>
     /// <param name="describe">Names image i in error messages (column and row).</param>
-    public Tensor Featurize(IReadOnlyList<object> images, IReadOnlyList<long> rows, Func<int, string> describe)
+    /// <param name="epoch">The epoch: with <see cref="ImageVariants"/>, it decides which rows show their image's variant.</param>
+    public Tensor Featurize(IReadOnlyList<object> images, IReadOnlyList<long> rows, Func<int, string> describe, int epoch = 0)
     {
         var featureSize = _encoder.FeatureSize;
         var result = new float[images.Count * featureSize];
@@ -98,6 +117,12 @@ internal sealed class LockedImageFeatures : IDisposable
         for (var i = 0; i < images.Count; i++)
         {
             var (key, image) = _rowKeys.TryGetValue(rows[i], out var known) ? (known, images[i]) : ContentKey(images[i], describe(i));
+            if (VariantKey(key) is { } variantKey && _variants!.Shows(epoch, rows[i]))
+            {
+                // Made here only when the encoding pass did not see the image (the data changed between passes).
+                if (!_cache.Contains(variantKey)) image = _variants.Make(image, _variants.For(key)!.Value, describe(i));
+                key = variantKey;
+            }
             var cached = _cache.TryGet(key);
             if (cached is not null) cached.CopyTo(result.AsSpan(i * featureSize, featureSize));
             else
@@ -115,6 +140,15 @@ internal sealed class LockedImageFeatures : IDisposable
                 _cache.Peek(missing[m].Key)!.CopyTo(result.AsSpan(slots[m] * featureSize, featureSize));
         }
         return tensor(result, [images.Count, featureSize]);
+    }
+
+    // The cache key of the variant of the image with content key contentKey, or null (no variants, or none for this image).
+    private string? VariantKey(string contentKey)
+    {
+        if (_variants is null) return null;
+        if (!_variantKeys.TryGetValue(contentKey, out var variantKey))
+            _variantKeys[contentKey] = variantKey = _variants.For(contentKey) is { } kind ? ImageVariants.CacheKey(contentKey, kind) : null;
+        return variantKey;
     }
 
     /// <summary>What the cache answered since the last call: (look-ups found, look-ups missed).</summary>
