@@ -26,7 +26,8 @@ internal static class ActivationRanges
         var input = probe.Graph.Input.Select(i => i.Name).Except(probe.Graph.Initializer.Select(t => t.Name)).Single();
         var names = tensors.ToArray();
         var r = calibration.Preprocess.Resolution;
-        using var options = new SessionOptions();
+        // Warnings only would repeat what the caller already knows (e.g. initializers the folding left unused).
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(probe.ToByteArray(), options);
         using var runOptions = new RunOptions();
 

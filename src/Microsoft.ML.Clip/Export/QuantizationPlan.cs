@@ -68,19 +68,14 @@ internal sealed class QuantizationPlan
             }
         }
 
-        var first = true;
         foreach (var conv in graph.Node.Where(n => StaticInt8Quantization.IsQuantizableConv(n, initializers)))
         {
-            if (first && Environment.GetEnvironmentVariable("INT8_FIRST_CONV_FLOAT") == "1") { first = false; continue; }
-            first = false;
             plan.Convolutions.Add(conv);
             plan.ConvolutionInputs[conv] = conv.Input[0];
             Quantize(conv.Input[0]);
             QuantizeOutput(conv.Output[0]);
         }
-        // Residual sums: both inputs computed, at least one by a quantized convolution. The sum itself is quantized only
-        // where a quantized convolution reads it (through a Relu or not): the last one, read by the pooling into the
-        // features, stays float — a float sum of 7 × 7 positions costs nothing, and the features keep its precision.
+        // Residual sums: both inputs computed, at least one by a quantized convolution.
         foreach (var add in graph.Node.Where(n => n.OpType == "Add" && n.Domain is "" or "ai.onnx" && n.Input.Count == 2))
         {
             if (add.Input.Any(initializers.ContainsKey) || graphOutputs.Contains(add.Output[0])
@@ -88,9 +83,7 @@ internal sealed class QuantizationPlan
                 continue;
             foreach (var input in add.Input)
                 Quantize(input);
-            var readers = consumers.GetValueOrDefault(add.Output[0]) is [{ OpType: "Relu" } relu] ? consumers.GetValueOrDefault(relu.Output[0]) : consumers.GetValueOrDefault(add.Output[0]);
-            if (Environment.GetEnvironmentVariable("INT8_LAST_ADD_FLOAT") != "1" || readers?.Any(plan.Convolutions.Contains) == true)
-                QuantizeOutput(add.Output[0]);
+            QuantizeOutput(add.Output[0]);
         }
         // A max pool of a quantized tensor runs on uint8 when its output has the same scale (its values are a subset).
         // In graph order, so a pool of a pool's output finds its input planned.
