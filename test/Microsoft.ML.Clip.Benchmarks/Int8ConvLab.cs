@@ -24,7 +24,11 @@ internal static class Int8ConvLab
         using var encoder = FrozenImageEncoder.ResNet18();
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(fp32Path));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var n = StaticInt8Quantization.Apply(model, new Int8Calibration(calibrationPaths, encoder.Preprocess) { Percentile = percentile });
+        var n = StaticInt8Quantization.Apply(model, new Int8Calibration(calibrationPaths, encoder.Preprocess)
+        {
+            Method = percentile >= 1 ? Int8RangeMethod.MinMax : percentile <= 0 ? Int8RangeMethod.MeanSquaredError : Int8RangeMethod.Percentile,
+            Percentile = percentile,
+        });
         Console.WriteLine($"quantized {n} convolutions in {clock.Elapsed.TotalSeconds:F1} s on {calibrationPaths.Length} images (percentile {percentile})");
         File.WriteAllBytes(outPath, model.ToByteArray());
         Console.WriteLine(GraphLab.Format(GraphLab.OptimizedOps(outPath, 2)));
@@ -32,23 +36,7 @@ internal static class Int8ConvLab
         using var int8 = FrozenImageEncoder.FromOnnx(outPath, encoder.Preprocess);
         var cos = Int8Rows.Cosines(fp32.FeaturizeFiles(heldOut), int8.FeaturizeFiles(heldOut));
         Console.WriteLine($"held-out cosine over {heldOut.Length} images: min {cos.Min():F4} mean {cos.Average():F4} p05 {cos.Order().ElementAt(cos.Length / 20):F4}");
-        var preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
-        var reference = fp32.FeaturizeFiles(heldOut);
-        foreach (var level in new[] { GraphOptimizationLevel.ORT_DISABLE_ALL, GraphOptimizationLevel.ORT_ENABLE_BASIC, GraphOptimizationLevel.ORT_ENABLE_EXTENDED })
-        {
-            using var levelOptions = new SessionOptions { GraphOptimizationLevel = level };
-            using var session = new InferenceSession(outPath, levelOptions);
-            var outputs = heldOut.Select(path =>
-            {
-                var pixels = new float[3 * 224 * 224];
-                preprocessor.PreprocessFile(path, pixels);
-                using var value = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, 224, 224]);
-                using var result = session.Run(new RunOptions(), [session.InputMetadata.Keys.First()], [value], [session.OutputMetadata.Keys.First()]);
-                return result[0].GetTensorDataAsSpan<float>().ToArray();
-            }).ToArray();
-            var c = Int8Rows.Cosines(reference, outputs);
-            Console.WriteLine($"  {level}: min {c.Min():F4} mean {c.Average():F4}");
-        }
+        Console.WriteLine($"  below 0.99: {cos.Count(v => v < 0.99)} of {cos.Length}");
         foreach (var group in Enumerable.Range(0, heldOut.Length).GroupBy(i => heldOut[i].Contains("/mnist/", StringComparison.Ordinal) ? "mnist" : heldOut[i].Contains("fashion", StringComparison.Ordinal) ? "fashion" : "openmoji"))
             Console.WriteLine($"  {group.Key}: min {group.Min(i => cos[i]):F4} mean {group.Average(i => cos[i]):F4}");
     }

@@ -8,8 +8,8 @@ namespace Microsoft.ML.Clip.Export;
 
 /// <summary>
 /// Measures the range of a float graph's intermediate tensors over a calibration set: the graph is run by ONNX Runtime
-/// with those tensors added as outputs. With a percentile below 1 a second pass builds a histogram of each tensor over
-/// its first-pass range and reads the quantiles from it.
+/// with those tensors added as outputs. For a method other than min–max a second pass builds a histogram of each tensor
+/// over its first-pass range and reads the range from it.
 /// </summary>
 internal static class ActivationRanges
 {
@@ -57,7 +57,7 @@ internal static class ActivationRanges
             }
             counts[t] += values.Length;
         });
-        if (calibration.Percentile < 1)
+        if (calibration.Method != Int8RangeMethod.MinMax)
         {
             var histograms = names.Select(_ => new long[Bins]).ToArray();
             Pass((t, values) =>
@@ -74,12 +74,42 @@ internal static class ActivationRanges
                 var width = (max[t] - min[t]) / Bins;
                 if (width <= 0)
                     continue;
-                var tail = (long)Math.Floor((1 - calibration.Percentile) * counts[t]);
-                var (low, high) = (Quantile(histograms[t], tail, fromTop: false), Quantile(histograms[t], tail, fromTop: true));
-                (min[t], max[t]) = (min[t] + low * width, min[t] + (high + 1) * width);
+                (min[t], max[t]) = calibration.Method == Int8RangeMethod.Percentile
+                    ? PercentileRange(histograms[t], min[t], width, (long)Math.Floor((1 - calibration.Percentile) * counts[t]))
+                    : LeastErrorRange(histograms[t], min[t], width);
             }
         }
         return Enumerable.Range(0, names.Length).ToDictionary(t => names[t], t => (min[t], max[t]), StringComparer.Ordinal);
+    }
+
+    private static (float Min, float Max) PercentileRange(long[] histogram, float min, float width, long tail)
+    {
+        var (low, high) = (Quantile(histogram, tail, fromTop: false), Quantile(histogram, tail, fromTop: true));
+        return (min + low * width, min + (high + 1) * width);
+    }
+
+    // The min–max range (widened to hold 0) shrunk towards 0 by a factor f in (0, 1]: the f whose quantization — step
+    // (hi − lo) / 255 inside, clipping outside — has the least expected squared error over the histogram.
+    private static (float Min, float Max) LeastErrorRange(long[] histogram, float min, float width)
+    {
+        var (lo0, hi0) = (Math.Min(min, 0f), Math.Max(min + histogram.Length * width, 0f));
+        double bestError = double.MaxValue, bestFactor = 1;
+        for (int k = 0; k < 100; k++)
+        {
+            var f = 1 - k * 0.008;
+            double lo = lo0 * f, hi = hi0 * f, step = (hi - lo) / 255, error = 0;
+            for (int b = 0; b < histogram.Length; b++)
+            {
+                if (histogram[b] == 0)
+                    continue;
+                var v = min + (b + 0.5) * width;
+                var clipped = Math.Clamp(v, lo, hi);
+                error += histogram[b] * (v == clipped ? step * step / 12 : (v - clipped) * (v - clipped));
+            }
+            if (error < bestError)
+                (bestError, bestFactor) = (error, f);
+        }
+        return ((float)(lo0 * bestFactor), (float)(hi0 * bestFactor));
     }
 
     // The bin where the values beyond the `tail` outermost ones (from below or from above) begin.

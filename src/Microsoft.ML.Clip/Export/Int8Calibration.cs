@@ -30,15 +30,14 @@ internal sealed class Int8Calibration
     /// <summary>How the images are turned into the graph's input.</summary>
     public ClipPreprocessSettings Preprocess { get; }
 
-    /// <summary>
-    /// The share of a tensor's calibration values its range keeps at each end: 1 takes the minimum and maximum; less
-    /// clips the outermost values (the range runs from quantile 1 − p to quantile p), trading a few saturated values for
-    /// a finer step on all the others.
-    /// </summary>
-    public double Percentile { get; init; } = DefaultPercentile;
+    /// <summary>How a tensor's range is read from its calibration values; the default was measured best on the NuGet ResNet-18.</summary>
+    public Int8RangeMethod Method { get; init; } = Int8RangeMethod.MinMax;
 
-    /// <summary>The default <see cref="Percentile"/>: measured on the NuGet ResNet-18 (docs/results.md).</summary>
-    public const double DefaultPercentile = 1.0;
+    /// <summary>
+    /// <see cref="Int8RangeMethod.Percentile"/>: the share of a tensor's calibration values its range keeps at each end (the
+    /// range runs from quantile 1 − p to quantile p), trading a few saturated values for a finer step on all the others.
+    /// </summary>
+    public double Percentile { get; init; } = 0.9999;
 
     /// <summary>The images, preprocessed, in batches of at most <see cref="BatchSize"/>: pixels [n, 3, R, R] and n.</summary>
     internal IEnumerable<(float[] Pixels, int Count)> Batches()
@@ -54,4 +53,17 @@ internal sealed class Int8Calibration
             yield return (pixels, n);
         }
     }
+}
+
+/// <summary>How <see cref="ActivationRanges"/> reads a tensor's range from its calibration values.</summary>
+internal enum Int8RangeMethod
+{
+    /// <summary>The smallest and largest value seen.</summary>
+    MinMax,
+
+    /// <summary>Quantiles 1 − p and p (<see cref="Int8Calibration.Percentile"/>).</summary>
+    Percentile,
+
+    /// <summary>The range, among shrinkings of the min–max one, whose uint8 quantization has the least expected squared error.</summary>
+    MeanSquaredError,
 }
