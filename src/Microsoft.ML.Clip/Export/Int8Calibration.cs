@@ -31,7 +31,7 @@ internal sealed class Int8Calibration
     public ClipPreprocessSettings Preprocess { get; }
 
     /// <summary>How a tensor's range is read from its calibration values; the default was measured best on the NuGet ResNet-18.</summary>
-    public Int8RangeMethod Method { get; init; } = Int8RangeMethod.MinMax;
+    public Int8RangeMethod Method { get; init; } = Int8RangeMethod.MeanSquaredError;
 
     /// <summary>
     /// <see cref="Int8RangeMethod.Percentile"/>: the share of a tensor's calibration values its range keeps at each end (the
