@@ -24,14 +24,6 @@ internal static class GraphLab
             case "qdq":
                 Int8ConvLab.Run(args[1..]);
                 break;
-            case "ops-basic":
-            {
-                var optimized = Path.Combine(Path.GetTempPath(), $"opt-{Guid.NewGuid():N}.onnx");
-                using (var options = new SessionOptions { IntraOpNumThreads = 2, OptimizedModelFilePath = optimized, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC })
-                using (new InferenceSession(args[1], options)) { }
-                File.Copy(optimized, args[2], true);
-                break;
-            }
             case "ops":
                 foreach (var path in args.Skip(1))
                     Console.WriteLine($"{path}: {Format(OptimizedOps(path, 2))}");

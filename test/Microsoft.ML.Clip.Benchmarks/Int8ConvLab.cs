@@ -1,17 +1,15 @@
 using System.Globalization;
 using Google.Protobuf;
 using Microsoft.ML.Clip.Export;
-using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
-using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
 namespace Microsoft.ML.Clip.Benchmarks;
 
 /// <summary>
-/// Scratch tool for the static int8 pass: <c>graph-lab qdq FP32.onnx OUT.onnx PERCENTILE CALIB.txt HELDOUT.txt</c>
-/// (lists of image paths) quantizes with the ResNet-18's preprocessing, prints the optimised graph's ops and the output
-/// cosine to fp32 on the held-out images.
+/// Scratch tool for the static int8 pass: <c>graph-lab qdq FP32.onnx OUT.onnx P CALIB.txt HELDOUT.txt</c> (lists of
+/// image paths; P: 1 min–max, 0 least squared error, else that percentile) quantizes with the ResNet-18's
+/// preprocessing, prints the optimised graph's ops and the output cosine to fp32 on the held-out images.
 /// </summary>
 internal static class Int8ConvLab
 {
