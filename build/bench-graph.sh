@@ -6,7 +6,7 @@
 # (random ViT-B/32, the NuGet ResNet-18 with its Fashion-MNIST linear probe, the NuGet MiniLM, a trained model given with
 # --trained). Every comparison alternates its two sides over ROUNDS (>= 5) rounds and prints medians and ranges; the
 # table comes last (markdown). Rows: nodes, text-prompt, zeroshot, text-batch, image8, image32, batch, roofline, int8-vit,
-# int8-resnet18, int8-minilm, int8-trained (test/Microsoft.ML.Clip.Benchmarks/GraphBench.cs: a row is one function).
+# int8-resnet18, int8-minilm, int8-trained, int8-static-resnet18, int8-static-trained (test/Microsoft.ML.Clip.Benchmarks/GraphBench.cs: a row is one function).
 #
 # The model is OpenAI's ViT-B/32 shape with random weights, written by build/bench/torch_clip.py with Debian's
 # python3-torch (installed here when missing; root or sudo) as an OpenAI-named .pt and torch.onnx exports of its towers,

@@ -44,6 +44,8 @@ internal static class GraphBench
         ("int8-resnet18", Int8Rows.ResNet18),
         ("int8-minilm", Int8Rows.MiniLM),
         ("int8-trained", Int8Rows.Trained),
+        ("int8-static-resnet18", Int8Rows.StaticResNet18),
+        ("int8-static-trained", Int8Rows.StaticTrained),
     ];
 
     /// <summary>Settings and the cached models.</summary>

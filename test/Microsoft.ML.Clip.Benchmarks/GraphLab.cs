@@ -12,6 +12,18 @@ internal static class GraphLab
     {
         switch (args[0])
         {
+            case "dump":
+            {
+                var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(args[1]));
+                Console.WriteLine($"opset {string.Join(",", model.OpsetImport.Select(o => o.Domain + ":" + o.Version))}; inputs {string.Join(",", model.Graph.Input.Select(i => i.Name))}; outputs {string.Join(",", model.Graph.Output.Select(i => i.Name))}");
+                var inits = model.Graph.Initializer.ToDictionary(t => t.Name, t => string.Join("x", t.Dims));
+                foreach (var n in model.Graph.Node)
+                    Console.WriteLine($"{n.OpType} [{string.Join(", ", n.Input.Select(i => inits.TryGetValue(i, out var d) ? "@" + d : i))}] -> [{string.Join(", ", n.Output)}] {string.Join(" ", n.Attribute.Select(a => a.Name))}");
+                break;
+            }
+            case "qdq":
+                Int8ConvLab.Run(args[1..]);
+                break;
             case "ops":
                 foreach (var path in args.Skip(1))
                     Console.WriteLine($"{path}: {Format(OptimizedOps(path, 2))}");

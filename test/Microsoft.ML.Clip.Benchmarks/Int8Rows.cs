@@ -18,7 +18,7 @@ namespace Microsoft.ML.Clip.Benchmarks;
 /// and quality as the cosine of the int8 embeddings to the float ones on real inputs where there are any (and, for
 /// ResNet-18, the linear-probe accuracy on Fashion-MNIST; for a trained CLIP, zero-shot top-1 on each evaluation set).
 /// </summary>
-internal static class Int8Rows
+internal static partial class Int8Rows
 {
     /// <summary>ViT-B/32 with random weights: image tower (batch 8, random pixels) and text tower (ImageNet prompts, rows cut).</summary>
     internal static IEnumerable<Line> VitB32(Context c)
@@ -153,6 +153,14 @@ internal static class Int8Rows
         var name = $"trained {info.VisionKind} ({Path.GetFileName(folder.TrimEnd('/'))}, {info.ImageResolution} px)";
         var lines = ImageTowers(c, name, Path.Combine(folder, "image.onnx"), Path.Combine(int8, "image.onnx"),
             RandomPixels(32, info.ImageResolution, 9), 32, info.ImageResolution, "random pixels").ToList();
+        lines.AddRange(ZeroShot(c, name, folder, int8, "int8"));
+        return lines;
+    }
+
+    // Zero-shot top-1 on each evaluation set (its templates.txt), a float model folder vs its int8 copy.
+    private static IEnumerable<Line> ZeroShot(Context c, string name, string folder, string int8, string int8Label)
+    {
+        var lines = new List<Line>();
         using var fp32Model = ClipModel.Load(folder);
         using var int8Model = ClipModel.Load(int8);
         foreach (var set in Directory.Exists(c.EvalFolder) ? Directory.GetDirectories(c.EvalFolder).Order(StringComparer.Ordinal).ToArray() : [])
@@ -173,7 +181,7 @@ internal static class Int8Rows
             }
             var fp32Top1 = Top1(fp32Model, out var fp32Embeddings);
             var int8Top1 = Top1(int8Model, out var int8Embeddings);
-            lines.Add(new Line($"{name}: zero-shot top-1 on {Path.GetFileName(set)}", Percent(int8Top1) + " (int8)", Percent(fp32Top1) + " (fp32)",
+            lines.Add(new Line($"{name}: zero-shot top-1 on {Path.GetFileName(set)}", Percent(int8Top1) + $" ({int8Label})", Percent(fp32Top1) + " (fp32)",
                 Invariant($"{100 * (int8Top1 - fp32Top1):+0.0;-0.0} points"), $"{test.Paths.Count} test images, {classes.Length} classes; image embedding cosine to fp32 {Describe(Cosines(fp32Embeddings, int8Embeddings))}"));
         }
         return lines;

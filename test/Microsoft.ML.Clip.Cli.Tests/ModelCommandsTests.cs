@@ -119,6 +119,51 @@ public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<Converte
     }
 
     [Fact]
+    public void ConvertWithInt8CalibrationQuantizesConvolutionsAndRefusesBadCalibrationInput()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-int8-static");
+        try
+        {
+            var checkpoint = Fixtures.Reference("models", "rn.openai.pt");
+            // A TSV (image<TAB>label, paths relative to it) of decodable fixture images.
+            var images = Path.Combine(Fixtures.Root, "images");
+            var tsv = Path.Combine(dir, "calibration.tsv");
+            File.WriteAllLines(tsv, ["image\tlabel", .. new[] { "landscape_420.jpg", "portrait_444.jpg", "gray.jpg", "palette.png" }.Select(f => $"{Path.Combine(images, f)}\tx")]);
+            var int8 = Path.Combine(dir, "int8");
+            var result = CliRunner.Run(null, "convert", checkpoint, int8, "--int8", "--int8-calibration", tsv);
+            Assert.True(result.ExitCode == 0, result.StdErr);
+            var graph = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(int8, "image.onnx"))).Graph;
+            Assert.Contains(graph.Node, n => n.OpType == "QuantizeLinear");
+
+            CliResult Refused(string source, params string[] extra)
+            {
+                var r = CliRunner.Run(null, ["convert", checkpoint, Path.Combine(dir, "refused"), .. extra, "--int8-calibration", source]);
+                Assert.Equal(1, r.ExitCode);
+                Assert.False(Directory.Exists(Path.Combine(dir, "refused")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "refused")).Any());
+                return r;
+            }
+            Assert.Contains("--int8-calibration applies with --int8 only", Refused(tsv).StdErr);
+            Assert.Contains("is neither a folder nor a file", Refused(Path.Combine(dir, "nowhere"), "--int8").StdErr);
+            var empty = Directory.CreateDirectory(Path.Combine(dir, "empty")).FullName;
+            Assert.Contains("holds no images", Refused(empty, "--int8").StdErr);
+            var missing = Path.Combine(dir, "missing.tsv");
+            File.WriteAllLines(missing, ["image\tlabel", "not-there.png\tx"]);
+            var missingResult = Refused(missing, "--int8").StdErr;
+            Assert.Contains("not-there.png", missingResult);
+            Assert.Contains("line 2", missingResult);
+            // A folder with an image that does not decode: named when calibration reads it.
+            var broken = Directory.CreateDirectory(Path.Combine(dir, "broken")).FullName;
+            File.Copy(Path.Combine(images, "gray.jpg"), Path.Combine(broken, "a.jpg"));
+            File.Copy(Path.Combine(images, "truncated.png"), Path.Combine(broken, "b.png"));
+            Assert.Contains("b.png", Refused(broken, "--int8").StdErr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ConvertWithInt8QuantizesTheLinearLayersAndKeepsTheFeaturesClose()
     {
         var dir = Fixtures.NewTempDir("clip-cli-int8");

@@ -3,7 +3,7 @@ using Microsoft.ML.Clip.Checkpoints;
 namespace ClipCli.Commands;
 
 /// <summary>
-/// <c>clip convert &lt;checkpoint&gt; &lt;out-dir&gt; [--format onnx|safetensors] [--fp16] [--int8]</c>: turns a checkpoint into an
+/// <c>clip convert &lt;checkpoint&gt; &lt;out-dir&gt; [--format onnx|safetensors] [--fp16] [--int8 [--int8-calibration &lt;folder|tsv&gt;]]</c>: turns a checkpoint into an
 /// ONNX model folder (image.onnx, text.onnx, clip_model.json) or into safetensors (Hugging Face format for
 /// ViT models; OpenAI names + clip_config.json for ResNet models, which Hugging Face cannot hold), through
 /// <see cref="ClipModelConverter"/>: no libtorch is loaded.
@@ -32,21 +32,33 @@ internal static class ConvertCommand
 
         var int8 = new Option<bool>("--int8")
         {
-            Description = "ONNX only: quantize the weights of the linear layers to int8 per output channel, activations per call (dynamic quantization; ONNX Runtime's int8 kernels, which use AVX-512 VNNI / AMX where the CPU has them; convolutions stay float).",
+            Description = "ONNX only: quantize the weights of the linear layers to int8 per output channel, activations per call (dynamic quantization; ONNX Runtime's int8 kernels, which use AVX-512 VNNI / AMX where the CPU has them; convolutions stay float unless --int8-calibration is given).",
+        };
+        var calibration = new Option<string>(Int8CalibrationImages.OptionName)
+        {
+            Description = "With --int8: a folder of images, or an image TSV (image<TAB>label or caption), that stands for what the model will see " +
+                $"(a few dozen to a few hundred; at most {Int8CalibrationImages.MaxImages} are used, evenly spaced). The image tower's convolutions are then " +
+                "quantized too (static int8: activation ranges measured on these images), which ONNX Runtime runs as fused int8 convolutions.",
+            HelpName = "folder|tsv",
         };
         var force = OutputFolderOptions.ForceOption();
-        var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16, int8, force };
+        var command = new Command("convert", "Convert a CLIP checkpoint to ONNX or safetensors.") { checkpoint, outDir, format, activation, fp16, int8, calibration, force };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var source = parse.GetValue(checkpoint)!;
             var target = parse.GetValue(outDir)!;
+            var calibrationSource = parse.GetValue(calibration);
+            if (calibrationSource is not null && !parse.GetValue(int8))
+                throw new ArgumentException($"{Int8CalibrationImages.OptionName} applies with --int8 only.");
+            // Read before the output folder is locked or anything is converted: a bad set is refused at once.
+            var calibrationImages = calibrationSource is null ? null : Int8CalibrationImages.Read(calibrationSource);
             // One writer at a time, refused at once; a model already there is replaced only when asked to.
             using var locked = OutputFolderOptions.Lock(target, parse.GetValue(force));
             var act = InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!);
             // The converter's notes (float16 rounding, OpenAI names for a ResNet) go to stderr.
             var options = new ClipConversionOptions
             {
-                Activation = act, WeightsAsFloat16 = parse.GetValue(fp16), WeightsAsInt8 = parse.GetValue(int8), Log = note => Console.Error.WriteLine($"note: {note}"),
+                Activation = act, WeightsAsFloat16 = parse.GetValue(fp16), WeightsAsInt8 = parse.GetValue(int8), Int8CalibrationImages = calibrationImages, Log = note => Console.Error.WriteLine($"note: {note}"),
             };
             if (parse.GetValue(format) == "safetensors")
             {

@@ -37,8 +37,11 @@ public static class ClipModelConverter
     /// <c>clip_model.json</c> records every file's SHA-256. A folder holding files that are no model's is refused.</param>
     /// <param name="options">Activation of <c>.pt</c> files, float16 weight storage, notes; null for the defaults.</param>
     /// <returns>The <c>clip_model.json</c> that was written.</returns>
-    /// <exception cref="FileNotFoundException">The checkpoint, or the config beside safetensors weights, is missing.</exception>
-    /// <exception cref="InvalidDataException">The checkpoint is damaged or holds no CLIP weights (the message names the file and what is wrong).</exception>
+    /// <exception cref="FileNotFoundException">The checkpoint, the config beside safetensors weights, or a calibration image is missing.</exception>
+    /// <exception cref="ArgumentException"><see cref="ClipConversionOptions.Int8CalibrationImages"/> without
+    /// <see cref="ClipConversionOptions.WeightsAsInt8"/>, or empty.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint is damaged or holds no CLIP weights, or a calibration image is not a
+    /// readable image (the message names the file and what is wrong).</exception>
     /// <exception cref="UnsafePickleException">A <c>.pt</c> file asks for Python code; nothing was run.</exception>
     /// <exception cref="NotSupportedException">A legacy (pre-1.6) PyTorch file, an architecture openai/CLIP cannot express,
     /// or a graph over protobuf's 2 GB (the message says whether <see cref="ClipConversionOptions.WeightsAsFloat16"/> helps).</exception>
@@ -58,16 +61,34 @@ public static class ClipModelConverter
     private static ClipModelInfo WriteOnnx(string checkpoint, string outputFolder, ClipConversionOptions? options)
     {
         options ??= new ClipConversionOptions();
+        CheckCalibrationImages(options);
         var (weights, encoder, textEncoder, source) = Read(checkpoint, options.Activation);
         var (info, rounded) = ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outputFolder, source,
             new ClipOnnxExportOptions
             {
-                WeightsAsFloat16 = options.WeightsAsFloat16, WeightsAsInt8 = options.WeightsAsInt8, ImageEncoder = encoder, TextEncoder = textEncoder,
+                WeightsAsFloat16 = options.WeightsAsFloat16, WeightsAsInt8 = options.WeightsAsInt8, Int8CalibrationImages = options.Int8CalibrationImages,
+                ImageEncoder = encoder, TextEncoder = textEncoder,
                 Tokenizer = weights.Tokenizer, Preprocess = weights.Preprocess,
             });
         if (rounded)
             options.Log?.Invoke("the checkpoint's weights are not all float16 values: storing them as float16 rounded them (embeddings move by about 1e-3 relative).");
         return info;
+    }
+
+    // Refused before any work: calibration images without int8, none at all, or a missing one (named).
+    private static void CheckCalibrationImages(ClipConversionOptions options)
+    {
+        if (options.Int8CalibrationImages is not { } images)
+            return;
+        if (!options.WeightsAsInt8)
+            throw new ArgumentException($"{nameof(ClipConversionOptions.Int8CalibrationImages)} applies with {nameof(ClipConversionOptions.WeightsAsInt8)} only.", nameof(options));
+        if (images.Count == 0)
+            throw new ArgumentException($"{nameof(ClipConversionOptions.Int8CalibrationImages)} is empty: calibration needs at least one image.", nameof(options));
+        foreach (var image in images)
+        {
+            if (!File.Exists(image))
+                throw new FileNotFoundException($"Calibration image '{image}' ({nameof(ClipConversionOptions.Int8CalibrationImages)}) was not found.", image);
+        }
     }
 
     /// <summary>
@@ -98,9 +119,9 @@ public static class ClipModelConverter
     private static ClipSafetensorsLayout WriteSafetensors(string checkpoint, string outputFolder, ClipConversionOptions? options)
     {
         options ??= new ClipConversionOptions();
-        if (options.WeightsAsFloat16 || options.WeightsAsInt8)
+        if (options.WeightsAsFloat16 || options.WeightsAsInt8 || options.Int8CalibrationImages is not null)
             throw new ArgumentException(
-                $"{(options.WeightsAsFloat16 ? nameof(ClipConversionOptions.WeightsAsFloat16) : nameof(ClipConversionOptions.WeightsAsInt8))} applies to ONNX conversion only.", nameof(options));
+                $"{(options.WeightsAsFloat16 ? nameof(ClipConversionOptions.WeightsAsFloat16) : options.WeightsAsInt8 ? nameof(ClipConversionOptions.WeightsAsInt8) : nameof(ClipConversionOptions.Int8CalibrationImages))} applies to ONNX conversion only.", nameof(options));
         var (weights, _, _, _) = Read(checkpoint, options.Activation);
         if (weights.Config.IsImageFeatureProjection || weights.Config.IsTextFeatureProjection)
             throw new NotSupportedException(

@@ -72,6 +72,14 @@ internal sealed class ClipOnnxExportOptions
     public bool WeightsAsInt8 { get; init; }
 
     /// <summary>
+    /// With <see cref="WeightsAsInt8"/>: images that stand for what the model will see. The image graph's convolutions are
+    /// then quantized statically (<see cref="StaticInt8Quantization"/>: activation ranges measured on these images,
+    /// preprocessed as the model's <c>clip_model.json</c> says), which ONNX Runtime runs with its int8 convolution
+    /// kernels; without them convolutions stay float. Default: null.
+    /// </summary>
+    public IReadOnlyList<string>? Int8CalibrationImages { get; init; }
+
+    /// <summary>
     /// The frozen image encoder of a locked-image model (<see cref="ClipConfig.IsImageFeatureProjection"/>): the image
     /// graph becomes this encoder followed by the trained projection, and its preprocessing goes into
     /// <c>clip_model.json</c>. Required for such models, ignored otherwise.
@@ -170,7 +178,8 @@ internal static class ClipOnnxExporter
         if (encoder is not null) metadata["image_encoder"] = encoder.Name;
         if (textEncoder is not null) metadata["text_encoder"] = textEncoder.Name;
         // One graph at a time: the image graph is written and released before the text graph is built.
-        var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options);
+        var calibration = options.WeightsAsInt8 && options.Int8CalibrationImages is { } images ? new Int8Calibration(images, info.ToPreprocessSettings()) : null;
+        var (rounded, imageBytes) = Write(ImageGraph(config, stateDict, encoder, metadata), Path.Combine(outDir, info.ImageModelFile), options, calibration);
         // A large tower's graph is garbage now; collect it before the text graph is built so that the checkpoint and
         // the two graphs are never in memory together (ViT-L/14: peak 3.1 GB without, 2.7 GB with).
         if (imageBytes > LargeGraphBytes) GC.Collect();
@@ -257,9 +266,12 @@ internal static class ClipOnnxExporter
     private const long LargeGraphBytes = 256L << 20;
 
     // Writes the model; whether storing its weights as float16 rounded some value, and its size.
-    private static (bool Rounded, long Bytes) Write(ModelProto model, string path, ClipOnnxExportOptions options)
+    private static (bool Rounded, long Bytes) Write(ModelProto model, string path, ClipOnnxExportOptions options, Int8Calibration? calibration = null)
     {
         var weightsAsFloat16 = options.WeightsAsFloat16;
+        // Convolutions first, calibrated on the float graph; the linear layers after them are quantized dynamically.
+        if (calibration is not null && StaticInt8Quantization.Apply(model, calibration) > 0)
+            model.MetadataProps.Add(new StringStringEntryProto { Key = "activations", Value = StaticInt8Quantization.MetadataValue });
         if (options.WeightsAsInt8 && DynamicInt8Quantization.Apply(model) > 0)
             model.MetadataProps.Add(new StringStringEntryProto { Key = "weights", Value = DynamicInt8Quantization.MetadataValue });
         var rounded = weightsAsFloat16 && Float16WeightStorage.Apply(model);

@@ -70,7 +70,7 @@ internal static class DynamicInt8Quantization
         OpsetUpgrade.RaiseTo(model, 11);
         graph.Node.Clear();
         graph.Node.AddRange(rewritten);
-        RemoveUnused(graph);
+        UnusedInitializers.Remove(graph);
         return count;
     }
 
@@ -262,34 +262,6 @@ internal static class DynamicInt8Quantization
         node.Output.AddRange(outputs);
         node.Attribute.AddRange(attributes);
         return node;
-    }
-
-    // Initializers no node reads any more (the float weights that were quantized), and their value infos.
-    private static void RemoveUnused(GraphProto graph)
-    {
-        var used = graph.Node.SelectMany(n => n.Input).Concat(graph.Output.Select(o => o.Name)).ToHashSet(StringComparer.Ordinal);
-        var unused = graph.Initializer.Where(t => !used.Contains(t.Name)).ToList();
-        foreach (var t in unused)
-            graph.Initializer.Remove(t);
-        var names = unused.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var input in graph.Input.Where(i => names.Contains(i.Name)).ToList())
-            graph.Input.Remove(input);
-    }
-
-    /// <summary>Fresh value names that collide with nothing in the graph.</summary>
-    private sealed class UniqueNames(GraphProto graph)
-    {
-        private readonly HashSet<string> _taken = graph.Node.SelectMany(n => n.Input.Concat(n.Output))
-            .Concat(graph.Initializer.Select(t => t.Name)).Concat(graph.Input.Select(i => i.Name)).Concat(graph.Output.Select(o => o.Name))
-            .ToHashSet(StringComparer.Ordinal);
-
-        public string New(string name)
-        {
-            var candidate = name;
-            for (int i = 1; !_taken.Add(candidate); i++)
-                candidate = $"{name}__{i}";
-            return candidate;
-        }
     }
 }
 
