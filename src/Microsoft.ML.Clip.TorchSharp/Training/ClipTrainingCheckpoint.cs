@@ -163,7 +163,9 @@ internal static class ClipTrainingCheckpoint
         Compare(nameof(options.LockImageTower), header.OptionalBoolean("lock_image"), options.LockImageTower);
         Compare(nameof(options.LockTextTower), header.OptionalBoolean("lock_text"), options.LockTextTower);
         Compare(nameof(options.OneCaptionPerImage), header.OptionalBoolean("one_caption_per_image"), options.OneCaptionPerImage);
-        Compare(nameof(options.ImageVariantProbability), header.OptionalDouble("image_variant_probability"), options.ImageVariantProbability);
+        Compare(nameof(options.ImageVariantProbability), 
+            // Checkpoints from before image variants had none.
+            header.OptionalDouble("image_variant_probability") ?? 0, options.ImageVariantProbability);
         if (options.Config is { } config)
         {
             var recorded = header.Config;

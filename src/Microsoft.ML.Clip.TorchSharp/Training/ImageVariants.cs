@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.ML.Clip.Imaging;
@@ -73,17 +74,20 @@ internal sealed class ImageVariants
     /// <summary>The variant of the image with content key <paramref name="contentKey"/>, or null when it has none.</summary>
     public ImageVariantKind? For(string contentKey)
     {
-        var hash = Hash($"variant:{contentKey}");
+        var hash = Hash("variant:" + contentKey);
         if (Unit(hash) >= ImageShare) return null;
         return (hash & 0x100) == 0 ? ImageVariantKind.Negative : ImageVariantKind.Thumbnail;
     }
 
     /// <summary>The feature-cache key of <paramref name="kind"/> of the image with <paramref name="contentKey"/>.</summary>
+    /// <remarks>Versioned: a change to how variants are made must change the version, or old cached features would be reused.</remarks>
     public static string CacheKey(string contentKey, ImageVariantKind kind) =>
-        ImageFeatureCache.Key($"image-variant:{kind}:{(kind == ImageVariantKind.Negative ? NegativeSide : ThumbnailSide)}:{contentKey}");
+        ImageFeatureCache.Key(string.Create(CultureInfo.InvariantCulture,
+            $"image-variant:v1:{kind}:{(kind == ImageVariantKind.Negative ? NegativeSide : ThumbnailSide)}:{contentKey}"));
 
     /// <summary>Whether <paramref name="row"/> shows its image's variant (when it has one) in <paramref name="epoch"/>.</summary>
-    public bool Shows(int epoch, long row) => Unit(Hash($"show:{_seed}:{epoch}:{row}")) < ShowProbability;
+    public bool Shows(int epoch, long row) =>
+        Unit(Hash(string.Create(CultureInfo.InvariantCulture, $"show:{_seed}:{epoch}:{row}"))) < ShowProbability;
 
     /// <summary>The variant image of <paramref name="image"/> (a path, encoded bytes or a decoded image).</summary>
     /// <param name="image">The raw image value.</param>
@@ -107,9 +111,9 @@ internal sealed class ImageVariants
         var grey = new byte[plane];
         for (var i = 0; i < plane; i++)
         {
-            // ITU-R 601-2 luma in integers (Pillow's "L"), then the negative.
+            // ITU-R 601-2 luma in Pillow's 16-bit fixed point (its "L" conversion), then the negative.
             int r = ToByte(planes[i]), g = ToByte(planes[plane + i]), b = ToByte(planes[2 * plane + i]);
-            grey[i] = (byte)(255 - (r * 299 + g * 587 + b * 114 + 500) / 1000);
+            grey[i] = (byte)(255 - ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16));
         }
         return new DecodedImage(side, side, DecodedPixelFormat.Gray, grey);
     }

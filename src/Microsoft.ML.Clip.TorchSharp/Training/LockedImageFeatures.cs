@@ -108,7 +108,7 @@ internal sealed class LockedImageFeatures : IDisposable
     /// <param name="rows">Their row numbers: a row seen by <see cref="EncodeAll"/> is looked up by its key, not read again.</param>
     /// <param name="describe">Names image i in error messages (column and row).</param>
     /// <param name="epoch">The epoch: with <see cref="ImageVariants"/>, it decides which rows show their image's variant.</param>
-    public Tensor Featurize(IReadOnlyList<object> images, IReadOnlyList<long> rows, Func<int, string> describe, int epoch = 0)
+    public Tensor Featurize(IReadOnlyList<object> images, IReadOnlyList<long> rows, Func<int, string> describe, int epoch)
     {
         var featureSize = _encoder.FeatureSize;
         var result = new float[images.Count * featureSize];

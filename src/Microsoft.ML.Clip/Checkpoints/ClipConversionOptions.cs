@@ -69,7 +69,9 @@ public sealed class ClipConversionOptions
     /// images (preprocessed as the model's <c>clip_model.json</c> says). ONNX Runtime runs them as fused int8
     /// convolutions (<c>QLinearConv</c>, <c>QLinearAdd</c>): the NuGet ResNet-18 runs about 2.3× faster on an AVX-512
     /// VNNI CPU at a cosine to the float features of about 0.998 (docs/results.md). The convolution over the image
-    /// itself stays float. Null (the default): convolutions stay float.
+    /// itself stays float. An image tower without convolutions to quantize (a ViT, whose only convolution is the patch
+    /// embedding over the image) is left as the dynamic pass makes it: the images are read and checked, then unused.
+    /// Null (the default): convolutions stay float.
     /// </summary>
     public IReadOnlyList<string>? Int8CalibrationImages;
 

@@ -23,7 +23,10 @@ internal static class ActivationRanges
         var outputs = probe.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var name in tensors.Where(t => !outputs.Contains(t)))
             probe.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DataType.Float } } });
-        var input = probe.Graph.Input.Select(i => i.Name).Except(probe.Graph.Initializer.Select(t => t.Name)).Single();
+        var inputs = probe.Graph.Input.Select(i => i.Name).Except(probe.Graph.Initializer.Select(t => t.Name)).ToList();
+        if (inputs.Count != 1)
+            throw new NotSupportedException($"Int8 calibration runs image graphs with one input; this graph has {inputs.Count} ({string.Join(", ", inputs)}).");
+        var input = inputs[0];
         var names = tensors.ToArray();
         var r = calibration.Preprocess.Resolution;
         // Warnings only would repeat what the caller already knows (e.g. initializers the folding left unused).

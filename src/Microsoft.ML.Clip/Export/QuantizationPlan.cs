@@ -68,7 +68,8 @@ internal sealed class QuantizationPlan
             }
         }
 
-        foreach (var conv in graph.Node.Where(n => StaticInt8Quantization.IsQuantizableConv(n, initializers)))
+        // A convolution over a graph output stays float: that tensor must stay float for the graph's own readers.
+        foreach (var conv in graph.Node.Where(n => StaticInt8Quantization.IsQuantizableConv(n, initializers) && !graphOutputs.Contains(n.Input[0])))
         {
             plan.Convolutions.Add(conv);
             plan.ConvolutionInputs[conv] = conv.Input[0];

@@ -112,6 +112,50 @@ public class ImageVariantTests
     }
 
     [Fact]
+    public void A_resumed_run_shows_the_same_variants_and_a_resume_with_another_probability_is_refused()
+    {
+        var dir = Fixtures.NewTempDir("lit-variants-resume");
+        var encoder = LockedImageTuningTests.WriteConvEncoder(dir);
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(ShapesDataset.Generate(24, seed: 11));
+        ClipTrainerOptions Options(double p = 0.4)
+        {
+            var options = ShapesDataset.FastOptions(batchSize: 4, epochs: 2);   // 6 steps an epoch
+            options.ImageEncoder = encoder;
+            options.FeatureCacheDirectory = Path.Combine(dir, "cache");
+            options.ImageVariantProbability = p;
+            options.ShuffleBufferSize = 10;
+            return options;
+        }
+        using var straight = ml.Transforms.ClipTrainer("Image", "Caption", Options()).Fit(data);
+
+        var checkpoints = Path.Combine(dir, "run");
+        using var cts = new CancellationTokenSource();
+        var interrupted = Options();
+        interrupted.CheckpointDirectory = checkpoints;
+        interrupted.CancellationToken = cts.Token;
+        interrupted.Progress = new Progress<ClipTrainingProgress>(p => { if (p.Step == 8) cts.Cancel(); });
+        Assert.ThrowsAny<OperationCanceledException>(() => ml.Transforms.ClipTrainer("Image", "Caption", interrupted).Fit(data));
+
+        var other = Options(p: 0.2);
+        other.ResumeFrom = checkpoints;
+        Assert.Contains("ImageVariantProbability", Assert.Throws<InvalidOperationException>(() => ml.Transforms.ClipTrainer("Image", "Caption", other).Fit(data)).Message);
+
+        var resumed = Options();
+        resumed.ResumeFrom = checkpoints;
+        using var finished = ml.Transforms.ClipTrainer("Image", "Caption", resumed).Fit(data);
+        var expected = straight.Model.state_dict();
+        foreach (var (name, value) in finished.Model.state_dict())
+            Assert.True(expected[name].data<float>().ToArray().SequenceEqual(value.data<float>().ToArray()), $"{name} differs after resuming");
+    }
+
+    // Reports on the training thread (System.Progress would post to the thread pool, after the step).
+    private sealed class Progress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    [Fact]
     public void Variants_without_a_frozen_image_encoder_or_out_of_range_are_refused_by_name()
     {
         var ml = new MLContext(seed: 1);
