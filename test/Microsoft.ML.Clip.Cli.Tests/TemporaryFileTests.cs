@@ -47,8 +47,10 @@ public class TemporaryFileTests
             process.StandardInput.Close();
             Assert.True(process.WaitForExit(TimeSpan.FromSeconds(60)), "the tool did not end");
             if (!seen) continue;
-            Assert.NotEqual(0, process.ExitCode);
             Assert.True(Entries(temp).Length == 0, $"left in the temp folder: {string.Join(", ", Entries(temp))}; stderr: {await stderr}");
+            // Exit code 0: the signal landed after the conversion (the tool was then waiting for texts and ended as at the
+            // end of its input), so this try did not interrupt the conversion; try again.
+            if (process.ExitCode == 0) continue;
             return;
         }
         Assert.Fail("the conversion's temporary folder was never seen");
