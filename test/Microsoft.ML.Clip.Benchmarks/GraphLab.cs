@@ -64,10 +64,17 @@ internal static class GraphLab
     public static Dictionary<string, int> OptimizedOps(string path, int threads)
     {
         var optimized = Path.Combine(Path.GetTempPath(), $"opt-{Guid.NewGuid():N}.onnx");
-        using (var options = new SessionOptions { IntraOpNumThreads = threads, OptimizedModelFilePath = optimized })
-        using (new InferenceSession(path, options)) { }
-        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimized));
-        File.Delete(optimized);
+        ModelProto model;
+        try
+        {
+            using (var options = new SessionOptions { IntraOpNumThreads = threads, OptimizedModelFilePath = optimized })
+            using (new InferenceSession(path, options)) { }
+            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimized));
+        }
+        finally
+        {
+            File.Delete(optimized);
+        }
         return model.Graph.Node.GroupBy(n => (n.Domain is "" or "ai.onnx" ? "" : n.Domain + ".") + n.OpType).ToDictionary(g => g.Key, g => g.Count());
     }
 

@@ -210,7 +210,7 @@ public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<Converte
         {
             var bad = CliRunner.Run("", command, "--model", vit.Path, "--batch", "0");
             Assert.NotEqual(0, bad.ExitCode);
-            Assert.Contains("--batch must be a positive number", bad.StdErr);
+            Assert.Contains("--batch must be at least 1, got", bad.StdErr);
         }
     }
 

@@ -39,8 +39,7 @@ internal static class InferenceCommandSupport
     public static Option<int> BatchOption() => new("--batch")
     {
         Description = $"Images or texts per ONNX Runtime call (default {ClipModelOptions.Defaults.BatchSize}).",
-        DefaultValueFactory = _ => ClipModelOptions.Defaults.BatchSize,
-        Validators = { result => { if (result.GetValueOrDefault<int>() <= 0) result.AddError("--batch must be a positive number."); } },
+        DefaultValueFactory = _ => ClipModelOptions.Defaults.BatchSize,   // range: CommandLineRules, with every numeric option
     };
 
     /// <summary>

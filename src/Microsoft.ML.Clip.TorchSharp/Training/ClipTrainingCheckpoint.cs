@@ -169,8 +169,13 @@ internal static class ClipTrainingCheckpoint
         if (options.Config is { } config)
         {
             var recorded = header.Config;
-            // A locked-image run records its architecture rebuilt on the frozen encoder's features.
-            var expected = recorded.ImageFeatureSize is int features ? config.WithImageFeatures(features, recorded.ImageResolution) : config;
+            // The architecture as ClipModelFactory builds it from the config: at the asked embedding size, then rebuilt on
+            // the frozen encoders' features (a locked run records those).
+            var expected = options.EmbeddingSize is int size ? config with { EmbedDim = size } : config;
+            if (recorded.TextFeatureSize is int textFeatures)
+                expected = expected.WithTextFeatures(textFeatures, recorded.ContextLength, recorded.VocabSize);
+            if (recorded.ImageFeatureSize is int features)
+                expected = expected.WithImageFeatures(features, recorded.ImageResolution);
             if (ClipConfigJson.Serialize(expected, indented: false) != ClipConfigJson.Serialize(recorded, indented: false))
                 differences.Add($"{nameof(options.Config)} {ClipConfigJson.Serialize(config, indented: false)} (the checkpoint's run: {ClipConfigJson.Serialize(recorded, indented: false)})");
         }

@@ -32,7 +32,10 @@ internal sealed class ClipTrainingLoop(ClipTrainerOptions options, ClipTrainingS
         }
         var stepsPerEpoch = source.RowCount / batchSize;
         var totalSteps = stepsPerEpoch * options.Epochs;
-        state.DataFingerprint = source.DataFingerprint;
+        // One more pass over the data (every text, and the bytes of a byte column): only a checkpoint records it and only
+        // a resume compares it.
+        if (options.CheckpointDirectory is not null || state.ResumedFrom is not null)
+            state.DataFingerprint = source.DataFingerprint;
         ClipTrainingCheckpoint.CheckResumePosition(state, batchSize, source.RowCount);
         var ct = options.CancellationToken;
         var clock = Stopwatch.StartNew();

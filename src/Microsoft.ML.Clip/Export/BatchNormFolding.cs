@@ -24,13 +24,15 @@ internal static class BatchNormFolding
             foreach (var input in node.Input) consumers[input] = consumers.GetValueOrDefault(input) + 1;
         }
         var graphOutputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var names = new UniqueNames(graph);
         int folded = 0;
         foreach (var bn in graph.Node.Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx").ToList())
         {
             if (bn.Input.Count != 5 || bn.Output.Count != 1 || !producers.TryGetValue(bn.Input[0], out var conv) || conv.OpType != "Conv"
                 || consumers.GetValueOrDefault(bn.Input[0]) != 1 || graphOutputs.Contains(bn.Input[0])
                 || !bn.Input.Skip(1).All(initializers.ContainsKey) || conv.Input.Count < 2 || !initializers.TryGetValue(conv.Input[1], out var w)
-                || w.DataType != (int)DataType.Float || consumers.GetValueOrDefault(conv.Input[1]) != 1)
+                || w.DataType != (int)DataType.Float || consumers.GetValueOrDefault(conv.Input[1]) != 1
+                || (conv.Input.Count > 2 && conv.Input[2].Length > 0 && !initializers.ContainsKey(conv.Input[2])))
                 continue;
             var epsilon = bn.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
             var (gamma, beta, mean, variance) = (Values(initializers, bn.Input[1]), Values(initializers, bn.Input[2]), Values(initializers, bn.Input[3]), Values(initializers, bn.Input[4]));
@@ -45,8 +47,8 @@ internal static class BatchNormFolding
                     weights[c * perChannel + i] *= factor;
                 newBias[c] = (bias[c] - mean[c]) * factor + beta[c];
             }
-            var weightName = conv.Input[1] + "_bn_folded";
-            var biasName = conv.Input[1] + "_bn_bias";
+            var weightName = names.New(conv.Input[1] + "_bn_folded");
+            var biasName = names.New(conv.Input[1] + "_bn_bias");
             var weightTensor = OnnxGraphBuilder.FloatTensor(weightName, [.. w.Dims], weights);
             var biasTensor = OnnxGraphBuilder.FloatTensor(biasName, [channels], newBias);
             graph.Initializer.Add(weightTensor);

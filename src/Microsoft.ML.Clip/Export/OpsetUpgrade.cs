@@ -37,6 +37,9 @@ internal static class OpsetUpgrade
         if (opset.Version >= version)
             return;
         var from = opset.Version;
+        // Below opset 7, Add/Mul/Sub broadcast by attributes and BatchNormalization had others: the list above does not hold.
+        if (from < 7)
+            throw new NotSupportedException($"The graph is at opset {from}; upgrades are known from opset 7 on.");
         var nodes = model.Graph.Node.Where(n => n.Domain is "" or "ai.onnx").ToList();
         // Checked before anything changes, so a refused upgrade leaves the graph as it was.
         foreach (var node in nodes)
@@ -48,6 +51,7 @@ internal static class OpsetUpgrade
             if (!known)
                 throw new NotSupportedException($"The graph is at opset {from}; its {node.OpType} node '{node.Name}' is not known to mean the same at opset {version}, which int8 quantization needs.");
         }
+        UniqueNames? names = null;
         foreach (var node in nodes)
         {
             if (node.OpType == "BatchNormalization")
@@ -59,7 +63,7 @@ internal static class OpsetUpgrade
             }
             else if (version >= 13 && from < 13 && node.OpType is "Split" or "Squeeze" or "Unsqueeze")
             {
-                MoveListToInput(model.Graph, node, node.OpType == "Split" ? "split" : "axes");
+                MoveListToInput(model.Graph, node, node.OpType == "Split" ? "split" : "axes", names ??= new UniqueNames(model.Graph));
             }
         }
         opset.Version = version;
@@ -70,13 +74,13 @@ internal static class OpsetUpgrade
     }
 
     // Opset 13 moved Split's "split" and (Un)Squeeze's "axes" attribute to an int64 input (second input).
-    private static void MoveListToInput(GraphProto graph, NodeProto node, string attribute)
+    private static void MoveListToInput(GraphProto graph, NodeProto node, string attribute, UniqueNames names)
     {
         var list = node.Attribute.FirstOrDefault(a => a.Name == attribute);
         if (list is null)
             return;
         node.Attribute.Remove(list);
-        var name = (node.Name.Length > 0 ? node.Name : node.Output[0]) + "_" + attribute;
+        var name = names.New((node.Name.Length > 0 ? node.Name : node.Output[0]) + "_" + attribute);
         graph.Initializer.Add(OnnxGraphBuilder.Int64Tensor(name, [.. list.Ints]));
         node.Input.Add(name);
     }

@@ -61,12 +61,13 @@ internal sealed class BertBasicNormalizer(bool lowercase) : Normalizer
     {
         if (text.IsEmpty) return;
         var cleaned = new StringBuilder(text.Length);
+        Span<char> utf16 = stackalloc char[2];   // one rune, without a string per character
         foreach (var rune in text.EnumerateRunes())
         {
             if (rune.Value is 0 or 0xFFFD || IsControl(rune)) continue;
             if (IsWhitespace(rune)) cleaned.Append(' ');
-            else if (IsCjkIdeograph(rune.Value)) cleaned.Append(' ').Append(rune.ToString()).Append(' ');
-            else cleaned.Append(rune.ToString());
+            else if (IsCjkIdeograph(rune.Value)) cleaned.Append(' ').Append(utf16[..rune.EncodeToUtf16(utf16)]).Append(' ');
+            else cleaned.Append(utf16[..rune.EncodeToUtf16(utf16)]);
         }
         if (!Lowercase)
         {

@@ -125,6 +125,7 @@ public class ImageVariantTests
             options.FeatureCacheDirectory = Path.Combine(dir, "cache");
             options.ImageVariantProbability = p;
             options.ShuffleBufferSize = 10;
+            options.EmbeddingSize = 24;   // not the config's: the resume check must compare the architecture as built
             return options;
         }
         using var straight = ml.Transforms.ClipTrainer("Image", "Caption", Options()).Fit(data);
