@@ -63,22 +63,22 @@ internal static class ClipTrainingCheckpoint
             ["optimizer_step"] = state.Optimizer.StepCount,
             ["batch_size"] = batchSize,
             ["row_count"] = rowCount,
-            ["seed"] = options.Seed,
-            ["epochs"] = options.Epochs,
-            ["lock_image"] = options.LockImageTower,
-            ["lock_text"] = options.LockTextTower,
+            [SeedKey] = options.Seed,
+            [EpochsKey] = options.Epochs,
+            [LockImageKey] = options.LockImageTower,
+            [LockTextKey] = options.LockTextTower,
             // The schedule and the data: a resumed run must continue the same run (CheckResumeOptions, CheckResumePosition).
-            ["learning_rate"] = options.LearningRate,
-            ["warmup_steps"] = options.WarmupSteps,
-            ["weight_decay"] = options.WeightDecay,
-            ["random_resized_crop_min_scale"] = options.RandomResizedCropMinScale,
-            ["data_fingerprint"] = state.DataFingerprint,
+            [LearningRateKey] = options.LearningRate,
+            [WarmupStepsKey] = options.WarmupSteps,
+            [WeightDecayKey] = options.WeightDecay,
+            [CropKey] = options.RandomResizedCropMinScale,
+            [DataFingerprintKey] = state.DataFingerprint,
             [ClipPackageHeader.ImageEncoderNameKey] = state.ImageEncoder?.Name,
             [ClipPackageHeader.ImageEncoderIdKey] = state.ImageEncoder?.Id,
             [ClipPackageHeader.TextEncoderNameKey] = state.TextEncoder?.Name,
             [ClipPackageHeader.TextEncoderIdKey] = state.TextEncoder?.Id,
-            ["one_caption_per_image"] = options.OneCaptionPerImage,
-            ["image_variant_probability"] = options.ImageVariantProbability,
+            [OneCaptionPerImageKey] = options.OneCaptionPerImage,
+            [ImageVariantProbabilityKey] = options.ImageVariantProbability,
             // The data position is the step: each epoch's order derives from (seed, epoch), so no RNG state is kept.
             ["saved_utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
@@ -121,7 +121,7 @@ internal static class ClipTrainingCheckpoint
         state.Optimizer.Load(optimizerState, header.Int64("optimizer_step"), source);
         state.Step = header.Int64("step");
         state.ResumedFrom = (header.Int32("batch_size"), header.Int64("row_count"));
-        state.ResumedDataFingerprint = header.OptionalString("data_fingerprint");
+        state.ResumedDataFingerprint = header.OptionalString(DataFingerprintKey);
         state.LastCheckpoint = source;
     }
 
@@ -137,6 +137,20 @@ internal static class ClipTrainingCheckpoint
             throw new InvalidOperationException(
                 $"The data differ from the run the checkpoint came from: the same {rowCount} rows in number, but other texts or images (data fingerprint {current[..12]}…, checkpoint {recorded[..Math.Min(12, recorded.Length)]}…). Resume with the same data.");
     }
+
+    // Header keys of the options a resume checks: written by Save and read by the checks below, so a typo cannot silently
+    // turn a check off (a missing key reads as "not recorded").
+    private const string SeedKey = "seed";
+    private const string EpochsKey = "epochs";
+    private const string LockImageKey = "lock_image";
+    private const string LockTextKey = "lock_text";
+    private const string LearningRateKey = "learning_rate";
+    private const string WarmupStepsKey = "warmup_steps";
+    private const string WeightDecayKey = "weight_decay";
+    private const string CropKey = "random_resized_crop_min_scale";
+    private const string DataFingerprintKey = "data_fingerprint";
+    private const string OneCaptionPerImageKey = "one_caption_per_image";
+    private const string ImageVariantProbabilityKey = "image_variant_probability";
 
     /// <summary>
     /// A resumed run continues the run its checkpoint came from, so the options that shape it must be that run's: the
@@ -154,18 +168,18 @@ internal static class ClipTrainingCheckpoint
                 differences.Add($"{option} {Format(current)} (the checkpoint's run: {Format(r)})");
         }
         static string Format(object value) => Convert.ToString(value, CultureInfo.InvariantCulture)!;
-        Compare(nameof(options.LearningRate), header.OptionalDouble("learning_rate"), options.LearningRate);
-        Compare(nameof(options.WarmupSteps), header.OptionalDouble("warmup_steps") is { } w ? (int)w : (int?)null, options.WarmupSteps);
-        Compare(nameof(options.Epochs), header.OptionalDouble("epochs") is { } e ? (int)e : (int?)null, options.Epochs);
-        Compare(nameof(options.Seed), header.OptionalDouble("seed") is { } s ? (int)s : (int?)null, options.Seed);
-        Compare(nameof(options.WeightDecay), header.OptionalDouble("weight_decay"), options.WeightDecay);
-        Compare(nameof(options.RandomResizedCropMinScale), header.OptionalDouble("random_resized_crop_min_scale"), options.RandomResizedCropMinScale);
-        Compare(nameof(options.LockImageTower), header.OptionalBoolean("lock_image"), options.LockImageTower);
-        Compare(nameof(options.LockTextTower), header.OptionalBoolean("lock_text"), options.LockTextTower);
-        Compare(nameof(options.OneCaptionPerImage), header.OptionalBoolean("one_caption_per_image"), options.OneCaptionPerImage);
-        Compare(nameof(options.ImageVariantProbability), 
+        Compare(nameof(options.LearningRate), header.OptionalDouble(LearningRateKey), options.LearningRate);
+        Compare(nameof(options.WarmupSteps), header.OptionalDouble(WarmupStepsKey) is { } w ? (int)w : (int?)null, options.WarmupSteps);
+        Compare(nameof(options.Epochs), header.OptionalDouble(EpochsKey) is { } e ? (int)e : (int?)null, options.Epochs);
+        Compare(nameof(options.Seed), header.OptionalDouble(SeedKey) is { } s ? (int)s : (int?)null, options.Seed);
+        Compare(nameof(options.WeightDecay), header.OptionalDouble(WeightDecayKey), options.WeightDecay);
+        Compare(nameof(options.RandomResizedCropMinScale), header.OptionalDouble(CropKey), options.RandomResizedCropMinScale);
+        Compare(nameof(options.LockImageTower), header.OptionalBoolean(LockImageKey), options.LockImageTower);
+        Compare(nameof(options.LockTextTower), header.OptionalBoolean(LockTextKey), options.LockTextTower);
+        Compare(nameof(options.OneCaptionPerImage), header.OptionalBoolean(OneCaptionPerImageKey), options.OneCaptionPerImage);
+        Compare(nameof(options.ImageVariantProbability),
             // Checkpoints from before image variants had none.
-            header.OptionalDouble("image_variant_probability") ?? 0, options.ImageVariantProbability);
+            header.OptionalDouble(ImageVariantProbabilityKey) ?? 0, options.ImageVariantProbability);
         if (options.Config is { } config)
         {
             var recorded = header.Config;

@@ -239,7 +239,9 @@ internal static class FrozenEncoderGraphs
         return copy;
     }
 
-    private static ModelProto WithOpsets(GraphProto graph, ModelProto source, string docString)
+    /// <summary>A new model around <paramref name="graph"/> with <paramref name="source"/>'s opsets and local functions
+    /// (a graph exported with ONNX functions needs them to load).</summary>
+    internal static ModelProto WithOpsets(GraphProto graph, ModelProto source, string docString)
     {
         var model = new ModelProto
         {
@@ -249,6 +251,7 @@ internal static class FrozenEncoderGraphs
             Graph = graph,
         };
         model.OpsetImport.AddRange(source.OpsetImport);
+        model.Functions.AddRange(source.Functions);
         return model;
     }
 

@@ -103,15 +103,8 @@ internal static class FrozenTextEncoderGraphs
         var features = settings.Normalize ? L2Normalize(result, pooled, opset) : pooled;
         result.Node.Add(OnnxGraphBuilder.CreateNode("Identity", FeaturesName, [features]));
         result.Output.Add(OnnxGraphBuilder.Value(FeaturesName, DataType.Float, "batch", featureSize is int f ? f : "features"));
-        var normalised = new ModelProto
-        {
-            IrVersion = Math.Max(model.IrVersion, 3),
-            ProducerName = "Microsoft.ML.Clip",
-            DocString = $"Frozen text encoder '{Path.GetFileName(origin)}': {FrozenTextEncoderSettings.PoolingName(settings.Pooling)} pooling{(settings.Normalize ? ", L2-normalised" : "")}.",
-            Graph = result,
-        };
-        normalised.OpsetImport.AddRange(model.OpsetImport);
-        return (normalised, featureSize);
+        return (FrozenEncoderGraphs.WithOpsets(result, model,
+            $"Frozen text encoder '{Path.GetFileName(origin)}': {FrozenTextEncoderSettings.PoolingName(settings.Pooling)} pooling{(settings.Normalize ? ", L2-normalised" : "")}."), featureSize);
     }
 
     /// <summary>
