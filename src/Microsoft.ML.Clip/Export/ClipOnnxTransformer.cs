@@ -27,13 +27,19 @@ internal static class ClipOnnxTransformer
     /// <summary>
     /// <c>x + attn(ln_1(x)); x + mlp(ln_2(x))</c> on sequence-first token rows <paramref name="x"/> [T·N, W], with the
     /// state dict tensors under <paramref name="prefix"/> (e.g. <c>transformer.resblocks.0.</c>); <paramref name="mask"/>
-    /// [T, T] is added to the attention scores.
+    /// [T, T] is added to the attention scores. With <paramref name="firstRows"/> (a 1-d int64 [R]) only the block's first
+    /// R output rows are computed, [R, W]: their queries still attend to every token, but the other rows' queries, output
+    /// projection and MLP are skipped — what a tower's last block needs when only token 0 (rows 0..N-1) is read after it.
     /// </summary>
     public static string ResidualBlock(OnnxGraphBuilder g, string x, IReadOnlyDictionary<string, StateTensor> sd, string prefix,
-        int width, int heads, ClipConfig config, string headShape, string? mask)
+        int width, int heads, ClipConfig config, string headShape, string? mask, string? firstRows = null)
     {
         var h = g.LayerNorm(x, sd[prefix + "ln_1.weight"], sd[prefix + "ln_1.bias"], config.LayerNormEps, prefix + "ln_1");
-        var attended = SelfAttention(g, h, sd, prefix + "attn.", width, heads, headShape, mask);
+        // LayerNorm works row by row, so slicing after it is the same as slicing before.
+        var queries = firstRows is null ? h : g.Slice(h, [0], firstRows, 0);
+        if (firstRows is not null)
+            x = g.Slice(x, [0], firstRows, 0);
+        var attended = SelfAttention(g, h, queries, sd, prefix + "attn.", width, heads, headShape, mask);
         x = g.Add(x, g.Gemm(attended, sd[prefix + "attn.out_proj.weight"], sd[prefix + "attn.out_proj.bias"], prefix + "attn.out_proj"));
 
         h = g.LayerNorm(x, sd[prefix + "ln_2.weight"], sd[prefix + "ln_2.bias"], config.LayerNormEps, prefix + "ln_2");
@@ -45,28 +51,29 @@ internal static class ClipOnnxTransformer
 
     /// <summary>
     /// Multi-head self-attention of sequence-first rows <paramref name="h"/> [T·N, W] with <c>nn.MultiheadAttention</c>'s
-    /// packed <c>in_proj</c> under <paramref name="prefix"/>; returns the heads' merged outputs [T·N, W] (before
+    /// packed <c>in_proj</c> under <paramref name="prefix"/>, for the query rows <paramref name="queries"/> [Tq·N, W] (all
+    /// of <paramref name="h"/>, or its first rows); returns the heads' merged outputs [Tq·N, W] (before
     /// <c>out_proj</c>). q, k and v are three Gemms (one packed Gemm would need a Split, a copy of all three). PyTorch
     /// divides q by √(head dim) before the product; here the product is scaled, which ONNX Runtime folds into the fused
     /// MatMul (its <c>alpha</c>) — the same values when √(head dim) is a power of two (CLIP's head dimension is 64), and
     /// the weights stay as the checkpoint has them (float16 storage, int8 quantization).
     /// </summary>
-    private static string SelfAttention(OnnxGraphBuilder g, string h, IReadOnlyDictionary<string, StateTensor> sd, string prefix,
-        int width, int heads, string headShape, string? mask)
+    private static string SelfAttention(OnnxGraphBuilder g, string h, string queries, IReadOnlyDictionary<string, StateTensor> sd,
+        string prefix, int width, int heads, string headShape, string? mask)
     {
         var weights = sd[prefix + "in_proj_weight"].Split(3);
         var biases = sd[prefix + "in_proj_bias"].Split(3);
-        var q = g.Gemm(h, weights[0], biases[0], prefix + "q_proj");
+        var q = g.Gemm(queries, weights[0], biases[0], prefix + "q_proj");
         var k = g.Gemm(h, weights[1], biases[1], prefix + "k_proj");
         var v = g.Gemm(h, weights[2], biases[2], prefix + "v_proj");
-        var qh = g.Transpose(g.Reshape(q, headShape), 1, 0, 2);          // [N·H, T, hd]   (folded into the MatMul)
+        var qh = g.Transpose(g.Reshape(q, headShape), 1, 0, 2);          // [N·H, Tq, hd]  (folded into the MatMul)
         var kh = g.Transpose(g.Reshape(k, headShape), 1, 2, 0);          // [N·H, hd, T]   (folded)
         var vh = g.Transpose(g.Reshape(v, headShape), 1, 0, 2);          // [N·H, T, hd]   (folded)
         var scores = g.Mul(g.MatMul(qh, kh), g.Scalar(1 / MathF.Sqrt(width / heads)));
         if (mask != null)
             scores = g.Add(scores, mask);
-        var output = g.MatMul(g.Softmax(scores), vh);                   // [N·H, T, hd]
-        return g.Reshape(g.Transpose(output, 1, 0, 2), -1, width);      // [T, N·H, hd] → [T·N, W]
+        var output = g.MatMul(g.Softmax(scores), vh);                   // [N·H, Tq, hd]
+        return g.Reshape(g.Transpose(output, 1, 0, 2), -1, width);      // [Tq, N·H, hd] → [Tq·N, W]
     }
 
     /// <summary>

@@ -9,7 +9,8 @@ namespace Microsoft.ML.Clip.Export;
 /// <summary>
 /// The ViT image encoder graph: <c>pixel_values</c> float32 [batch, 3, R, R] → <c>image_embeds</c>
 /// float32 [batch, D], openai/CLIP's <c>VisionTransformer.forward</c>: patch convolution, class token,
-/// position embedding, <c>ln_pre</c>, transformer, <c>ln_post</c> of the class token, <c>proj</c>.
+/// position embedding, <c>ln_pre</c>, transformer (its last block for the class token only), <c>ln_post</c> of the class
+/// token, <c>proj</c>.
 /// Tokens are sequence-first rows [T·N, W] (see <see cref="ClipOnnxTransformer"/>).
 /// </summary>
 internal static class ClipOnnxVisionTransformerGraph
@@ -36,12 +37,18 @@ internal static class ClipOnnxVisionTransformerGraph
         x = g.Reshape(x, -1, w);                                                                   // [T·N, W]
         x = g.LayerNorm(x, sd["visual.ln_pre.weight"], sd["visual.ln_pre.bias"], config.LayerNormEps, "visual.ln_pre");
 
+        // Only the class tokens (rows 0..N-1) are read after the transformer, so the last block computes just those rows:
+        // the other 49 tokens' queries, output projection and MLP there would be thrown away (about 6 % of ViT-B/32's
+        // work; PyTorch's export does compute them). Every kept value is computed as before.
         var headShape = ClipOnnxTransformer.HeadShape(g, batch, w, config.VisionHeads);
-        for (var i = 0; i < config.VisionLayers[0]; i++)
-            x = ClipOnnxTransformer.ResidualBlock(g, x, sd, $"visual.transformer.resblocks.{i}.", w, config.VisionHeads, config, headShape, null);
+        var layers = config.VisionLayers[0];
+        for (var i = 0; i < layers; i++)
+            x = ClipOnnxTransformer.ResidualBlock(g, x, sd, $"visual.transformer.resblocks.{i}.", w, config.VisionHeads, config, headShape,
+                null, firstRows: i == layers - 1 ? batch : null);                                  // last block: [N, W]
+        if (layers == 0)
+            x = g.Slice(x, [0], batch, 0);
 
-        var first = g.Slice(x, [0], batch, 0);                                                      // the class tokens: rows 0..N-1, [N, W]
-        var normed = g.LayerNorm(first, sd["visual.ln_post.weight"], sd["visual.ln_post.bias"], config.LayerNormEps, "visual.ln_post");
+        var normed = g.LayerNorm(x, sd["visual.ln_post.weight"], sd["visual.ln_post.bias"], config.LayerNormEps, "visual.ln_post");
         var embeds = g.MatMul(normed, g.Weight("visual.proj", sd["visual.proj"]));
         g.Output(embeds, EncoderSignature.ImageEmbeds, DataType.Float, "batch", config.EmbedDim);
         return g.Build("CLIP image encoder (openai/CLIP VisionTransformer); features are not normalised.", metadata);

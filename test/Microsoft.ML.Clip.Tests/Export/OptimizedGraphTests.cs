@@ -59,6 +59,31 @@ public class OptimizedGraphTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Vit_last_block_computes_only_the_class_token_rows()
+    {
+        // The fixture ViT: 2 blocks; the MLP input of each block exposed as an extra output and run on 3 images. Every
+        // block but the last sees all T·N token rows; the last one only the N class tokens (its other rows are unused).
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(Convert("vit"), "image.onnx")));
+        string MlpInput(int block) => model.Graph.Node.Single(n => n.OpType == "Gemm"
+            && n.Input[1] == $"visual.transformer.resblocks.{block}.mlp.c_fc.weight_t").Input[0];
+        foreach (var name in new[] { MlpInput(0), MlpInput(1) })
+            model.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
+        var path = Path.Combine(Fixtures.NewTempDir("clip-optimized-rows"), "image.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        using var session = new InferenceSession(path);
+        var dims = session.InputMetadata.Values.Single().Dimensions;
+        int side = dims[^1], batch = 3;
+        var pixels = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(
+            Enumerable.Range(0, batch * 3 * side * side).Select(i => MathF.Sin(i * 0.37f)).ToArray(), [batch, 3, side, side]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.Single(), pixels)]);
+        var rows = results.Skip(1).Select(r => r.AsTensor<float>().Dimensions[0]).ToArray();
+        var tokens = rows[0] / batch;
+        Assert.True(tokens > 1 && rows[0] == tokens * batch, $"block 0 rows {rows[0]}");
+        Assert.Equal(batch, rows[1]);
+    }
+
+    [Fact]
     public void Text_graph_of_any_length_is_fused_the_same_way()
     {
         var ours = OptimizedOps(Path.Combine(Convert("vit"), "text.onnx"));
