@@ -19,6 +19,7 @@
 #   data/mnist/, data/fashion-mnist/      IDX files (Fashion-MNIST gzipped, as Debian ships it)
 #   data/openclipart/png/, data/openclipart/svg/  PNGs and the SVGs whose metadata give titles/keywords
 #   data/tuxpaint-stamps/                 stamp PNG/SVG + caption .txt (sounds are not extracted)
+#   data/game-icons/                      icons.json (Iconify JSON: names + SVG path bodies), info.json (licence)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -43,6 +44,7 @@ untar_fluent() { tar -xzf "$1" -C "$2" --strip-components=1 --wildcards package/
 untar_openmoji() {
   tar -xzf "$1" -C "$2" --strip-components=1 --wildcards package/LICENSE.txt package/data/openmoji.json 'package/color/svg/*'; }
 untar_mnist() { tar -xzf "$1" -C "$2" --strip-components=2 --wildcards 'package/data/*-ubyte'; }
+untar_game_icons() { tar -xzf "$1" -C "$2" --strip-components=1 package/icons.json package/info.json; }
 deb_subtree() { # ARCHIVE DEST SUBDIR [tar patterns...]: extract SUBDIR of the package's file tree into DEST
   local archive=$1 dest=$2 sub=$3; shift 3
   local depth; depth=$(printf '%s' "./$sub" | tr -cd / | wc -c); depth=$((depth + 1))
@@ -66,6 +68,7 @@ a=$(deb_archive dataset-fashion-mnist 0.0~git20200523.55506a9-1); unpack_once fa
 if [ "$QUICK" = 0 ]; then
   a=$(npm_archive emoji-datasource-google 16.0.0);  unpack_once emoji-google "$a" untar_datasource
   a=$(npm_archive emoji-datasource-twitter 16.0.0); unpack_once emoji-twitter "$a" untar_datasource
+  a=$(npm_archive @iconify-json/game-icons 1.2.4);  unpack_once game-icons "$a" untar_game_icons
   # Both Open Clip Art packages go into one folder: png/ holds the images, svg/ their metadata.
   png=$(deb_archive openclipart-png 1:0.18+dfsg-19)
   svg=$(deb_archive openclipart-svg 1:0.18+dfsg-19)

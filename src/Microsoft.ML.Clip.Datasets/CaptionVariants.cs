@@ -10,10 +10,11 @@ namespace Microsoft.ML.Clip.Datasets;
 /// training sources chose (docs/results.md):
 /// <list type="bullet">
 /// <item><c>name</c> (weight 2): the emoji's CLDR name, the clip art's title, the stamp's description without its leading
-/// article and final full stop ("old Chinese sailing ship");</item>
-/// <item><c>prompt</c> (1): the name in a sentence, <c>an emoji of {name}.</c> or <c>a drawing of {name}.</c>;</item>
+/// article and final full stop ("old Chinese sailing ship"), the icon's name as words ("horse head");</item>
+/// <item><c>prompt</c> (1): the name in a sentence, <c>an emoji of {name}.</c>, <c>an icon of {name}.</c> (Game Icons) or
+/// <c>a drawing of {name}.</c>;</item>
 /// <item><c>category</c> (1): the emoji's subgroup ("smiling", "animal mammal": what OpenMoji-by-subgroup asks for) or the
-/// clip art's / stamp's last folder ("birds", "vehicles");</item>
+/// clip art's / stamp's last folder ("birds", "vehicles"); none for icons, which have no folders;</item>
 /// <item><c>caption</c> (1): the pair's own caption (name and a few keywords) as the single-caption pairs file has it.</item>
 /// </list>
 /// </summary>
@@ -39,7 +40,12 @@ internal static class CaptionVariants
     {
         ArgumentNullException.ThrowIfNull(pair);
         var name = pair.Source == TuxPaintStampDataset.SourceName ? StampNoun(pair.Name) : Captions.Clean(pair.Name);
-        var kind = pair.Source == Emoji.EmojiDataset.SourceName ? "an emoji of" : "a drawing of";
+        var kind = pair.Source switch
+        {
+            Emoji.EmojiDataset.SourceName => "an emoji of",
+            Icons.GameIconsDataset.SourceName => "an icon of",
+            _ => "a drawing of",
+        };
         return variant switch
         {
             "name" => name,
@@ -50,10 +56,11 @@ internal static class CaptionVariants
         };
     }
 
-    // Emoji: the subgroup; drawings: the last folder below the top one, else the top one.
+    // Emoji: the subgroup; drawings: the last folder below the top one, else the top one; icons: none (no folders).
     private static string Category(ImageCaptionPair pair)
     {
         if (pair.Source == Emoji.EmojiDataset.SourceName) return Readable(pair.Subgroup);
+        if (pair.Source == Icons.GameIconsDataset.SourceName) return "";
         var folder = pair.Subgroup.Length > 0 ? pair.Subgroup.Split('/')[^1] : pair.Group;
         return Readable(folder);
     }

@@ -1,4 +1,5 @@
 using Microsoft.ML.Clip.Datasets.Emoji;
+using Microsoft.ML.Clip.Datasets.Icons;
 using Microsoft.ML.Clip.Datasets.Mnist;
 using Microsoft.ML.Clip.Datasets.OpenClipArt;
 using Microsoft.ML.Clip.Datasets.TuxPaint;
@@ -20,6 +21,8 @@ public enum PairSet
     OpenClipArt,
     /// <summary>Tux Paint stamps.</summary>
     TuxPaintStamps,
+    /// <summary>Game Icons (monochrome silhouettes, rendered SVG).</summary>
+    GameIcons,
 }
 
 /// <summary>
@@ -52,6 +55,14 @@ public static class DatasetCatalog
         return catalog.LoadFromEnumerable(TuxPaintStampDataset.Read(dataDirectory, options));
     }
 
+    /// <summary>Game Icons pairs (each icon rendered black on transparent, its name as words as caption: <c>t-shirt</c>,
+    /// <c>horse head</c>); see <see cref="GameIconsDataset"/>.</summary>
+    public static IDataView LoadGameIcons(this DataOperationsCatalog catalog, string dataDirectory, DatasetOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return catalog.LoadFromEnumerable(GameIconsDataset.Read(dataDirectory, options));
+    }
+
     /// <summary>Several pair sets appended in the order given; <see cref="DatasetOptions.MaxItems"/> applies to each set.</summary>
     public static IDataView LoadImageCaptionPairs(this DataOperationsCatalog catalog, string dataDirectory, DatasetOptions? options,
         params PairSet[] sets)
@@ -75,6 +86,7 @@ public static class DatasetCatalog
             PairSet.EmojiOpenMoji => EmojiDataset.Read(dataDirectory, EmojiStyle.OpenMoji, options),
             PairSet.OpenClipArt => OpenClipArtDataset.Read(dataDirectory, options),
             PairSet.TuxPaintStamps => TuxPaintStampDataset.Read(dataDirectory, options),
+            PairSet.GameIcons => GameIconsDataset.Read(dataDirectory, options),
             _ => throw new ArgumentOutOfRangeException(nameof(sets), set, "Unknown pair set."),
         }).ToArray();
         return parts.SelectMany(part => part);

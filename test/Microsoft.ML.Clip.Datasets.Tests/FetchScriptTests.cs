@@ -54,7 +54,7 @@ public class FetchScriptTests
         var deb = System.Text.RegularExpressions.Regex.Matches(fetch, @"deb_archive (\S+) (\S+)\)")
             .Select(m => $"{m.Groups[1].Value}_{m.Groups[2].Value.Replace(":", "%3a")}_all.deb");
         var needed = npm.Concat(deb).ToArray();
-        Assert.Equal(10, needed.Length);
+        Assert.Equal(11, needed.Length);
         Assert.Equal(needed.Order(), listed.Select(p => p[1]).Order());
     }
 

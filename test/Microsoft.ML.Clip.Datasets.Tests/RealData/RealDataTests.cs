@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.ML.Clip.Datasets.Emoji;
+using Microsoft.ML.Clip.Datasets.Icons;
 using Microsoft.ML.Clip.Datasets.Mnist;
 using Microsoft.ML.Clip.Datasets.OpenClipArt;
 using Microsoft.ML.Clip.Datasets.TuxPaint;
@@ -71,6 +72,21 @@ public class RealDataTests(ITestOutputHelper output)
             AssertDecodes(row.ImagePath);
     }
 
+    [Fact]
+    public void GameIconsLoadWithNames()
+    {
+        var rows = Timed("game-icons (all rows; renders the SVGs the first time)", () => GameIconsDataset.Read(Data).ToList());
+        output.WriteLine($"game-icons: {rows.Count} pairs; e.g. " + string.Join(" | ", rows.Where((_, i) => i % 400 == 0).Select(r => r.Caption)));
+        Assert.True(rows.Count > 4000, $"{rows.Count} pairs");
+        Assert.Contains(rows, r => r.Id == "t-shirt" && r.Caption == "t-shirt");
+        Assert.Contains(rows, r => r.Id == "trousers" && r.Caption == "trousers");
+        Assert.Contains(rows, r => r.Id == "horse-head" && r.Caption == "horse head");
+        Assert.DoesNotContain(rows, r => r.Id.StartsWith("abstract-", StringComparison.Ordinal) || r.Id == "female-vampire"); // numbered series; hidden
+        Assert.Equal(rows.Count, rows.Select(r => r.Id).Distinct().Count());
+        foreach (var row in rows.Where((_, i) => i % 97 == 0))
+            AssertDecodes(row.ImagePath);
+    }
+
     [Theory]
     [InlineData(false, DatasetSplit.Train, 60000)]
     [InlineData(false, DatasetSplit.Test, 10000)]
@@ -91,12 +107,12 @@ public class RealDataTests(ITestOutputHelper output)
     [Fact]
     public void TrainingMixStreamsAndWritesPairsTsv()
     {
-        var sets = new[] { PairSet.EmojiGoogle, PairSet.EmojiTwitter, PairSet.EmojiFluent3D, PairSet.OpenClipArt, PairSet.TuxPaintStamps };
+        var sets = new[] { PairSet.EmojiGoogle, PairSet.EmojiTwitter, PairSet.EmojiFluent3D, PairSet.OpenClipArt, PairSet.TuxPaintStamps, PairSet.GameIcons };
         using var folder = new TempFolder();
         var tsv = Path.Combine(folder.Path, "pairs.tsv");
         var written = Timed("training mix listed + pairs.tsv written", () => PairsTsv.Write(tsv, DatasetCatalog.ReadPairs(Data, null, sets)));
-        output.WriteLine($"training mix (3 emoji styles + clip art + stamps): {written} pairs");
-        Assert.True(written >= 9000, $"{written} pairs");
+        output.WriteLine($"training mix (3 emoji styles + clip art + stamps + icons): {written} pairs");
+        Assert.True(written >= 13000, $"{written} pairs");
         Assert.Equal(written, PairsTsv.Read(tsv).Count());
         Assert.All(PairsTsv.Read(tsv).Take(50), p => Assert.True(File.Exists(p.ImagePath), p.ImagePath));
     }
@@ -104,7 +120,7 @@ public class RealDataTests(ITestOutputHelper output)
     [Fact]
     public void PreparedTrainingMixIsSmallAndOpaque()
     {
-        var sets = new[] { PairSet.EmojiGoogle, PairSet.EmojiTwitter, PairSet.EmojiFluent3D, PairSet.OpenClipArt, PairSet.TuxPaintStamps };
+        var sets = new[] { PairSet.EmojiGoogle, PairSet.EmojiTwitter, PairSet.EmojiFluent3D, PairSet.OpenClipArt, PairSet.TuxPaintStamps, PairSet.GameIcons };
         var options = new DatasetOptions { PreparedImageSide = 128, Background = "white" };
         var paths = Timed("training mix prepared (128 px, on white; cached after the first run)",
             () => DatasetCatalog.ReadPairs(Data, options, sets).Select(p => p.ImagePath).ToList());
