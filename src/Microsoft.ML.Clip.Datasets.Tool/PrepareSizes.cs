@@ -5,10 +5,9 @@ namespace ClipData;
 /// <summary>How much of each data set <c>clip-data prepare</c> writes (the main job's budget lives here).</summary>
 public sealed record PrepareSizes
 {
-    /// <summary>The pair sets of the training data: three emoji styles, Open Clip Art, Tux Paint stamps and Game Icons
-    /// (the quick fetch has Fluent 3D only).</summary>
+    /// <summary>The pair sets of the training data (the quick fetch has Fluent 3D only).</summary>
     public IReadOnlyList<PairSet> TrainingSets { get; init; } =
-        [PairSet.EmojiGoogle, PairSet.EmojiTwitter, PairSet.EmojiFluent3D, PairSet.OpenClipArt, PairSet.TuxPaintStamps, PairSet.GameIcons];
+        [PairSet.EmojiGoogle, PairSet.EmojiTwitter, PairSet.EmojiFluent3D, PairSet.OpenClipArt, PairSet.TuxPaintStamps];
 
     /// <summary>Training pairs taken from each pair set (null: all).</summary>
     public int? PairsPerSet { get; init; }

@@ -47,7 +47,6 @@ public class PrepareTests
             ["fluent-3d"] = Enumerable.Range(0, SyntheticDataFolder.EmojiCount).Count(i => SyntheticDataFolder.Draws("fluent-3d", i)),
             ["clipart"] = 2,
             ["stamp"] = 2,
-            ["icon"] = SyntheticDataFolder.GameIconCount,
         };
         Assert.Equal(expected.OrderBy(kv => kv.Key), styles.GroupBy(s => s).Select(g => KeyValuePair.Create(g.Key, g.Count())).OrderBy(kv => kv.Key));
         Assert.DoesNotContain(pairs, p => p.ImagePath.Contains("openmoji", StringComparison.OrdinalIgnoreCase));
@@ -57,7 +56,6 @@ public class PrepareTests
             .Select(SyntheticDataFolder.EmojiName).Order(), fluentNames);
         Assert.Contains(pairs, p => p.Text.StartsWith("Ice Cream Cone", StringComparison.Ordinal));
         Assert.Contains(pairs, p => p.Text == "A coin.");
-        Assert.Contains(pairs, p => p.Text == "t-shirt");
 
         // train/captions.tsv: the same images, each with its caption variants as rows (name twice: weights are rows).
         var captions = ImageTextTsv.Read(Path.Combine(output, "train", "captions.tsv"), "caption");
@@ -73,9 +71,6 @@ public class PrepareTests
         Assert.Contains($"an emoji of {emojiName}.", emojiCaptions);
         Assert.Contains(SyntheticDataFolder.SubgroupOf(EmojiIndex(emoji.ImagePath)), emojiCaptions);
         Assert.Contains(emoji.Text, emojiCaptions);
-        // An icon: its name twice, the icon prompt, its caption (the name again); no category.
-        var shirt = captions.Where(c => c.ImagePath == pairs.Single(p => p.Text == "t-shirt").ImagePath).Select(c => c.Text).ToList();
-        Assert.Equal(["an icon of t-shirt.", "t-shirt", "t-shirt", "t-shirt"], shirt.Order(StringComparer.Ordinal));
 
         // OpenMoji by subgroup: two of the three subgroups large enough (the fourth has 2 emoji), 3 + 2 per class.
         var (subTrain, subTest) = ReadSet(output, "openmoji-subgroups", ["{}", "an emoji of {}."]);
@@ -111,7 +106,7 @@ public class PrepareTests
         // MNIST-like sets: equal shares of every class, train images from the train split, test from t10k.
         AssertDigits(output, "fashion-mnist", MnistDataset.FashionClassNames, trainPerClass: 2, testPerClass: 3, ["{}", "a photo of a {}."]);
         AssertDigits(output, "mnist", MnistDataset.MnistClassNames, trainPerClass: 2, testPerClass: 3, ["{}", "a drawing of the number {}."]);
-        Assert.Contains(log, l => l.StartsWith($"train/pairs.tsv: {48 + SyntheticDataFolder.GameIconCount} pairs", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.StartsWith("train/pairs.tsv: 48 pairs", StringComparison.Ordinal));
 
         // The same seed writes the same files (prepared images come from the cache the first run filled).
         var again = Path.Combine(root.Path, "out2");
@@ -188,14 +183,14 @@ public class PrepareTests
         Assert.Contains("build/fetch-data.sh", stderr);
         Assert.False(Directory.Exists(output), "nothing is written when a source is missing");
 
-        // The quick fetch's folder without --quick: the five full-only sources are named, and --quick suggested.
+        // The quick fetch's folder without --quick: the four full-only sources are named, and --quick suggested.
         using var quickRoot = new TempFolder();
         var quickData = Path.Combine(quickRoot.Path, "data");
         SyntheticDataFolder.Write(quickData, full: false);
         File.WriteAllText(Path.Combine(quickData, "fetched-quick"), "");
         var quick = ClipData("prepare", "--data", quickData, "--out", Path.Combine(quickRoot.Path, "out"));
         Assert.Equal(1, quick.Exit);
-        foreach (var folder in new[] { "emoji-google", "emoji-twitter", "openclipart", "tuxpaint-stamps", "game-icons" })
+        foreach (var folder in new[] { "emoji-google", "emoji-twitter", "openclipart", "tuxpaint-stamps" })
             Assert.Contains($"'{Path.Combine(quickData, folder)}", quick.StdErr);
         Assert.Contains("--quick", quick.StdErr);
 

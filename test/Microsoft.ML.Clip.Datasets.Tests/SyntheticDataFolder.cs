@@ -19,7 +19,6 @@ internal static class SyntheticDataFolder
         ["openmoji"] = new(230, 30, 230),
         ["clipart"] = new(230, 200, 30),
         ["stamp"] = new(30, 200, 230),
-        ["icon"] = new(0, 0, 0), // Game Icons: black by construction (currentColor is drawn #000000)
     };
 
     /// <summary>The emojibase subgroups of the 19 emoji (keys = messages), and how many emoji each has.</summary>
@@ -48,9 +47,8 @@ internal static class SyntheticDataFolder
     public static byte DigitGrey(int label, bool test) => (byte)(label * 20 + (test ? 10 : 0));
 
     /// <summary>Writes the folder under <paramref name="root"/>: the quick fetch's sources (emojibase, OpenMoji,
-    /// Fluent 3D, MNIST, Fashion-MNIST), and with <paramref name="full"/> also Noto, Twemoji, Open Clip Art, Tux
-    /// Paint stamps and Game Icons (the committed fixture <c>Fixtures/game-icons/icons.json</c>: <see cref="GameIconCount"/>
-    /// icons that become rows, each covering the middle of its box).</summary>
+    /// Fluent 3D, MNIST, Fashion-MNIST), and with <paramref name="full"/> also Noto, Twemoji, Open Clip Art and Tux
+    /// Paint stamps.</summary>
     public static void Write(string root, bool full)
     {
         WriteEmojibase(root);
@@ -90,12 +88,7 @@ internal static class SyntheticDataFolder
         WriteFile(root, "tuxpaint-stamps/symbols/coin.svg", System.Text.Encoding.UTF8.GetBytes(
             """<svg xmlns="http://www.w3.org/2000/svg" width="60" height="60"><rect x="10" y="10" width="40" height="40" fill="#1EC8E6"/></svg>"""));
         File.WriteAllText(Path.Combine(root, "tuxpaint-stamps/symbols/coin.txt"), "A coin.\n");
-
-        WriteFile(root, "game-icons/icons.json", File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "game-icons", "icons.json")));
     }
-
-    /// <summary>The icons of the Game Icons fixture that become rows (the hidden one, abstract-001 and the alias do not).</summary>
-    public const int GameIconCount = 4;
 
     /// <summary>The emojibase hexcode of emoji <paramref name="i"/>; the first one carries FE0F as many real ones do.</summary>
     public static string Hexcode(int i) => i == 0 ? "263A-FE0F" : $"1F{0x600 + i:X3}";
