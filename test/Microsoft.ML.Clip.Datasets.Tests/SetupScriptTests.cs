@@ -46,6 +46,13 @@ public class SetupScriptTests
     [InlineData("sources.list", "# deb http://old.example/debian bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] https://local.mirror/debian bookworm main contrib\n",
         "https://local.mirror/debian")]
     [InlineData("sources.list.d/off.sources", "Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n", null)]
+    // A third-party repository that reuses the suite name without Debian's main component does not count (either form);
+    // the Debian entry after it does.
+    [InlineData("sources.list.d/vendor.sources", "Types: deb\nURIs: https://vendor.example/apt\nSuites: bookworm\nComponents: stable\n\n" +
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\nComponents: main contrib\n", "http://mirror.example/debian")]
+    [InlineData("sources.list", "deb https://vendor.example/apt bookworm stable\ndeb http://mirror.example/debian bookworm contrib main\n",
+        "http://mirror.example/debian")]
+    [InlineData("sources.list", "deb https://vendor.example/apt bookworm stable non-main\n", null)]
     public void The_debian_13_source_reuses_the_mirror_the_machine_uses(string file, string text, string? expected)
     {
         var root = AptRoot(new() { [file] = text });
