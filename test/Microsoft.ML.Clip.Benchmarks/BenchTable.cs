@@ -104,7 +104,7 @@ internal static class BenchTable
         double flop = 2.0 * n * n * n;
         var path = Path.Combine(c.CacheFolder, $"matmul{n}.onnx");
         if (!File.Exists(path))
-            File.WriteAllBytes(path, MatMulModel(n).ToByteArray());
+            CacheFiles.Write(path, MatMulModel(n).ToByteArray());
         using var session = new InferenceSession(path);
         var a = new float[n * n];
         Fill(a, 1);
@@ -183,7 +183,7 @@ internal static class BenchTable
         {
             var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(fp32Path));
             DynamicInt8Quantization.Apply(model);
-            File.WriteAllBytes(int8Path, model.ToByteArray());
+            CacheFiles.Write(int8Path, model.ToByteArray());
         }
         var pixels = new float[batch * 3 * r * r];
         Fill(pixels, 3);

@@ -219,7 +219,7 @@ internal static class GraphBench
             var g = new Graphs.OnnxGraphBuilder("matmul");
             var a = g.Input("a", TensorProto.Types.DataType.Float, n, n);
             g.Output(g.MatMul(a, g.Floats("b", RandomMatrix(n, 1), n, n)), "c", TensorProto.Types.DataType.Float, n, n);
-            File.WriteAllBytes(gemmPath, Google.Protobuf.MessageExtensions.ToByteArray(g.Build("GEMM roofline probe", new Dictionary<string, string>())));
+            CacheFiles.Write(gemmPath, Google.Protobuf.MessageExtensions.ToByteArray(g.Build("GEMM roofline probe", new Dictionary<string, string>())));
         }
         using var gemm = new InferenceSession(gemmPath);
         using var gemmInput = OrtValue.CreateTensorValueFromMemory(RandomMatrix(n, 2), [n, n]);
@@ -318,7 +318,7 @@ internal static class GraphBench
             foreach (var stale in new[] { ours, Path.Combine(folder, "ours-fixed"), Path.Combine(folder, "ours-int8") })
                 if (Directory.Exists(stale)) Directory.Delete(stale, recursive: true);
             ClipModelConverter.ConvertToOnnx(Path.Combine(folder, "model.pt"), ours);
-            File.WriteAllText(stamp, build);
+            CacheFiles.Write(stamp, System.Text.Encoding.UTF8.GetBytes(build));
         }
         return folder;
     }
@@ -332,7 +332,7 @@ internal static class GraphBench
         {
             var target = Path.Combine(folder, file);
             if (!File.Exists(target))
-                File.Copy(Path.Combine(c.OursFolder, file), target);
+                CacheFiles.Copy(Path.Combine(c.OursFolder, file), target);
         }
         var info = ClipModelInfo.Load(Path.Combine(c.OursFolder, ClipModelInfo.FileName));
         (info with { TextSequence = ClipModelInfo.FixedSequence }).Save(Path.Combine(folder, ClipModelInfo.FileName));

@@ -32,7 +32,7 @@ internal static class GraphLab
             {
                 var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(args[1]));
                 var n = Microsoft.ML.Clip.Export.DynamicInt8Quantization.Apply(model, new Microsoft.ML.Clip.Export.Int8QuantizationOptions { Convolutions = args.Length > 3 && args[3] == "conv" });
-                File.WriteAllBytes(args[2], Google.Protobuf.MessageExtensions.ToByteArray(model));
+                CacheFiles.Write(args[2], Google.Protobuf.MessageExtensions.ToByteArray(model));
                 Console.WriteLine($"quantized {n} layers -> {args[2]}");
                 Console.WriteLine(Format(OptimizedOps(args[2], 2)));
                 break;
@@ -40,7 +40,7 @@ internal static class GraphLab
             case "resnet18":
             {
                 using var encoder = Microsoft.ML.Clip.Models.FrozenImageEncoder.ResNet18(args.Length > 2 ? args[2] : null);
-                File.WriteAllBytes(args[1], encoder.GraphBytes);
+                CacheFiles.Write(args[1], encoder.GraphBytes);
                 Console.WriteLine($"wrote {args[1]}");
                 break;
             }

@@ -28,7 +28,7 @@ internal static class Int8ConvLab
             Percentile = percentile,
         });
         Console.WriteLine($"quantized {n} convolutions in {clock.Elapsed.TotalSeconds:F1} s on {calibrationPaths.Length} images (percentile {percentile})");
-        File.WriteAllBytes(outPath, model.ToByteArray());
+        CacheFiles.Write(outPath, model.ToByteArray());
         Console.WriteLine(GraphLab.Format(GraphLab.OptimizedOps(outPath, 2)));
         using var fp32 = FrozenImageEncoder.FromOnnx(fp32Path, encoder.Preprocess);
         using var int8 = FrozenImageEncoder.FromOnnx(outPath, encoder.Preprocess);

@@ -27,13 +27,13 @@ internal static partial class Int8Rows
         Directory.CreateDirectory(folder);
         using var encoder = FrozenImageEncoder.ResNet18(ResNet18Directory());
         var fp32Path = Path.Combine(folder, "fp32.onnx");
-        File.WriteAllBytes(fp32Path, encoder.GraphBytes);
+        CacheFiles.Write(fp32Path, encoder.GraphBytes);
         var int8Path = Path.Combine(folder, "int8-static.onnx");
         var model = ModelProto.Parser.ParseFrom(encoder.GraphBytes);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var convolutions = StaticInt8Quantization.Apply(model, new Int8Calibration(calibration, encoder.Preprocess));
         c.Log($"  quantized {convolutions} convolutions in {clock.Elapsed.TotalSeconds:F1} s ({calibration.Count} calibration images)");
-        File.WriteAllBytes(int8Path, model.ToByteArray());
+        CacheFiles.Write(int8Path, model.ToByteArray());
         var ops = GraphLab.OptimizedOps(int8Path, 2);
         var fused = $"ORT's optimised graph: {ops.GetValueOrDefault("com.microsoft.QLinearConv")} QLinearConv, {ops.GetValueOrDefault("com.microsoft.QLinearAdd")} QLinearAdd";
 

@@ -49,11 +49,11 @@ internal static partial class Int8Rows
         Directory.CreateDirectory(folder);
         using var encoder = FrozenImageEncoder.ResNet18(ResNet18Directory());
         var fp32Path = Path.Combine(folder, "fp32.onnx");
-        File.WriteAllBytes(fp32Path, encoder.GraphBytes);
+        CacheFiles.Write(fp32Path, encoder.GraphBytes);
         var int8Path = Path.Combine(folder, "int8-conv.onnx");
         var model = ModelProto.Parser.ParseFrom(encoder.GraphBytes);
         var layers = DynamicInt8Quantization.Apply(model, new Int8QuantizationOptions { Convolutions = true });
-        File.WriteAllBytes(int8Path, model.ToByteArray());
+        CacheFiles.Write(int8Path, model.ToByteArray());
         var linearOnly = DynamicInt8Quantization.Apply(ModelProto.Parser.ParseFrom(encoder.GraphBytes));
         var pixels = RandomPixels(8, 224, 5).Select(v => (v + 2) * 63.75f).ToArray(); // RGB 0–255, what the graph takes
         var lines = ImageTowers(c, $"ResNet-18 (NuGet), {layers} convolutions as ConvInteger", fp32Path, int8Path, pixels, 8, 224, "random pixels").ToList();
@@ -102,7 +102,7 @@ internal static partial class Int8Rows
         var int8Path = Path.Combine(folder, "model.int8.onnx");
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(fp32Path));
         var layers = DynamicInt8Quantization.Apply(model);
-        File.WriteAllBytes(int8Path, model.ToByteArray());
+        CacheFiles.Write(int8Path, model.ToByteArray());
 
         var tokenizer = BertTokenizer.Create(vocab);
         var sentences = ClipPromptTemplates.ImageNet80.Take(16).SelectMany(t => ClipPromptTemplates.ImageNetClasses.Skip(100).Take(4).Select(n => ClipPromptTemplates.Fill(t, n))).ToArray();
@@ -202,30 +202,34 @@ internal static partial class Int8Rows
             $"output cosine to fp32 {Describe(cosines)} on {batch} {inputs}; raw ORT sessions; CPU-time ratio {ab.CpuRatio.Format("F2")}");
     }
 
-    /// <summary>A copy of a model folder with both graphs quantized (cached: made once).</summary>
+    /// <summary>A copy of a model folder with both graphs quantized (cached: made once, in a staging folder renamed when
+    /// complete, so a run killed midway leaves nothing a later run would reuse).</summary>
     internal static string QuantizedCopy(string folder, string target, bool convolutions, Action<string> log)
     {
         if (File.Exists(Path.Combine(target, ClipModelInfo.FileName)))
             return target;
         log($"  quantizing {folder} into {target}");
-        Directory.CreateDirectory(target);
+        var staging = target + ".staging";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        if (Directory.Exists(target)) Directory.Delete(target, recursive: true);
+        Directory.CreateDirectory(staging);
         foreach (var file in Directory.GetFiles(folder))
         {
-            var destination = Path.Combine(target, Path.GetFileName(file));
+            var destination = Path.Combine(staging, Path.GetFileName(file));
             if (file.EndsWith(".onnx", StringComparison.Ordinal))
             {
                 var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
                 DynamicInt8Quantization.Apply(model, new Int8QuantizationOptions { Convolutions = convolutions });
                 File.WriteAllBytes(destination, model.ToByteArray());
             }
-            else if (Path.GetFileName(file) != ClipModelInfo.FileName)
+            else
             {
                 File.Copy(file, destination, overwrite: true);
             }
         }
-        File.Copy(Path.Combine(folder, ClipModelInfo.FileName), Path.Combine(target, ClipModelInfo.FileName), overwrite: true);
         // The copy's clip_model.json lists the float files' hashes, which loaders check: record the quantized ones.
-        ModelFolderFiles.StampHashes(target, new HashSet<string>());
+        ModelFolderFiles.StampHashes(staging, new HashSet<string>());
+        Directory.Move(staging, target);
         return target;
     }
 

@@ -98,7 +98,7 @@ internal static class JpegDctScalingQuality
         {
             var path = Path.Combine(folder, $"synthetic_{s.Item1}x{s.Item2}.jpg");
             if (!File.Exists(path))
-                File.WriteAllBytes(path, PreprocessThroughput.Jpeg(new Random(100 + i), s.Item1, s.Item2));
+                CacheFiles.Write(path, PreprocessThroughput.Jpeg(new Random(100 + i), s.Item1, s.Item2));
             return path;
         }).ToArray();
     }

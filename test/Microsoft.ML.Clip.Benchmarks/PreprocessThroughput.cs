@@ -21,7 +21,7 @@ internal static class PreprocessThroughput
             return folder;
         Directory.CreateDirectory(folder);
         for (int i = 0; i < count; i++)
-            File.WriteAllBytes(Path.Combine(folder, $"{i:D3}.jpg"), Jpeg(new Random(i), width, height));
+            CacheFiles.Write(Path.Combine(folder, $"{i:D3}.jpg"), Jpeg(new Random(i), width, height));
         return folder;
     }
 
