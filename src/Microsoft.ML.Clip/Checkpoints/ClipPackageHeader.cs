@@ -77,6 +77,14 @@ internal sealed class ClipPackageHeader
         _ => throw WrongType(key, "an object"),
     };
 
+    /// <summary>A nested object as it is, for a reader with checks of its own (e.g. <c>FrozenTextEncoderSettings.FromJson</c>); null when absent.</summary>
+    public JsonObject? OptionalJsonObject(string key) => _json[key] switch
+    {
+        null => null,
+        JsonObject inner => inner,
+        _ => throw WrongType(key, "an object"),
+    };
+
     public float[] SingleArray(string key)
     {
         const string expected = "an array of numbers";

@@ -30,44 +30,25 @@ internal static class ClipPackageTextEncoder
     {
         header[ClipPackageHeader.TextEncoderNameKey] = name;
         header[ClipPackageHeader.TextEncoderIdKey] = id;
-        header[SettingsKey] = new JsonObject
-        {
-            ["lowercase"] = settings.Lowercase,
-            ["max_length"] = settings.MaxLength,
-            ["pooling"] = FrozenTextEncoderSettings.PoolingName(settings.Pooling),
-            ["output"] = settings.OutputName,
-            ["normalize"] = settings.Normalize,
-        };
+        header[SettingsKey] = settings.ToJson(withModelFile: false);
     }
 
     /// <summary>
     /// The encoder a saved model carries (null when it carries none): its tensors' bytes from <paramref name="tensorBytes"/>,
     /// checked against the recorded id.
     /// </summary>
-    /// <exception cref="InvalidDataException">A part is missing or does not match its id (the message names <paramref name="source"/>).</exception>
+    /// <exception cref="InvalidDataException">A part is missing or does not match its id, or a setting is unknown or out of
+    /// range (the message names <paramref name="source"/> and the field).</exception>
     public static FrozenTextEncoderGraph? Read(ClipPackageHeader header, Func<string, byte[]?> tensorBytes, string source)
     {
         var graph = tensorBytes(GraphTensorName);
         if (graph is null) return null;
         var vocabulary = tensorBytes(VocabularyTensorName)
             ?? throw new InvalidDataException($"{source}: the frozen text encoder has no vocabulary ('{VocabularyTensorName}').");
-        var stored = header.OptionalObject(SettingsKey)
+        // Read and validated as text_encoder.json is: the id below only says the bytes are as written, not that they are usable.
+        var stored = header.OptionalJsonObject(SettingsKey)
             ?? throw new InvalidDataException($"{source}: the frozen text encoder has no settings in the header.");
-        var pooling = stored.String("pooling") switch
-        {
-            "mean" => FrozenTextPooling.Mean,
-            "cls" => FrozenTextPooling.Cls,
-            "pooled" => FrozenTextPooling.Pooled,
-            var other => throw new InvalidDataException($"{source}: the frozen text encoder's pooling '{other}' is unknown (expected mean, cls or pooled)."),
-        };
-        var settings = new FrozenTextEncoderSettings
-        {
-            Lowercase = stored.OptionalBoolean("lowercase") ?? true,
-            MaxLength = stored.Int32("max_length"),
-            Pooling = pooling,
-            OutputName = stored.OptionalString("output"),
-            Normalize = stored.OptionalBoolean("normalize") ?? true,
-        };
+        var settings = FrozenTextEncoderSettings.FromJson(stored, source, SettingsKey + ".");
         var name = header.OptionalString(ClipPackageHeader.TextEncoderNameKey) ?? "text encoder";
         if (FrozenTextEncoder.ComputeId(graph, vocabulary, settings) != header.OptionalString(ClipPackageHeader.TextEncoderIdKey))
             throw new InvalidDataException($"{source}: the frozen text encoder's graph does not match its recorded id (corrupt file).");

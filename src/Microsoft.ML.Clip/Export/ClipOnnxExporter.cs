@@ -43,12 +43,7 @@ internal sealed record FrozenTextEncoderGraph(string Name, byte[] GraphBytes, by
         new(encoder.Name, encoder.GraphBytes, encoder.VocabularyBytes, encoder.FeatureSize, encoder.Settings);
 
     /// <summary>The <c>clip_model.json</c> description of its tokenizer (WordPiece over <c>vocab.txt</c> in the folder).</summary>
-    public ClipTokenizerInfo TokenizerInfo()
-    {
-        var vocabSize = Tokenization.BertWordPieceTokenizer.FromVocabulary(VocabularyBytes, Settings.Lowercase, $"{Name} ({FrozenTextEncoderSettings.VocabularyFile})").VocabularySize;
-        return Tokenization.ClipTokenizerSpec.Describe(Tokenization.ClipTokenizerSpec.WordPiece, VocabularyBytes, FrozenTextEncoderSettings.VocabularyFile,
-            Settings.MaxLength, vocabSize, Settings.Lowercase);
-    }
+    public ClipTokenizerInfo TokenizerInfo() => Settings.ToTokenizerInfo(VocabularyBytes, Name);
 }
 
 /// <summary>Options of <see cref="ClipOnnxExporter.Export"/>.</summary>

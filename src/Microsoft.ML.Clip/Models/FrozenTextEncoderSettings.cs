@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.ML.Clip.Tokenization;
 
 namespace Microsoft.ML.Clip.Models;
 
@@ -45,7 +46,7 @@ public sealed record FrozenTextEncoderSettings
     public string ModelFile { get; init; } = DefaultModelFile;
 
     /// <summary>Lower-case and strip accents before WordPiece (an uncased model; JSON <c>lowercase</c>). Default: true.</summary>
-    public bool Lowercase { get; init; } = true;
+    public bool Lowercase { get; init; } = DefaultLowercase;
 
     /// <summary>
     /// Token ids per text including <c>[CLS]</c> and <c>[SEP]</c> (JSON <c>max_length</c>); longer texts keep their first
@@ -66,15 +67,28 @@ public sealed record FrozenTextEncoderSettings
     /// <summary>Scale each vector to unit L2 norm (sentence-transformers' <c>Normalize</c>; JSON <c>normalize</c>). Default: true.</summary>
     public bool Normalize { get; init; } = true;
 
-    /// <summary>The JSON name of <paramref name="pooling"/>.</summary>
-    internal static string PoolingName(FrozenTextPooling pooling) => pooling switch
-    {
-        FrozenTextPooling.Cls => "cls",
-        FrozenTextPooling.Pooled => "pooled",
-        _ => "mean",
-    };
+    /// <summary>The default of <see cref="Lowercase"/>, also what an exported model's <c>clip_model.json</c> means when its
+    /// WordPiece tokenizer has no <c>lowercase</c>.</summary>
+    internal const bool DefaultLowercase = true;
 
-    /// <summary>Reads <c>text_encoder.json</c>; every field is optional.</summary>
+    // The JSON fields, in the order they are written (a saved model's header has them so: its bytes must not move).
+    private const string ModelField = "model", LowercaseField = "lowercase", MaxLengthField = "max_length",
+        PoolingField = "pooling", OutputField = "output", NormalizeField = "normalize";
+
+    private static readonly string[] Fields = [ModelField, LowercaseField, MaxLengthField, PoolingField, OutputField, NormalizeField];
+
+    // The one mapping between the enum and its JSON names.
+    private static readonly (FrozenTextPooling Value, string Name)[] Poolings =
+        [(FrozenTextPooling.Mean, "mean"), (FrozenTextPooling.Cls, "cls"), (FrozenTextPooling.Pooled, "pooled")];
+
+    private static readonly string PoolingNames =
+        string.Join(", ", Poolings[..^1].Select(p => $"'{p.Name}'")) + $" or '{Poolings[^1].Name}'";
+
+    /// <summary>The JSON name of <paramref name="pooling"/> (<c>mean</c> for a value that is not defined).</summary>
+    internal static string PoolingName(FrozenTextPooling pooling) =>
+        Array.Find(Poolings, p => p.Value == pooling).Name ?? Poolings[0].Name;
+
+    /// <summary>Reads <c>text_encoder.json</c> (<see cref="FromJson"/>); every field is optional.</summary>
     /// <exception cref="InvalidDataException">The file is not such JSON, or a value is unknown or out of range (the message names the file and the field).</exception>
     internal static FrozenTextEncoderSettings Load(string path)
     {
@@ -88,50 +102,96 @@ public sealed record FrozenTextEncoderSettings
         {
             throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e);
         }
-        var known = new HashSet<string>(StringComparer.Ordinal) { "model", "lowercase", "max_length", "pooling", "output", "normalize" };
-        if (root.Select(p => p.Key).FirstOrDefault(k => !known.Contains(k)) is { } unknown)
-            throw new InvalidDataException($"'{path}': unknown field '{unknown}' (known: {string.Join(", ", known)}).");
-        T Get<T>(string name, T fallback)
+        return FromJson(root, path);
+    }
+
+    /// <summary>
+    /// The settings' JSON form, shared by <c>text_encoder.json</c> and a saved model's header (<c>text_encoder_settings</c>,
+    /// see <c>ClipPackageTextEncoder</c>), so that both have the same field names and defaults. Every field but
+    /// <c>model</c> is always written (<c>output</c> as null when unset), in the order saved models have always had them.
+    /// </summary>
+    /// <param name="withModelFile">Whether to write <c>model</c>: a saved model carries the graph itself, not a file name.</param>
+    internal JsonObject ToJson(bool withModelFile)
+    {
+        var json = new JsonObject();
+        if (withModelFile) json[ModelField] = ModelFile;
+        json[LowercaseField] = Lowercase;
+        json[MaxLengthField] = MaxLength;
+        json[PoolingField] = PoolingName(Pooling);
+        json[OutputField] = OutputName;
+        json[NormalizeField] = Normalize;
+        return json;
+    }
+
+    /// <summary>
+    /// Reads the JSON form (<see cref="ToJson"/>) and <see cref="Validate"/>s it: an absent (or null) field takes its
+    /// default, an unknown field is refused (a newer writer's setting must not be silently dropped).
+    /// </summary>
+    /// <param name="json">The settings object.</param>
+    /// <param name="origin">The file it was read from, named in messages.</param>
+    /// <param name="fieldPrefix">What messages put before a field's name, to say where the object is in its file (a saved
+    /// model's header: <c>text_encoder_settings.</c>).</param>
+    /// <exception cref="InvalidDataException">A field is unknown, of the wrong type or out of range (the message names <paramref name="origin"/> and the field).</exception>
+    internal static FrozenTextEncoderSettings FromJson(JsonObject json, string origin, string fieldPrefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (json.Select(p => p.Key).FirstOrDefault(k => !Fields.Contains(k)) is { } unknown)
+            throw new InvalidDataException($"'{origin}': unknown field '{fieldPrefix}{unknown}' (known: {string.Join(", ", Fields)}).");
+        T Get<T>(string field, T fallback, string expected) => json[field] switch
         {
-            try
-            {
-                return root[name] is { } node ? node.GetValue<T>() : fallback;
-            }
-            catch (Exception e) when (e is InvalidOperationException or FormatException)
-            {
-                throw new InvalidDataException($"'{path}': '{name}' is not a {typeof(T).Name.ToLowerInvariant()}.", e);
-            }
-        }
-        var pooling = Get("pooling", "mean") switch
-        {
-            "mean" => FrozenTextPooling.Mean,
-            "cls" => FrozenTextPooling.Cls,
-            "pooled" => FrozenTextPooling.Pooled,
-            var other => throw new InvalidDataException($"'{path}': unknown pooling '{other}' (expected mean, cls or pooled)."),
+            null => fallback,
+            JsonValue value when value.TryGetValue<T>(out var result) => result,
+            var node => throw Invalid(origin, fieldPrefix + field, $"must be {expected}, got {node.ToJsonString()}"),
         };
+        // An absent field takes the value of the defaults (the properties' initial values, all-MiniLM-L6-v2's).
+        var defaults = MiniLm;
+        var poolingName = Get(PoolingField, PoolingName(defaults.Pooling), "a string");
+        var pooling = Array.FindIndex(Poolings, p => p.Name == poolingName);
+        if (pooling < 0)
+            throw Invalid(origin, fieldPrefix + PoolingField, $"must be {PoolingNames}, got '{poolingName}'");
         var settings = new FrozenTextEncoderSettings
         {
-            ModelFile = Get("model", DefaultModelFile),
-            Lowercase = Get("lowercase", true),
-            MaxLength = Get("max_length", 256),
-            Pooling = pooling,
-            OutputName = Get<string?>("output", null),
-            Normalize = Get("normalize", true),
+            ModelFile = Get(ModelField, defaults.ModelFile, "a string"),
+            Lowercase = Get(LowercaseField, defaults.Lowercase, "true or false"),
+            MaxLength = Get(MaxLengthField, defaults.MaxLength, "an integer"),
+            Pooling = Poolings[pooling].Value,
+            OutputName = Get(OutputField, defaults.OutputName, "a string"),
+            Normalize = Get(NormalizeField, defaults.Normalize, "true or false"),
         };
-        settings.Validate(path);
+        settings.Validate(origin, fieldPrefix);
         return settings;
     }
 
-    /// <summary>Checks the values; <paramref name="origin"/> names the file in the message.</summary>
+    /// <summary>Checks the values, whoever made them; <paramref name="origin"/> and <paramref name="fieldPrefix"/> (see
+    /// <see cref="FromJson"/>) name the file and the field in the message.</summary>
     /// <exception cref="InvalidDataException">A value is out of range.</exception>
-    internal void Validate(string origin)
+    internal void Validate(string origin, string fieldPrefix = "")
     {
-        if (MaxLength < 2)
-            throw new InvalidDataException($"'{origin}': max_length must be at least 2 ([CLS] and [SEP]), got {MaxLength.ToString(CultureInfo.InvariantCulture)}.");
-        if (string.IsNullOrEmpty(ModelFile) || ModelFile != Path.GetFileName(ModelFile))
-            throw new InvalidDataException($"'{origin}': model must be a file name inside the encoder folder, got '{ModelFile}'.");
+        // The upper bound is clip_model.json's for context_length, which an exported model records this as.
+        if (MaxLength < 2 || MaxLength > ClipModelInfo.MaxContextLength)
+            throw Invalid(origin, fieldPrefix + MaxLengthField,
+                $"must be in 2..{ClipModelInfo.MaxContextLength.ToString(CultureInfo.InvariantCulture)} ([CLS] and [SEP] at least), got {MaxLength.ToString(CultureInfo.InvariantCulture)}");
+        if (string.IsNullOrEmpty(ModelFile) || !ClipModelInfo.IsPlainFileName(ModelFile))
+            throw Invalid(origin, fieldPrefix + ModelField, $"must be a file name inside the encoder folder, got '{ModelFile}'");
         if (!Enum.IsDefined(Pooling))
-            throw new InvalidDataException($"'{origin}': unknown pooling {(int)Pooling}.");
+            throw Invalid(origin, fieldPrefix + PoolingField, $"must be {PoolingNames}, got {((int)Pooling).ToString(CultureInfo.InvariantCulture)}");
+    }
+
+    private static InvalidDataException Invalid(string origin, string field, string problem) => new($"'{origin}': field '{field}' {problem}.");
+
+    /// <summary>
+    /// The tokenizer part of an exported model's <c>clip_model.json</c> for an encoder with these settings over
+    /// <paramref name="vocabulary"/>: WordPiece over <c>vocab.txt</c>, <see cref="Lowercase"/> as <c>lowercase</c> and
+    /// <see cref="MaxLength"/> as <c>context_length</c>. Pooling, output and normalisation are not recorded there: they are
+    /// part of the exported graph.
+    /// </summary>
+    /// <param name="vocabulary">The encoder's <c>vocab.txt</c>.</param>
+    /// <param name="name">The encoder's name, for messages.</param>
+    /// <exception cref="InvalidDataException">The vocabulary cannot be read.</exception>
+    internal ClipTokenizerInfo ToTokenizerInfo(byte[] vocabulary, string name)
+    {
+        var vocabSize = BertWordPieceTokenizer.FromVocabulary(vocabulary, Lowercase, $"{name} ({VocabularyFile})").VocabularySize;
+        return ClipTokenizerSpec.Describe(ClipTokenizerSpec.WordPiece, vocabulary, VocabularyFile, MaxLength, vocabSize, Lowercase);
     }
 
     /// <summary>The settings as the text that identifies them (part of the encoder's id).</summary>

@@ -50,7 +50,7 @@ internal sealed record ClipTokenizerSpec
         [ClipBpe] = (false, (_, _) => (ClipTokenizer.Default.EncodeToContext, new(0, ClipTokenizer.StartOfTextId, ClipTokenizer.EndOfTextId))),
         [WordPiece] = (true, (bytes, lowercase) =>
         {
-            var wordPiece = BertWordPieceTokenizer.FromVocabulary(bytes!, lowercase ?? true);
+            var wordPiece = BertWordPieceTokenizer.FromVocabulary(bytes!, lowercase ?? FrozenTextEncoderSettings.DefaultLowercase);
             return (wordPiece.EncodeToContext, new(wordPiece.PaddingId, wordPiece.ClassificationId, wordPiece.SeparatorId));
         }),
         [SiglipSentencePiece] = (true, (bytes, _) =>

@@ -138,7 +138,7 @@ public class FrozenTextEncoderTests
         var unknown = WordPieceModels.TinyBertFolder("""{ "pooling": "max" }""");
         var u = Assert.Throws<InvalidDataException>(() => FrozenTextEncoder.FromFolder(unknown));
         Assert.Contains(Path.Combine(unknown, "text_encoder.json"), u.Message);
-        Assert.Contains("unknown pooling 'max'", u.Message);
+        Assert.Contains("field 'pooling' must be 'mean', 'cls' or 'pooled', got 'max'", u.Message);
         var rank = WordPieceModels.TinyBertFolder("""{ "pooling": "mean", "output": "pooler_output" }""");
         Assert.Contains("'pooler_output'", Assert.Throws<InvalidDataException>(() => FrozenTextEncoder.FromFolder(rank)).Message);
         var absent = WordPieceModels.TinyBertFolder("""{ "output": "hidden" }""");

@@ -90,12 +90,13 @@ internal static class WordPieceModels
     /// <summary>
     /// A model folder exported through <see cref="ClipOnnxExporter"/>: the image tower a frozen 4×4-pooling linear feature
     /// extractor at 32 px plus a head; the text tower a frozen <see cref="TinyBert"/> with MiniLM's vocabulary (mean pooling,
-    /// L2) plus a head; random heads, embedding size 16. Returns the folder and the text encoder graph it was built from.
+    /// L2, or <paramref name="settingsJson"/> as its <c>text_encoder.json</c>) plus a head; random heads, embedding size 16.
+    /// Returns the folder and the text encoder graph it was built from.
     /// </summary>
-    public static (string Folder, FrozenTextEncoderGraph TextEncoder) ExportedModel(int seed = 11)
+    public static (string Folder, FrozenTextEncoderGraph TextEncoder) ExportedModel(int seed = 11, string? settingsJson = null)
     {
         const int embed = 16, resolution = 32, imageFeatures = 3 * 8 * 8;
-        var textDir = TinyBertFolder();
+        var textDir = TinyBertFolder(settingsJson);
         FrozenTextEncoderGraph text;
         using (var encoder = FrozenTextEncoder.FromFolder(textDir)) text = FrozenTextEncoderGraph.Of(encoder);
         var image = new FrozenEncoderGraph("pooled-pixels", PooledPixels(resolution), imageFeatures, ClipPreprocessSettings.OpenAI(resolution));
