@@ -56,6 +56,32 @@ public class EvaluationCommandTests
         Assert.Contains("--model", noModel.StdErr);
     }
 
+    [Theory]
+    [InlineData("clip")]
+    [InlineData("resnet18")]
+    public void Probe_skips_bad_files_in_its_embedding_pass(string features)
+    {
+        var (dir, train, test) = TsvSet(3, 1);
+        var broken = Path.Combine(dir, "red_square", "red_square_1_0.png");
+        File.WriteAllText(broken, "not a png");
+        string[] args = ["probe", "--model", EvaluationData.Model, "--features", features, "--train", train, "--test", test, .. FastSweep];
+        var failed = CliRunner.Run(null, args);
+        Assert.Equal(1, failed.ExitCode);
+        Assert.Contains("red_square_1_0.png", failed.StdErr);
+
+        var r = CliRunner.Run(null, [.. args, "--skip-bad-files"]);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains($"skipped '{broken}': ", r.StdErr);
+        Assert.Contains("3 classes, 8 train, 3 test images", r.StdOut);
+        Assert.Contains(features == "clip" ? "CLIP: embedded 8 images" : "ResNet-18: featurised 11 images", r.StdErr);
+
+        // A set with no readable image is an error naming it.
+        File.WriteAllText(Path.Combine(dir, "none.tsv"), $"path\tlabel\n{broken}\tred_square\n");
+        var none = CliRunner.Run(null, ["probe", "--model", EvaluationData.Model, "--features", features, "--train", train, "--test", Path.Combine(dir, "none.tsv"), "--skip-bad-files", .. FastSweep]);
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains($"{Path.Combine(dir, "none.tsv")}: none of its 1 images could be read.", none.StdErr);
+    }
+
     [Fact]
     public void CompareWritesTheReportAndOnePlotPerDataSet()
     {
@@ -147,6 +173,57 @@ public class EvaluationCommandTests
         Assert.True(skipped.ExitCode == 0, skipped.StdErr);
         Assert.Contains($"skipped '{broken}'", skipped.StdErr);
         Assert.Contains($"| {Path.GetFileName(bad)} | 3 | 9 | 5 |", skipped.StdOut);
+    }
+
+    [Fact]
+    public async Task Skip_bad_files_decodes_each_image_once()
+    {
+        if (OperatingSystem.IsWindows()) return; // a named pipe as an image file: Unix only
+        var dir = Fixtures.NewTempDir("cli-eval-once");
+        var images = EvaluationData.WriteImages(dir, 1, seed: 5);
+        var broken = Path.Combine(dir, "broken.png");
+        File.WriteAllText(broken, "not a png");
+        // A named pipe that gives a good image to one reader only: a second read (a second decode) of it waits for a writer
+        // that never comes.
+        var once = Path.Combine(dir, "once.png");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [once]))
+            mkfifo.WaitForExit();
+        Assert.True(File.Exists(once), "mkfifo failed");
+        var good = File.ReadAllBytes(Path.Combine(dir, images[0].Path));
+        var writer = new Thread(() =>
+        {
+            try
+            {
+                using var pipe = new FileStream(once, FileMode.Open, FileAccess.Write); // waits for a reader
+                pipe.Write(good);
+            }
+            catch (IOException)
+            {
+                // the reader went away (the clean-up below)
+            }
+        }) { IsBackground = true };
+        writer.Start();
+        var pairs = EvaluationData.WriteTsv(Path.Combine(dir, "pairs.tsv"),
+            [.. images.Select(i => (i.Path, $"a {i.Label.Replace('_', ' ')}")), (broken, "nothing"), (once, "a red square again")]);
+
+        // Before: --skip-bad-files decoded every image to find the bad ones, then again to embed the good ones: the second
+        // read of the pipe never ended.
+        using var process = CliRunner.Start(CliRunner.ToolPath, ["eval-retrieval", "--model", EvaluationData.Model, "--pairs", pairs, "--k", "1", "--skip-bad-files"]);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var exited = process.WaitForExit(TimeSpan.FromSeconds(60));
+        if (!exited)
+            process.Kill(entireProcessTree: true);
+        if (!writer.Join(TimeSpan.FromSeconds(10)))
+            using (new FileStream(once, FileMode.Open, FileAccess.Read)) { } // the pipe was never opened: lets the writer end
+        writer.Join();
+        Assert.True(exited, "clip read an image twice (it still waited for the pipe after 60 s).");
+        var r = new CliResult(process.ExitCode, await stdout, await stderr);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains($"skipped '{broken}': ", r.StdErr);
+        Assert.DoesNotContain("once.png", r.StdErr);
+        Assert.Contains("4 images, 4 captions", r.StdOut);
     }
 
     [Fact]

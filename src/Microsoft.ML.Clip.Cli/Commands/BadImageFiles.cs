@@ -1,4 +1,3 @@
-using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 
 namespace ClipCli.Commands;
@@ -36,29 +35,6 @@ internal static class BadImageFiles
         return (embeddings, errors);
     }
 
-    /// <summary>
-    /// The indices of <paramref name="files"/> that decode as images (each is decoded once, so the expensive steps that follow
-    /// never meet a bad one); the others are listed on stderr. Used by the evaluation commands before any feature is computed.
-    /// </summary>
-    public static int[] Readable(IReadOnlyList<string> files)
-    {
-        var bad = new string?[files.Count];
-        Parallel.For(0, files.Count, i =>
-        {
-            try
-            {
-                ClipImageDecoder.DecodeFile(files[i]);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
-            {
-                bad[i] = e.Message;
-            }
-        });
-        for (var i = 0; i < files.Count; i++)
-            if (bad[i] is { } reason) Report(files[i], reason);
-        return [.. Enumerable.Range(0, files.Count).Where(i => bad[i] is null)];
-    }
-
     /// <summary>The exit code after <paramref name="errors"/>: 1 when there were files and none could be read.</summary>
     public static int ExitCode(IReadOnlyList<string?> errors)
     {
@@ -68,5 +44,6 @@ internal static class BadImageFiles
         return errors.Count > 0 && skipped == errors.Count ? 1 : 0;
     }
 
-    private static void Report(string file, string reason) => Console.Error.WriteLine($"skipped '{file}': {reason}");
+    /// <summary>Lists one left-out file on stderr: <c>skipped 'FILE': REASON</c>.</summary>
+    public static void Report(string file, string reason) => Console.Error.WriteLine($"skipped '{file}': {reason}");
 }

@@ -52,10 +52,11 @@ internal static class CompareCommand
             var grid = EvaluationCli.Grid(parse.GetValue(l2Min), parse.GetValue(l2Max), parse.GetValue(l2Steps));
             var kValues = EvaluationCli.ParseInts(parse.GetValue(shots)!, "--shots");
             int seedValue = parse.GetValue(seed);
-            // Every set is read (and with --skip-bad-files every image decoded) before the model is loaded.
+            // Every set is read (its TSVs or folders, and that every image exists) before the model is loaded. With
+            // --skip-bad-files an image that does not decode is left out in the set's one embedding pass (each image is
+            // decoded once; the ResNet-18 baseline then reads only the images kept).
             var sets = parse.GetValue(data)!.Select(spec => ComparisonDataSource.Resolve(spec, parse.GetValue(testFraction), seedValue)).ToArray();
-            if (parse.GetValue(skip))
-                sets = [.. sets.Select(s => (s.Name, EvaluationCli.Readable(s.Train), EvaluationCli.Readable(s.Test), s.Templates))];
+            var skipBadFiles = parse.GetValue(skip);
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             Directory.CreateDirectory(outDir);
             var promptTemplates = parse.GetValue(templates) == "single" ? ClipPromptTemplates.Single : ClipPromptTemplates.ImageNet80;
@@ -102,11 +103,15 @@ internal static class CompareCommand
             void CompareSet(string name, LabeledImageSet trainSet, LabeledImageSet testSet, IReadOnlyList<string>? ownTemplates)
             {
                 EvaluationCli.Info($"== {name}: {trainSet.Paths.Count} train, {testSet.Paths.Count} test images");
+                var trainRows = ImageFeatures.Clip(clip, trainSet.Paths, EvaluationCli.Info, skipBadFiles);
+                var testRows = ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info, skipBadFiles);
+                (trainSet, var trainFeatures) = EvaluationCli.Readable(trainSet, trainRows);
+                (testSet, var testFeatures) = EvaluationCli.Readable(testSet, testRows);
                 var classes = trainSet.ClassNames();
                 var trainLabels = trainSet.ClassIndices(classes);
                 var testLabels = testSet.ClassIndices(classes);
-                var trainClip = new LabeledFeatures(ImageFeatures.Clip(clip, trainSet.Paths, EvaluationCli.Info), trainLabels, classes);
-                var testClip = new LabeledFeatures(ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info), testLabels, classes);
+                var trainClip = new LabeledFeatures(trainFeatures, trainLabels, classes);
+                var testClip = new LabeledFeatures(testFeatures, testLabels, classes);
 
                 // Zero-shot: class names as prompts read them (folder names often use '_' for spaces).
                 var setTemplates = ownTemplates ?? promptTemplates;
@@ -126,8 +131,8 @@ internal static class CompareCommand
                 if (resNet18 is not null)
                 {
                     var (trainResNet, testResNet) = ImageFeatures.ResNet18(resNet18, trainSet.Paths, testSet.Paths, EvaluationCli.Info);
-                    var trainRes = new LabeledFeatures(trainResNet, trainLabels, classes);
-                    var testRes = new LabeledFeatures(testResNet, testLabels, classes);
+                    var trainRes = new LabeledFeatures(EvaluationCli.Readable(trainSet, trainResNet).Features, trainLabels, classes);
+                    var testRes = new LabeledFeatures(EvaluationCli.Readable(testSet, testResNet).Features, testLabels, classes);
                     var (resProbe, resTop1, _) = runner.Run($"{name}: linear probe ResNet-18", trainRes, testRes);
                     resnetResult = new ProbeResult(resTop1, resProbe.L2Regularization);
                     details.AppendLine("Linear probe on ResNet-18 features, λ sweep:").AppendLine()

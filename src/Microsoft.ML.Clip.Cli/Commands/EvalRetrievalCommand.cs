@@ -25,20 +25,21 @@ internal static class EvalRetrievalCommand
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
             var kValues = EvaluationCli.ParseInts(parse.GetValue(ks)!, "--k");
-            var paths = LabeledImageSet.ReadPairs(parse.GetValue(pairs)!, "caption", out var captions);
-            if (parse.GetValue(skip))
-            {
-                // The captions of an unreadable image go with it.
-                var set = EvaluationCli.Readable(new LabeledImageSet(parse.GetValue(pairs)!, paths, captions));
-                (paths, captions) = (set.Paths, set.Labels);
-            }
+            var pairsFile = parse.GetValue(pairs)!;
+            var paths = LabeledImageSet.ReadPairs(pairsFile, "caption", out var captions);
             // One embedding per distinct image; every caption points to its image.
             var images = paths.Distinct(StringComparer.Ordinal).ToArray();
             var index = images.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i, StringComparer.Ordinal);
-            var textToImage = paths.Select(p => index[p]).ToArray();
 
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
-            var imageEmbeddings = ImageFeatures.Clip(clip, images, EvaluationCli.Info);
+            // With --skip-bad-files an image that cannot be read is left out in this one embedding pass, and its captions with it.
+            var embedded = ImageFeatures.Clip(clip, images, EvaluationCli.Info, parse.GetValue(skip));
+            var (set, _) = EvaluationCli.Readable(new LabeledImageSet(pairsFile, paths, captions), [.. paths.Select(p => embedded[index[p]])]);
+            var readable = Enumerable.Range(0, images.Length).Where(i => embedded[i] is not null).ToArray();
+            var imageEmbeddings = readable.Select(i => embedded[i]!).ToArray();
+            var readableIndex = readable.Select((i, k) => (images[i], k)).ToDictionary(x => x.Item1, x => x.k, StringComparer.Ordinal);
+            var textToImage = set.Paths.Select(p => readableIndex[p]).ToArray();
+            captions = set.Labels;
             var textEmbeddings = clip.EmbedTexts(captions);
             foreach (var t in textEmbeddings)
                 ClipModel.Normalize(t);

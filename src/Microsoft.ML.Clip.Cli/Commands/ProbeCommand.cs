@@ -47,25 +47,28 @@ internal static class ProbeCommand
                 throw new ArgumentException("--model is required with --features clip.");
             var trainSet = LabeledImageSet.ReadTsv(parse.GetValue(train)!);
             var testSet = LabeledImageSet.ReadTsv(parse.GetValue(test)!);
-            if (parse.GetValue(skip))
-                (trainSet, testSet) = (EvaluationCli.Readable(trainSet), EvaluationCli.Readable(testSet));
-            var classes = trainSet.ClassNames();
-            var trainLabels = trainSet.ClassIndices(classes);
-            var testLabels = testSet.ClassIndices(classes);
+            // With --skip-bad-files an image that cannot be read is left out in the one embedding pass (each image is
+            // decoded once), so the labels are checked after it; without, before the model is loaded.
+            var skipBadFiles = parse.GetValue(skip);
+            if (!skipBadFiles)
+                Labels(trainSet, testSet);
 
             var ml = new MLContext(parse.GetValue(seed));
-            float[][] trainFeatures, testFeatures;
+            float[]?[] trainRows, testRows;
             if (kind == "clip")
             {
                 using var clip = InferenceCommandSupport.Load(modelFolder!, parse.GetValue(gpu));
-                trainFeatures = ImageFeatures.Clip(clip, trainSet.Paths, EvaluationCli.Info);
-                testFeatures = ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info);
+                trainRows = ImageFeatures.Clip(clip, trainSet.Paths, EvaluationCli.Info, skipBadFiles);
+                testRows = ImageFeatures.Clip(clip, testSet.Paths, EvaluationCli.Info, skipBadFiles);
             }
             else
             {
                 using var encoder = FrozenImageEncoder.ResNet18(parse.GetValue(resnetModels), gpuDeviceId: parse.GetValue(gpu), log: m => Console.Error.WriteLine(m));
-                (trainFeatures, testFeatures) = ImageFeatures.ResNet18(encoder, trainSet.Paths, testSet.Paths, EvaluationCli.Info);
+                (trainRows, testRows) = ImageFeatures.ResNet18(encoder, trainSet.Paths, testSet.Paths, EvaluationCli.Info, skipBadFiles);
             }
+            (trainSet, var trainFeatures) = EvaluationCli.Readable(trainSet, trainRows);
+            (testSet, var testFeatures) = EvaluationCli.Readable(testSet, testRows);
+            var (classes, trainLabels, testLabels) = Labels(trainSet, testSet);
             var runner = new ProbeRunner(ml, grid, parse.GetValue(validation), parse.GetValue(seed));
             var (probe, top1, top5) = runner.Run($"linear probe ({kind})", new LabeledFeatures(trainFeatures, trainLabels, classes), new LabeledFeatures(testFeatures, testLabels, classes));
 
@@ -81,5 +84,12 @@ internal static class ProbeCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The classes of the training set and every row's class index (an error names a test label that is none).</summary>
+    private static (string[] Classes, int[] Train, int[] Test) Labels(LabeledImageSet trainSet, LabeledImageSet testSet)
+    {
+        var classes = trainSet.ClassNames();
+        return (classes, trainSet.ClassIndices(classes), testSet.ClassIndices(classes));
     }
 }

@@ -30,16 +30,19 @@ internal static class EvaluationCli
     };
 
     /// <summary>
-    /// <paramref name="set"/> without the images that do not decode (<c>--skip-bad-files</c>: each is listed on stderr); an
-    /// error when none is left.
+    /// <paramref name="set"/> without the rows whose <paramref name="features"/> are null (images left out by
+    /// <c>--skip-bad-files</c> in the embedding pass, already listed on stderr), and the features of the rows kept; an error
+    /// when none is left.
     /// </summary>
-    public static LabeledImageSet Readable(LabeledImageSet set)
+    public static (LabeledImageSet Set, float[][] Features) Readable(LabeledImageSet set, IReadOnlyList<float[]?> features)
     {
-        var keep = Commands.BadImageFiles.Readable(set.Paths);
-        if (keep.Length == set.Paths.Count) return set;
-        if (keep.Length == 0)
+        if (features.Count != set.Paths.Count)
+            throw new ArgumentException($"{set.Source}: {features.Count} features for {set.Paths.Count} images.", nameof(features));
+        var keep = Enumerable.Range(0, features.Count).Where(i => features[i] is not null).ToArray();
+        if (keep.Length == 0 && set.Paths.Count > 0)
             throw new InvalidDataException($"{set.Source}: none of its {set.Paths.Count} images could be read.");
-        return set.Subset(keep, set.Source);
+        var kept = keep.Select(i => features[i]!).ToArray();
+        return (keep.Length == set.Paths.Count ? set : set.Subset(keep, set.Source), kept);
     }
 
     /// <summary>Progress goes to stderr, so stdout holds only the result.</summary>
