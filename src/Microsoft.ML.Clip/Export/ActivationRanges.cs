@@ -34,27 +34,54 @@ internal static class ActivationRanges
         using var session = new InferenceSession(probe.ToByteArray(), options);
         using var runOptions = new RunOptions();
 
-        // Every batch's values of every tensor, handed to `visit` one tensor at a time.
-        void Pass(Action<int, ReadOnlySpan<float>> visit)
+        // Every batch's values of every tensor, handed to `visit` one tensor at a time with the batch's first image.
+        void Pass(Action<int, ReadOnlySpan<float>, int, int> visit)
         {
+            var start = 0;
             foreach (var (pixels, n) in calibration.Batches())
             {
                 using var value = OrtValue.CreateTensorValueFromMemory(pixels, [n, 3, r, r]);
                 using var results = session.Run(runOptions, [input], [value], names);
                 for (int t = 0; t < names.Length; t++)
-                    visit(t, results[t].GetTensorDataAsSpan<float>());
+                    visit(t, results[t].GetTensorDataAsSpan<float>(), start, n);
+                start += n;
             }
+        }
+
+        // Tensor t held a non-finite value on the batch of images [start, start + n): each is run alone to name the one(s)
+        // that make it (a tensor's layout need not put the batch first, so its index does not tell).
+        InvalidDataException NotFinite(int t, float batchValue, int start, int n)
+        {
+            var culprits = new List<(string Path, float Value)>();
+            var pixels = new float[3 * r * r];
+            for (int i = start; i < start + n; i++)
+            {
+                calibration.PreprocessImage(i, pixels);
+                using var value = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, r, r]);
+                using var results = session.Run(runOptions, [input], [value], [names[t]]);
+                foreach (var v in results[0].GetTensorDataAsSpan<float>())
+                {
+                    if (float.IsFinite(v)) continue;
+                    culprits.Add((calibration.ImagePaths[i], v));
+                    break;
+                }
+            }
+            if (culprits.Count == 0) // only in the batch: name the batch's images
+                return new InvalidDataException($"Tensor '{names[t]}' holds {batchValue} on the calibration images {string.Join(", ", calibration.ImagePaths.Skip(start).Take(n).Select(p => $"'{p}'"))} (run together; each alone gives finite values): the float graph cannot be calibrated.");
+            var (path, v0) = culprits[0];
+            var others = culprits.Count > 1 ? $" ({culprits.Count - 1} more in its batch of {n}: {string.Join(", ", culprits.Skip(1).Select(c => $"'{c.Path}'"))})" : "";
+            return new InvalidDataException($"Tensor '{names[t]}' holds {v0} on calibration image '{path}'{others}: the float graph cannot be calibrated on it.");
         }
 
         var min = Enumerable.Repeat(float.PositiveInfinity, names.Length).ToArray();
         var max = Enumerable.Repeat(float.NegativeInfinity, names.Length).ToArray();
         var counts = new long[names.Length];
-        Pass((t, values) =>
+        Pass((t, values, start, n) =>
         {
             foreach (var v in values)
             {
                 if (!float.IsFinite(v))
-                    throw new InvalidDataException($"Tensor '{names[t]}' holds {v} on a calibration image: the float graph cannot be calibrated.");
+                    throw NotFinite(t, v, start, n);
                 min[t] = MathF.Min(min[t], v);
                 max[t] = MathF.Max(max[t], v);
             }
@@ -63,7 +90,7 @@ internal static class ActivationRanges
         if (calibration.Method != Int8RangeMethod.MinMax)
         {
             var histograms = names.Select(_ => new long[Bins]).ToArray();
-            Pass((t, values) =>
+            Pass((t, values, _, _) =>
             {
                 var width = (max[t] - min[t]) / Bins;
                 if (width <= 0)

@@ -39,10 +39,17 @@ internal sealed class Int8Calibration
     /// </summary>
     public double Percentile { get; init; } = 0.9999;
 
+    private ClipImagePreprocessor? _preprocessor;
+
+    private ClipImagePreprocessor Preprocessor => _preprocessor ??= new ClipImagePreprocessor(Preprocess);
+
+    /// <summary>Image <paramref name="index"/> of <see cref="ImagePaths"/>, preprocessed into <paramref name="destination"/> [3, R, R].</summary>
+    internal void PreprocessImage(int index, Span<float> destination) => Preprocessor.PreprocessFile(ImagePaths[index], destination);
+
     /// <summary>The images, preprocessed, in batches of at most <see cref="BatchSize"/>: pixels [n, 3, R, R] and n.</summary>
     internal IEnumerable<(float[] Pixels, int Count)> Batches()
     {
-        var preprocessor = new ClipImagePreprocessor(Preprocess);
+        var preprocessor = Preprocessor;
         var pixelCount = 3 * Preprocess.Resolution * Preprocess.Resolution;
         for (int start = 0; start < ImagePaths.Count; start += BatchSize)
         {

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Export;
+using Microsoft.ML.Clip.Imaging;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.TestUtilities;
 using Microsoft.ML.OnnxRuntime;
@@ -136,5 +137,57 @@ public class StaticInt8QuantizationTests(ITestOutputHelper output)
         var safetensors = Assert.Throws<ArgumentException>(() => ClipModelConverter.ConvertToSafetensors(checkpoint, Path.Combine(dir, "e"),
             new ClipConversionOptions { Int8CalibrationImages = CalibrationImages }));
         Assert.Contains(nameof(ClipConversionOptions.Int8CalibrationImages), safetensors.Message);
+    }
+
+    [Fact]
+    public void A_calibration_image_that_makes_an_activation_not_finite_is_named_with_the_tensor()
+    {
+        // A graph whose first step is the log of the normalised pixels: finite on a white image (every value > 0), NaN on a
+        // black one (every value < 0). The black image is the third of four in one batch, then the ninth (second batch).
+        var dir = Fixtures.NewTempDir("clip-static-int8-nan");
+        string Png(string name, byte level)
+        {
+            var path = Path.Combine(dir, name);
+            using var bitmap = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(16, 16, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul));
+            bitmap.Erase(new SkiaSharp.SKColor(level, level, level));
+            using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(path, data.ToArray());
+            return path;
+        }
+        var white = Png("white.png", 255);
+        var black = Png("black.png", 0);
+        static ValueInfoProto Float(string name, params string[] dims) => new()
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = new TensorShapeProto { Dim = { dims.Select(d => int.TryParse(d, out var v) ? new TensorShapeProto.Types.Dimension { DimValue = v } : new TensorShapeProto.Types.Dimension { DimParam = d }) } } } },
+        };
+        var model = new ModelProto
+        {
+            IrVersion = 8,
+            OpsetImport = { new OperatorSetIdProto { Domain = "", Version = 13 } },
+            Graph = new GraphProto
+            {
+                Name = "log-stem",
+                Node =
+                {
+                    new NodeProto { OpType = "Log", Input = { "pixel_values" }, Output = { "stem_log" } },
+                    new NodeProto { OpType = "Relu", Input = { "stem_log" }, Output = { "features" } },
+                },
+                Input = { Float("pixel_values", "N", "3", "8", "8") },
+                Output = { Float("features", "N", "3", "8", "8") },
+            },
+        };
+        var preprocess = ClipPreprocessSettings.OpenAI(8);
+        Assert.NotEmpty(ActivationRanges.Measure(model, ["stem_log"], new Int8Calibration([white, white], preprocess)));
+
+        foreach (string[] images in new[] { new[] { white, white, black, white }, [.. Enumerable.Repeat(white, 8), black] })
+        {
+            // Before: "Tensor 'stem_log' holds NaN on a calibration image", which one not said.
+            var error = Assert.Throws<InvalidDataException>(() => ActivationRanges.Measure(model, ["stem_log"], new Int8Calibration(images, preprocess)));
+            output.WriteLine(error.Message);
+            Assert.Contains($"calibration image '{black}'", error.Message);
+            Assert.Contains("Tensor 'stem_log' holds NaN", error.Message);
+            Assert.DoesNotContain(white, error.Message);
+        }
     }
 }
