@@ -119,6 +119,28 @@ public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<Converte
     }
 
     [Fact]
+    public void Convert_refuses_bad_options_before_touching_the_output_folder()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-convert-refused");
+        // Its parent is missing too: locking the folder would create it.
+        var parent = Path.Combine(dir, "new");
+        var output = Path.Combine(parent, "model");
+        foreach (var (args, message) in new[]
+        {
+            (new[] { "--format", "safetensors", "--fp16" }, "--fp16 applies to --format onnx only"),
+            (["--format", "safetensors", "--int8"], "--int8 applies to --format onnx only"),
+            (["--activation", "relu"], "--activation must be quick_gelu or gelu, got 'relu'"),
+        })
+        {
+            // Before: refused after the output folder was locked, which had created its parent.
+            var r = CliRunner.Run(null, ["convert", Fixtures.Reference("models", "vit.openai.pt"), output, .. args]);
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains(message, r.StdErr);
+            Assert.False(Directory.Exists(parent), $"{string.Join(' ', args)}: '{parent}' was created");
+        }
+    }
+
+    [Fact]
     public void ConvertWithInt8CalibrationQuantizesConvolutionsAndRefusesBadCalibrationInput()
     {
         var dir = Fixtures.NewTempDir("clip-cli-int8-static");

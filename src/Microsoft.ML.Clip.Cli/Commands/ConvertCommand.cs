@@ -50,20 +50,21 @@ internal static class ConvertCommand
             var calibrationSource = parse.GetValue(calibration);
             if (calibrationSource is not null && !parse.GetValue(int8))
                 throw new ArgumentException($"{Int8CalibrationImages.OptionName} applies with --int8 only.");
+            var safetensors = parse.GetValue(format) == "safetensors";
+            if (safetensors && (parse.GetValue(fp16) || parse.GetValue(int8)))
+                throw new ArgumentException($"{(parse.GetValue(fp16) ? "--fp16" : "--int8")} applies to --format onnx only.");
+            var act = InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!);
             // Read before the output folder is locked or anything is converted: a bad set is refused at once.
             var calibrationImages = calibrationSource is null ? null : Int8CalibrationImages.Read(calibrationSource);
             // One writer at a time, refused at once; a model already there is replaced only when asked to.
             using var locked = OutputFolderOptions.Lock(target, parse.GetValue(force));
-            var act = InferenceCommandSupport.ParseActivation(parse.GetValue(activation)!);
             // The converter's notes (float16 rounding, OpenAI names for a ResNet) go to stderr.
             var options = new ClipConversionOptions
             {
                 Activation = act, WeightsAsFloat16 = parse.GetValue(fp16), WeightsAsInt8 = parse.GetValue(int8), Int8CalibrationImages = calibrationImages, Log = note => Console.Error.WriteLine($"note: {note}"),
             };
-            if (parse.GetValue(format) == "safetensors")
+            if (safetensors)
             {
-                if (options.WeightsAsFloat16 || options.WeightsAsInt8)
-                    throw new ArgumentException($"{(options.WeightsAsFloat16 ? "--fp16" : "--int8")} applies to --format onnx only.");
                 var layout = ClipModelConverter.ConvertToSafetensors(source, target, options);
                 Console.WriteLine(layout == ClipSafetensorsLayout.HuggingFace
                     ? $"wrote Hugging Face CLIPModel safetensors to {target}"

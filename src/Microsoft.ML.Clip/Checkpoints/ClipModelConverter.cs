@@ -39,7 +39,10 @@ public static class ClipModelConverter
     /// <returns>The <c>clip_model.json</c> that was written.</returns>
     /// <exception cref="FileNotFoundException">The checkpoint, the config beside safetensors weights, or a calibration image is missing.</exception>
     /// <exception cref="ArgumentException"><see cref="ClipConversionOptions.Int8CalibrationImages"/> without
-    /// <see cref="ClipConversionOptions.WeightsAsInt8"/>, or empty.</exception>
+    /// <see cref="ClipConversionOptions.WeightsAsInt8"/>, or empty; an <see cref="ClipConversionOptions.Activation"/> or
+    /// <see cref="ClipConversionOptions.SafetensorsLayout"/> that is no value of its enum. The options, the calibration images'
+    /// existence and the checkpoint's are checked before <paramref name="outputFolder"/> is locked: a call refused for them
+    /// creates nothing.</exception>
     /// <exception cref="InvalidDataException">The checkpoint is damaged or holds no CLIP weights, or a calibration image is not a
     /// readable image (the message names the file and what is wrong).</exception>
     /// <exception cref="UnsafePickleException">A <c>.pt</c> file asks for Python code; nothing was run.</exception>
@@ -50,6 +53,10 @@ public static class ClipModelConverter
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpoint);
         ArgumentException.ThrowIfNullOrEmpty(outputFolder);
+        options ??= new ClipConversionOptions();
+        // Every option and the source are checked before the output folder is locked or anything is created.
+        CheckOnnxOptions(options);
+        CheckSource(checkpoint);
         using var folder = StagedModelFolder.Begin(outputFolder);
         WriteOnnx(checkpoint, folder.Path, options);
         folder.Commit();
@@ -58,10 +65,8 @@ public static class ClipModelConverter
     }
 
     // ConvertToOnnx into a folder as it is (the staging folder).
-    private static ClipModelInfo WriteOnnx(string checkpoint, string outputFolder, ClipConversionOptions? options)
+    private static ClipModelInfo WriteOnnx(string checkpoint, string outputFolder, ClipConversionOptions options)
     {
-        options ??= new ClipConversionOptions();
-        CheckCalibrationImages(options);
         var (weights, encoder, textEncoder, source) = Read(checkpoint, options.Activation);
         var (info, rounded) = ClipOnnxExporter.Export(weights.Config, weights.StateDict, weights.LogitScale, outputFolder, source,
             new ClipOnnxExportOptions
@@ -75,9 +80,26 @@ public static class ClipModelConverter
         return info;
     }
 
-    // Refused before any work: calibration images without int8, none at all, or a missing one (named).
-    private static void CheckCalibrationImages(ClipConversionOptions options)
+    // Refused before any work (the output folder untouched): an activation or layout that is no value of its enum.
+    private static void CheckCommonOptions(ClipConversionOptions options)
     {
+        if (!Enum.IsDefined(options.Activation))
+            throw new ArgumentException($"{nameof(ClipConversionOptions.Activation)} {(int)options.Activation} is not a {nameof(ClipActivation)} ({string.Join(", ", Enum.GetNames<ClipActivation>())}).", nameof(options));
+        if (options.SafetensorsLayout is { } layout && !Enum.IsDefined(layout))
+            throw new ArgumentException($"{nameof(ClipConversionOptions.SafetensorsLayout)} {(int)layout} is not a {nameof(ClipSafetensorsLayout)} ({string.Join(", ", Enum.GetNames<ClipSafetensorsLayout>())}).", nameof(options));
+    }
+
+    // Refused before the output folder is locked: a source that is neither a file nor a folder.
+    private static void CheckSource(string checkpoint)
+    {
+        if (!File.Exists(checkpoint) && !Directory.Exists(checkpoint))
+            throw new FileNotFoundException($"Checkpoint '{checkpoint}' does not exist.", checkpoint);
+    }
+
+    // Refused before any work: a bad common option, calibration images without int8, none at all, or a missing one (named).
+    private static void CheckOnnxOptions(ClipConversionOptions options)
+    {
+        CheckCommonOptions(options);
         if (options.Int8CalibrationImages is not { } images)
             return;
         if (!options.WeightsAsInt8)
@@ -110,18 +132,19 @@ public static class ClipModelConverter
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpoint);
         ArgumentException.ThrowIfNullOrEmpty(outputFolder);
-        if (options?.WeightsAsFloat16 == true)
-            throw new ArgumentException($"{nameof(ClipConversionOptions.WeightsAsFloat16)} applies to ONNX conversion only.", nameof(options));
+        options ??= new ClipConversionOptions();
+        // Every option and the source are checked before the output folder is locked or anything is created.
+        CheckCommonOptions(options);
+        if (options.WeightsAsFloat16 || options.WeightsAsInt8 || options.Int8CalibrationImages is not null)
+            throw new ArgumentException(
+                $"{(options.WeightsAsFloat16 ? nameof(ClipConversionOptions.WeightsAsFloat16) : options.WeightsAsInt8 ? nameof(ClipConversionOptions.WeightsAsInt8) : nameof(ClipConversionOptions.Int8CalibrationImages))} applies to ONNX conversion only.", nameof(options));
+        CheckSource(checkpoint);
         return StagedModelFolder.Write(outputFolder, staging => WriteSafetensors(checkpoint, staging, options));
     }
 
     // ConvertToSafetensors into a folder as it is (the staging folder).
-    private static ClipSafetensorsLayout WriteSafetensors(string checkpoint, string outputFolder, ClipConversionOptions? options)
+    private static ClipSafetensorsLayout WriteSafetensors(string checkpoint, string outputFolder, ClipConversionOptions options)
     {
-        options ??= new ClipConversionOptions();
-        if (options.WeightsAsFloat16 || options.WeightsAsInt8 || options.Int8CalibrationImages is not null)
-            throw new ArgumentException(
-                $"{(options.WeightsAsFloat16 ? nameof(ClipConversionOptions.WeightsAsFloat16) : options.WeightsAsInt8 ? nameof(ClipConversionOptions.WeightsAsInt8) : nameof(ClipConversionOptions.Int8CalibrationImages))} applies to ONNX conversion only.", nameof(options));
         var (weights, _, _, _) = Read(checkpoint, options.Activation);
         if (weights.Config.IsImageFeatureProjection || weights.Config.IsTextFeatureProjection)
             throw new NotSupportedException(

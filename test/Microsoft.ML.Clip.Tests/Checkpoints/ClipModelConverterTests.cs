@@ -30,6 +30,51 @@ public class ClipModelConverterTests
     }
 
     [Fact]
+    public void Bad_options_and_a_missing_source_are_refused_before_the_output_folder_is_touched()
+    {
+        var checkpoint = Model("rn.openai.pt");
+        var dir = Fixtures.NewTempDir("clip-convert-refused");
+        // Its parent is missing too: taking the folder's lock would create it (and the lock file in it).
+        var parent = Path.Combine(dir, "new");
+        var output = Path.Combine(parent, "model");
+        var image = Path.Combine(Fixtures.Root, "images", "gray.jpg");
+        var cases = new (string Option, Action Convert)[]
+        {
+            (nameof(ClipConversionOptions.Int8CalibrationImages), () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { Int8CalibrationImages = [image] })),
+            (nameof(ClipConversionOptions.Int8CalibrationImages), () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { WeightsAsInt8 = true, Int8CalibrationImages = [] })),
+            (nameof(ClipConversionOptions.Activation), () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { Activation = (ClipActivation)42 })),
+            (nameof(ClipConversionOptions.Activation), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { Activation = (ClipActivation)42 })),
+            (nameof(ClipConversionOptions.SafetensorsLayout), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { SafetensorsLayout = (ClipSafetensorsLayout)7 })),
+            (nameof(ClipConversionOptions.WeightsAsFloat16), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { WeightsAsFloat16 = true })),
+            (nameof(ClipConversionOptions.WeightsAsInt8), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { WeightsAsInt8 = true })),
+            (nameof(ClipConversionOptions.Int8CalibrationImages), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { Int8CalibrationImages = [image] })),
+        };
+        foreach (var (option, convert) in cases)
+        {
+            // Before: the options of ConvertToOnnx (and all but WeightsAsFloat16 of ConvertToSafetensors) were checked after
+            // the output folder was locked, which had created its parent.
+            var error = Assert.Throws<ArgumentException>(convert);
+            Assert.Contains(option, error.Message);
+            Assert.Equal("options", error.ParamName);
+            Assert.False(Directory.Exists(parent), $"{option}: '{parent}' was created");
+        }
+
+        var missingImage = Path.Combine(dir, "missing.png");
+        var noImage = Assert.Throws<FileNotFoundException>(() => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { WeightsAsInt8 = true, Int8CalibrationImages = [image, missingImage] }));
+        Assert.Contains(missingImage, noImage.Message);
+        Assert.False(Directory.Exists(parent));
+
+        var missing = Path.Combine(dir, "missing.pt");
+        foreach (var convert in new Action[] { () => ClipModelConverter.ConvertToOnnx(missing, output), () => ClipModelConverter.ConvertToSafetensors(missing, output) })
+        {
+            var error = Assert.Throws<FileNotFoundException>(convert);
+            Assert.Contains(missing, error.Message);
+            Assert.False(Directory.Exists(parent), "a missing checkpoint left the output's parent");
+        }
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir));
+    }
+
+    [Fact]
     public void Float16_storage_reports_rounding_only_when_it_rounds()
     {
         var root = Fixtures.NewTempDir("clip-convert-fp16");
