@@ -219,10 +219,10 @@ internal static class TrainCommand
         {
             return train();
         }
-        catch (InvalidOperationException e) when (e.Message.Contains("with other options", StringComparison.Ordinal))
+        catch (ClipResumeOptionsException e)
         {
             // The trainer names its options (LearningRate); this tool's user typed --learning-rate.
-            throw new InvalidOperationException(OptionNamePattern.Replace(e.Message, m => OptionNames[m.Value]), e);
+            throw new InvalidOperationException(e.MessageNaming(option => OptionNames.GetValueOrDefault(option, option)), e);
         }
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                                    && RowPattern.Match(e.Message) is { Success: true } match
@@ -233,7 +233,8 @@ internal static class TrainCommand
         }
     }
 
-    // The ClipTrainerOptions a resumed run is checked on, by the option that sets each.
+    // The ClipTrainerOptions a resumed run is checked on (and InitialCheckpoint, which its message suggests), by the option
+    // that sets each.
     private static readonly Dictionary<string, string> OptionNames = new(StringComparer.Ordinal)
     {
         ["LearningRate"] = "--learning-rate", ["WarmupSteps"] = "--warmup-steps", ["Epochs"] = "--epochs", ["Seed"] = "--seed",
@@ -242,9 +243,6 @@ internal static class TrainCommand
         ["InitialCheckpoint"] = "--initial-checkpoint", ["OneCaptionPerImage"] = "--one-caption-per-image",
         ["ImageVariantProbability"] = "--image-variant-probability",
     };
-
-    private static readonly System.Text.RegularExpressions.Regex OptionNamePattern =
-        new(@"\b(" + string.Join('|', OptionNames.Keys) + @")\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private static readonly System.Text.RegularExpressions.Regex RowPattern =
         new(@"[Cc]olumn '" + nameof(Pair.ImagePath) + @"', row (\d+)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);

@@ -29,7 +29,8 @@ public class TrainCommandTests
     {
         var dir = Fixtures.NewTempDir("clip-cli-train");
         var tsv = WriteData(dir);
-        var outDir = Path.Combine(dir, "out");
+        // Named like a trainer option (Seed): the refused resumes below must name the checkpoint as it is.
+        var outDir = Path.Combine(dir, "Seed");
         var result = CliRunner.Run(null, "train", "--data", tsv, "--out", outDir, "--preset", "tiny", "--batch-size", "4", "--epochs", "1", "--chunk-size", "2", "--device", "cpu");
         Assert.True(result.ExitCode == 0, result.StdErr);
         Assert.Contains(result.Lines, l => l.StartsWith("step 2/2 epoch 1 loss", StringComparison.Ordinal));
@@ -55,6 +56,10 @@ public class TrainCommandTests
         var otherRate = CliRunner.Run(null, Resume(tsv, "--learning-rate", "0.01"));
         Assert.Equal(1, otherRate.ExitCode);
         Assert.Contains("--learning-rate 0.01 (the checkpoint's run: 0.0005)", otherRate.StdErr);
+        // Before: clip train recognised this error by its words and replaced every option name in it, the path's "Seed" too
+        // ("…/--seed/checkpoint.clipckpt").
+        Assert.Contains($"{Path.Combine(outDir, "checkpoint.clipckpt")} was written by a run with other options", otherRate.StdErr);
+        Assert.Contains("start a new run from its model (--initial-checkpoint)", otherRate.StdErr);
         var otherConfig = CliRunner.Run(null, Resume(tsv, "--preset", "small"));
         Assert.Equal(1, otherConfig.ExitCode);
         Assert.Contains("--config/--preset", otherConfig.StdErr);

@@ -157,15 +157,15 @@ internal static class ClipTrainingCheckpoint
     /// architecture (when <see cref="ClipTrainerOptions.Config"/> is given), the learning-rate schedule (peak rate, warm-up,
     /// epochs), the seed (the data order), the weight decay, the frozen towers and the crop. Checked before anything is built.
     /// </summary>
-    /// <exception cref="InvalidOperationException">An option differs (each one is named with both values).</exception>
+    /// <exception cref="ClipResumeOptionsException">An option differs (each one is named with both values).</exception>
     public static void CheckResumeOptions(Loaded checkpoint, ClipTrainerOptions options)
     {
         var header = checkpoint.Header;
-        var differences = new List<string>();
+        var differences = new List<ClipResumeOptionsException.Difference>();
         void Compare<T>(string option, T? recorded, T current) where T : struct
         {
             if (recorded is { } r && !EqualityComparer<T>.Default.Equals(r, current))
-                differences.Add($"{option} {Format(current)} (the checkpoint's run: {Format(r)})");
+                differences.Add(new(option, Format(current), Format(r)));
         }
         static string Format(object value) => Convert.ToString(value, CultureInfo.InvariantCulture)!;
         Compare(nameof(options.LearningRate), header.OptionalDouble(LearningRateKey), options.LearningRate);
@@ -191,12 +191,10 @@ internal static class ClipTrainingCheckpoint
             if (recorded.ImageFeatureSize is int features)
                 expected = expected.WithImageFeatures(features, recorded.ImageResolution);
             if (ClipConfigJson.Serialize(expected, indented: false) != ClipConfigJson.Serialize(recorded, indented: false))
-                differences.Add($"{nameof(options.Config)} {ClipConfigJson.Serialize(config, indented: false)} (the checkpoint's run: {ClipConfigJson.Serialize(recorded, indented: false)})");
+                differences.Add(new(nameof(options.Config), ClipConfigJson.Serialize(config, indented: false), ClipConfigJson.Serialize(recorded, indented: false)));
         }
         if (differences.Count > 0)
-            throw new InvalidOperationException(
-                $"{checkpoint.Path} was written by a run with other options; resuming continues that run, so they must be the same: {string.Join("; ", differences)}. " +
-                "To train on from it with new options, start a new run from its model (InitialCheckpoint).");
+            throw new ClipResumeOptionsException(checkpoint.Path, differences);
     }
 
     // The model's state dict plus a CLIP's sigmoid bias (named logit_bias; a SigLIP's is in its state dict already).

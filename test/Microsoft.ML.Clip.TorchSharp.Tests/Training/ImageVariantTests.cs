@@ -140,7 +140,7 @@ public class ImageVariantTests
 
         var other = Options(p: 0.2);
         other.ResumeFrom = checkpoints;
-        Assert.Contains("ImageVariantProbability", Assert.Throws<InvalidOperationException>(() => ml.Transforms.ClipTrainer("Image", "Caption", other).Fit(data)).Message);
+        Assert.Contains("ImageVariantProbability", Assert.Throws<ClipResumeOptionsException>(() => ml.Transforms.ClipTrainer("Image", "Caption", other).Fit(data)).Message);
 
         var resumed = Options();
         resumed.ResumeFrom = checkpoints;
