@@ -1,7 +1,10 @@
 // One source file, compiled into Microsoft.ML.Clip.Datasets (and through it clip-data) and into the clip tool:
 // those assemblies cannot reference each other (SkiaSharp 4.x for SVG rendering vs the 2.88 line of ML.NET's
-// image support, see docs/architecture.md), yet the TSV files one writes the other must read by the same rule.
+// image support, see docs/architecture.md), yet the TSV files one writes the other must read by the same rule. It writes
+// through AtomicFile (src/Shared/AtomicFile.cs): Microsoft.ML.Clip.Datasets compiles its own copy, the tools reach
+// Microsoft.ML.Clip's through InternalsVisibleTo.
 using System.Text;
+using Microsoft.ML.Clip.IO;
 
 namespace Microsoft.ML.Clip.Tsv;
 
@@ -83,27 +86,20 @@ internal static class ImageTextTsv
         ArgumentNullException.ThrowIfNull(rows);
         var folder = Path.GetDirectoryName(Path.GetFullPath(tsvPath))!;
         Directory.CreateDirectory(folder);
-        // Written beside and renamed at the end: a row refused half-way leaves no truncated file for a reader to take.
-        var temp = $"{tsvPath}.{Environment.ProcessId}.tmp";
+        // Written beside and renamed at the end (AtomicFile): a row refused half-way leaves no truncated file for a reader
+        // to take, and no temporary file outlives its process.
         var count = 0;
-        try
+        AtomicFile.Write(tsvPath, stream =>
         {
-            using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
+            using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true);
+            writer.NewLine = "\n";
+            writer.WriteLine($"image\t{textColumn}");
+            foreach (var (imagePath, text) in rows)
             {
-                writer.NewLine = "\n";
-                writer.WriteLine($"image\t{textColumn}");
-                foreach (var (imagePath, text) in rows)
-                {
-                    count++;
-                    writer.WriteLine(FormatLine(folder, imagePath, text, textColumn, count));
-                }
+                count++;
+                writer.WriteLine(FormatLine(folder, imagePath, text, textColumn, count));
             }
-            File.Move(temp, tsvPath, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        });
         return count;
     }
 

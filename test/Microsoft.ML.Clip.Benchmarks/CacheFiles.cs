@@ -1,4 +1,4 @@
-using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.IO;
 
 namespace Microsoft.ML.Clip.Benchmarks;
 

@@ -280,7 +280,7 @@ public class PrepareTests
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
-    private static string ToolPath()
+    internal static string ToolPath()
     {
         var config = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using ClipCli.Evaluation;
-using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML;
 using Microsoft.ML.Clip.Evaluation;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.ZeroShot;
 

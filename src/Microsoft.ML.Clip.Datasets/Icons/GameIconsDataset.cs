@@ -1,7 +1,9 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Clip.Datasets.Images;
+using Microsoft.ML.Clip.IO;
 
 namespace Microsoft.ML.Clip.Datasets.Icons;
 
@@ -48,10 +50,8 @@ public static partial class GameIconsDataset
             if (!File.Exists(svgPath))
             {
                 Directory.CreateDirectory(svgFolder);
-                // Write then move, as SvgRasterizer does: a crash never leaves a half-written SVG that later reads trust.
-                var temp = svgPath + "." + Environment.ProcessId + ".tmp";
-                File.WriteAllText(temp, svg);
-                File.Move(temp, svgPath, overwrite: true);
+                // Whole or not at all, as SvgRasterizer writes: a crash never leaves a half-written SVG that later reads trust.
+                AtomicFile.Write(svgPath, stream => stream.Write(Encoding.UTF8.GetBytes(svg)));
             }
             var imagePath = rasterizer.GetOrRender(svgPath, name);
             if (preparer is not null)

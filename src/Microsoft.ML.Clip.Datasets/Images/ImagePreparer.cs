@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.IO;
 using SkiaSharp;
 
 namespace Microsoft.ML.Clip.Datasets.Images;
@@ -55,9 +56,8 @@ public sealed class ImagePreparer
             return pngPath;
         var png = Prepare(imagePath);
         Directory.CreateDirectory(Path.GetDirectoryName(pngPath)!);
-        var temp = pngPath + "." + Environment.ProcessId + ".tmp";
-        File.WriteAllBytes(temp, png);
-        File.Move(temp, pngPath, overwrite: true);
+        // Whole or not at all, as SvgRasterizer writes its PNGs.
+        AtomicFile.Write(pngPath, stream => stream.Write(png));
         return pngPath;
     }
 

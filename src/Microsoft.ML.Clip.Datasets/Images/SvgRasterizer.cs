@@ -1,3 +1,4 @@
+using Microsoft.ML.Clip.IO;
 using SkiaSharp;
 using Svg.Skia;
 
@@ -36,10 +37,8 @@ public sealed class SvgRasterizer
             return pngPath;
         var png = Render(svgPath, Size);
         Directory.CreateDirectory(Path.GetDirectoryName(pngPath)!);
-        // Write then move, so a crash never leaves a half-written PNG that later reads would trust.
-        var temp = pngPath + "." + Environment.ProcessId + ".tmp";
-        File.WriteAllBytes(temp, png);
-        File.Move(temp, pngPath, overwrite: true);
+        // Whole or not at all: a crash never leaves a half-written PNG that later reads would trust, nor a temporary file.
+        AtomicFile.Write(pngPath, stream => stream.Write(png));
         return pngPath;
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.TorchSharp.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;

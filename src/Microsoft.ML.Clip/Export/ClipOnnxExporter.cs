@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.Graphs;
 using Microsoft.ML.Clip.Imaging;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.Models;
 using Microsoft.ML.Clip.Tokenization;
 using Onnx;

@@ -214,6 +214,6 @@ internal sealed class StagedModelFolder : IDisposable
         return names;
     }
 
-    // A temporary file of Checkpoints.AtomicFile (owner token in its name).
+    // A temporary file of AtomicFile (owner token in its name).
     private static bool AtomicTemporary(string name) => name.EndsWith(".tmp", StringComparison.Ordinal);
 }

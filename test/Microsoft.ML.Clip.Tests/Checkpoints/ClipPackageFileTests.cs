@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json.Nodes;
 using Microsoft.ML.Clip.Checkpoints;
+using Microsoft.ML.Clip.IO;
 using Microsoft.ML.Clip.TestUtilities;
 using Xunit;
 

@@ -1,9 +1,13 @@
-using Microsoft.ML.Clip.IO;
+// Shared source (src/Shared/AtomicFile.cs, ProcessOwner.cs, TemporaryPaths.cs), compiled into Microsoft.ML.Clip and into
+// Microsoft.ML.Clip.Datasets: those assemblies cannot reference each other (SkiaSharp 4.x for SVG rendering vs the 2.88
+// line of ML.NET's image support, see docs/architecture.md), yet both write files that must appear whole or not at all
+// and leave no temporary behind. Each assembly has its own internal copy; no assembly sees both.
 
-namespace Microsoft.ML.Clip.Checkpoints;
+namespace Microsoft.ML.Clip.IO;
 
-/// <summary>Whole-file writes that never leave a truncated file behind (models, checkpoints, exports).</summary>
-// friend: used by Microsoft.ML.Clip.TorchSharp (Training writes models and checkpoints with it)
+/// <summary>Whole-file writes that never leave a truncated file behind (models, checkpoints, exports, image caches, TSVs).</summary>
+// friend: used by Microsoft.ML.Clip.TorchSharp (Training writes models and checkpoints with it), clip and clip-train; the
+// Datasets copy by clip-data
 internal static class AtomicFile
 {
     /// <summary>

@@ -1,3 +1,7 @@
+// Shared source (src/Shared/AtomicFile.cs, ProcessOwner.cs, TemporaryPaths.cs), compiled into Microsoft.ML.Clip and into
+// Microsoft.ML.Clip.Datasets: those assemblies cannot reference each other (SkiaSharp 4.x for SVG rendering vs the 2.88
+// line of ML.NET's image support, see docs/architecture.md), yet both write files that must appear whole or not at all
+// and leave no temporary behind. Each assembly has its own internal copy; no assembly sees both.
 using System.Diagnostics;
 using System.Globalization;
 
@@ -9,7 +13,7 @@ namespace Microsoft.ML.Clip.IO;
 /// so that a later run can prove an entry abandoned — its process is gone, or the id now belongs to a younger process —
 /// before it removes it. Nothing is ever removed on a guess: an owner that cannot be checked counts as alive.
 /// </summary>
-// friend: used by clip and clip-train (temporary folders, locks)
+// friend: used by clip and clip-train (temporary folders, locks); the Datasets copy by clip-data
 internal static class ProcessOwner
 {
     // The start time is compared with this slack: both sides derive it from the same kernel clock, so it only absorbs rounding.

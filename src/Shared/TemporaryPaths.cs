@@ -1,3 +1,7 @@
+// Shared source (src/Shared/AtomicFile.cs, ProcessOwner.cs, TemporaryPaths.cs), compiled into Microsoft.ML.Clip and into
+// Microsoft.ML.Clip.Datasets: those assemblies cannot reference each other (SkiaSharp 4.x for SVG rendering vs the 2.88
+// line of ML.NET's image support, see docs/architecture.md), yet both write files that must appear whole or not at all
+// and leave no temporary behind. Each assembly has its own internal copy; no assembly sees both.
 using System.Runtime.InteropServices;
 
 namespace Microsoft.ML.Clip.IO;
@@ -11,7 +15,7 @@ namespace Microsoft.ML.Clip.IO;
 /// (SIGKILL, power loss) leaves them behind: their names carry the owner token of <see cref="ProcessOwner"/>, and
 /// <see cref="SweepAbandoned"/> removes those whose owner provably no longer runs.
 /// </summary>
-// friend: used by clip and clip-train
+// friend: used by clip and clip-train; the Datasets copy by clip-data
 internal static class TemporaryPaths
 {
     private static readonly HashSet<string> Live = new(StringComparer.Ordinal);
