@@ -212,7 +212,8 @@ internal static class TrainCommand
     }
 
     // The trainer names a bad image by its column and 0-based row; a user of the tool reads TSV lines (1-based, comments and
-    // header counted): the message gets the TSV file and line in front.
+    // header counted): the message gets the TSV file and line in front. The row is read from the error as data
+    // (ClipImageRowError), never from its message, where a path may hold the words "Column 'ImagePath', row 5" too.
     private static T NamingTsvLines<T>(string tsv, List<Pair> pairs, Func<T> train)
     {
         try
@@ -224,12 +225,10 @@ internal static class TrainCommand
             // The trainer names its options (LearningRate); this tool's user typed --learning-rate.
             throw new InvalidOperationException(e.MessageNaming(option => OptionNames.GetValueOrDefault(option, option)), e);
         }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
-                                   && RowPattern.Match(e.Message) is { Success: true } match
-                                   && int.TryParse(match.Groups[1].ValueSpan, out var row) && row >= 0 && row < pairs.Count)
+        catch (Exception e) when (ClipImageRowError.Of(e) is { Column: nameof(Pair.ImagePath) } bad && bad.Row >= 0 && bad.Row < pairs.Count)
         {
-            var rest = e.Message[(match.Index + match.Length)..].TrimStart(':', ' ');
-            throw new InvalidDataException($"TSV file '{tsv}' line {pairs[row].Line} (image '{pairs[row].ImagePath}'): {rest}", e);
+            var pair = pairs[(int)bad.Row];
+            throw new InvalidDataException($"TSV file '{tsv}' line {pair.Line} (image '{pair.ImagePath}'): {bad.Detail}", e);
         }
     }
 
@@ -243,9 +242,6 @@ internal static class TrainCommand
         ["InitialCheckpoint"] = "--initial-checkpoint", ["OneCaptionPerImage"] = "--one-caption-per-image",
         ["ImageVariantProbability"] = "--image-variant-probability",
     };
-
-    private static readonly System.Text.RegularExpressions.Regex RowPattern =
-        new(@"[Cc]olumn '" + nameof(Pair.ImagePath) + @"', row (\d+)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>
     /// The architecture of <c>--config FILE</c> (null when not given). A preset name there is a mistake from the time

@@ -145,6 +145,30 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void A_path_holding_the_words_of_a_row_does_not_move_the_line()
+    {
+        // Everything in a folder named like the trainer's "Column 'ImagePath', row N": the tool takes the row of a bad image
+        // from the trainer's error as data, not from words in its message, which may come from a path.
+        var dir = Path.Combine(Fixtures.NewTempDir("clip-cli-train-rowpath"), "Column 'ImagePath', row 5");
+        var tsv = WriteData(Directory.CreateDirectory(dir).FullName);
+
+        // Before: "TSV file '…/pairs.tsv' line 7 (image '…/img/5.png'): absent.pt' does not exist." — image 5 blamed.
+        var checkpoint = Path.Combine(dir, "absent.pt");
+        var missing = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out"), "--initial-checkpoint", checkpoint, "--device", "cpu");
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains($"Initial checkpoint '{checkpoint}' does not exist.", missing.StdErr);
+        Assert.DoesNotContain("TSV file", missing.StdErr);
+
+        // A bad image there (data row 1) is named by its own line, 3, not by the row in the folder's name.
+        var bad = Path.Combine(dir, "img", "1.png");
+        File.WriteAllText(bad, "not a png");
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out"), "--preset", "tiny", "--batch-size", "2", "--epochs", "1", "--device", "cpu");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"TSV file '{tsv}' line 3 (image '{bad}'): ", result.StdErr);
+        Assert.DoesNotContain("line 7", result.StdErr);
+    }
+
+    [Fact]
     public void A_missing_image_is_reported_with_its_line()
     {
         var dir = Fixtures.NewTempDir("clip-cli-train-bad");

@@ -94,7 +94,7 @@ internal sealed class ClipTrainerEmbeddingDataView(ClipTrainerTransformer transf
                 }
                 catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
                 {
-                    throw new InvalidDataException($"Column '{_parent.ImageColumn!.Value.Name}', row {_input.Position}: {e.Message}", e);
+                    throw ClipImageRowError.Naming(_parent.ImageColumn!.Value.Name, _input.Position, e.Message, e);
                 }
                 _imageEmbedding = transformer.EmbedImages(pixels, 1);
                 _imagePosition = _input.Position;

@@ -212,9 +212,9 @@ internal sealed class DataViewBatchSource : IClipBatchSource
         {
             try
             {
-                // Its errors name the column and row already.
+                // Its errors name the column and row already (ClipImageRowError).
                 var features = _lockedFeatures.Featurize(pairs.Select(p => p.Image).ToList(), pairs.Select(p => p.Row).ToList(),
-                    i => $"Column '{_imageColumn.Name}', row {pairs[i].Row}", epoch);
+                    _imageColumn.Name, epoch);
                 return new ClipTrainingBatch(features.DetachFromDisposeScope(), tokens);
             }
             catch
@@ -238,7 +238,7 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
             {
                 tokens.Dispose();
-                throw new InvalidDataException($"Column '{_imageColumn.Name}', row {row}: {e.Message}", e);
+                throw ClipImageRowError.Naming(_imageColumn.Name, row, e.Message, e);
             }
         }
         var resolution = _preprocessor.Resolution;

@@ -50,7 +50,7 @@ internal sealed class LockedImageFeatures : IDisposable
     {
         var clock = Stopwatch.StartNew();
         long hits = 0, encoded = 0;
-        var pending = new List<(string Key, object Image, string Name)>(EncodeBatch);
+        var pending = new List<(string Key, object Image, string Name, long Row)>(EncodeBatch);
         var pendingKeys = new HashSet<string>(StringComparer.Ordinal);
         // A path seen before (several captions of one image) is neither read nor hashed again: its key is known, and its
         // features are cached or pending already.
@@ -58,7 +58,7 @@ internal sealed class LockedImageFeatures : IDisposable
         void Flush()
         {
             if (pending.Count < EncodeBatch) return;
-            encoded += Encode(pending);
+            encoded += Encode(pending, imageColumn.Name);
             pending.Clear();
             pendingKeys.Clear();
         }
@@ -76,15 +76,17 @@ internal sealed class LockedImageFeatures : IDisposable
                     hits++;
                     continue;
                 }
-                var name = $"Column '{imageColumn.Name}', row {cursor.Position}";
-                var (key, content) = ContentKey(value, name);
+                var row = cursor.Position;
+                var name = ClipImageRowError.Name(imageColumn.Name, row);
+                var (key, content) = ContentKey(value, imageColumn.Name, row);
                 if (value is ClipImageColumn.ImagePath path)
                     pathKeys[path.Path] = key;
                 _rowKeys[cursor.Position] = key;
                 // A variant is checked on its own: the image may be cached from a run without variants.
                 if (VariantKey(key) is { } variantKey && !_cache.Contains(variantKey) && pendingKeys.Add(variantKey))
                 {
-                    pending.Add((variantKey, _variants!.Make(content, _variants.For(key)!.Value, name), name + " (variant)"));
+                    var variant = ClipImageRowError.Read(imageColumn.Name, row, () => _variants!.Make(content, _variants.For(key)!.Value, name));
+                    pending.Add((variantKey, variant, name + " (variant)", row));
                     VariantsEncoded++;
                     Flush();
                 }
@@ -93,12 +95,12 @@ internal sealed class LockedImageFeatures : IDisposable
                     hits++;
                     continue;
                 }
-                pending.Add((key, content, name));
+                pending.Add((key, content, name, row));
                 pendingKeys.Add(key);
                 Flush();
             }
         }
-        encoded += Encode(pending);
+        encoded += Encode(pending, imageColumn.Name);
         _cache.Flush();
         return (hits, encoded, clock.Elapsed);
     }
@@ -106,21 +108,26 @@ internal sealed class LockedImageFeatures : IDisposable
     /// <summary>Features [images.Count, F] of the raw image values (as <see cref="ClipImageColumn.CreateGetter"/> returns them).</summary>
     /// <param name="images">The images.</param>
     /// <param name="rows">Their row numbers: a row seen by <see cref="EncodeAll"/> is looked up by its key, not read again.</param>
-    /// <param name="describe">Names image i in error messages (column and row).</param>
+    /// <param name="column">The image column: an image's errors name it and the row (<see cref="ClipImageRowError"/>).</param>
     /// <param name="epoch">The epoch: with <see cref="ImageVariants"/>, it decides which rows show their image's variant.</param>
-    public Tensor Featurize(IReadOnlyList<object> images, IReadOnlyList<long> rows, Func<int, string> describe, int epoch)
+    public Tensor Featurize(IReadOnlyList<object> images, IReadOnlyList<long> rows, string column, int epoch)
     {
         var featureSize = _encoder.FeatureSize;
         var result = new float[images.Count * featureSize];
-        var missing = new List<(string Key, object Image, string Name)>();
+        var missing = new List<(string Key, object Image, string Name, long Row)>();
         var slots = new List<int>();
         for (var i = 0; i < images.Count; i++)
         {
-            var (key, image) = _rowKeys.TryGetValue(rows[i], out var known) ? (known, images[i]) : ContentKey(images[i], describe(i));
-            if (VariantKey(key) is { } variantKey && _variants!.Shows(epoch, rows[i]))
+            var row = rows[i];
+            var (key, image) = _rowKeys.TryGetValue(row, out var known) ? (known, images[i]) : ContentKey(images[i], column, row);
+            if (VariantKey(key) is { } variantKey && _variants!.Shows(epoch, row))
             {
                 // Made here only when the encoding pass did not see the image (the data changed between passes).
-                if (!_cache.Contains(variantKey)) image = _variants.Make(image, _variants.For(key)!.Value, describe(i));
+                if (!_cache.Contains(variantKey))
+                {
+                    var original = image;
+                    image = ClipImageRowError.Read(column, row, () => _variants.Make(original, _variants.For(key)!.Value, ClipImageRowError.Name(column, row)));
+                }
                 key = variantKey;
             }
             var cached = _cache.TryGet(key);
@@ -128,14 +135,14 @@ internal sealed class LockedImageFeatures : IDisposable
             else
             {
                 // Not encoded up front (the view changed between passes): encode it now.
-                missing.Add((key, image, describe(i)));
+                missing.Add((key, image, ClipImageRowError.Name(column, row), row));
                 slots.Add(i);
             }
         }
         if (missing.Count > 0)
         {
             // Only images that the encoding pass did not see (the data changed between passes) get here.
-            Encode(missing);
+            Encode(missing, column);
             for (var m = 0; m < missing.Count; m++)
                 _cache.Peek(missing[m].Key)!.CopyTo(result.AsSpan(slots[m] * featureSize, featureSize));
         }
@@ -161,12 +168,24 @@ internal sealed class LockedImageFeatures : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    // Encodes the images (preprocessed batch by batch into the encoder's buffer) and stores the features.
-    private int Encode(List<(string Key, object Image, string Name)> images)
+    // Encodes the images (preprocessed batch by batch into the encoder's buffer) and stores the features. A decoding error
+    // keeps its message (which names the row) and carries the column and row.
+    private int Encode(List<(string Key, object Image, string Name, long Row)> images, string column)
     {
         if (images.Count == 0) return 0;
         var features = new float[images.Count * _encoder.FeatureSize];
-        _encoder.Featurize(images, (image, destination) => ClipImageColumn.Preprocess(_preprocessor, image.Image, destination, image.Name), features);
+        _encoder.Featurize(images, (image, destination) =>
+        {
+            try
+            {
+                ClipImageColumn.Preprocess(_preprocessor, image.Image, destination, image.Name);
+            }
+            catch (InvalidDataException e) when (ClipImageRowError.Of(e) is null)
+            {
+                ClipImageRowError.Attach(e, column, image.Row, e.Message);
+                throw;
+            }
+        }, features);
         for (var i = 0; i < images.Count; i++)
             _cache.Add(images[i].Key, features.AsSpan(i * _encoder.FeatureSize, _encoder.FeatureSize));
         return images.Count;
@@ -174,7 +193,7 @@ internal sealed class LockedImageFeatures : IDisposable
 
     // The key is the hash of what the image is made of: a file's or a byte column's encoded bytes (a path is read once
     // here and its bytes decoded from memory), or an in-memory image's size, format and pixels.
-    private static (string Key, object Image) ContentKey(object image, string name)
+    private static (string Key, object Image) ContentKey(object image, string column, long row)
     {
         switch (image)
         {
@@ -186,7 +205,8 @@ internal sealed class LockedImageFeatures : IDisposable
                 }
                 catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
                 {
-                    throw new FileNotFoundException($"{name}: image file '{path.Path}' does not exist.", path.Path, e);
+                    var detail = $"image file '{path.Path}' does not exist.";
+                    throw ClipImageRowError.Attach(new FileNotFoundException($"{ClipImageRowError.Name(column, row)}: {detail}", path.Path, e), column, row, detail);
                 }
                 return (ImageFeatureCache.Key(bytes), bytes);
             case byte[] encoded:

@@ -254,9 +254,11 @@ public class LockedImageTuningTests
         var options = LitOptions(WriteConvEncoder(dir), Path.Combine(dir, "cache"), epochs: 1);
         var thrown = Assert.ThrowsAny<Exception>(
             () => ml.Transforms.ClipTrainer(nameof(PathPair.ImagePath), nameof(PathPair.Caption), options).Fit(ml.Data.LoadFromEnumerable(pairs)));
-        var message = Assert.IsType<FileNotFoundException>(thrown is AggregateException a ? a.Flatten().InnerException : thrown).Message;
-        Assert.Contains("Column 'ImagePath', row 5", message);
-        Assert.Contains("shape005.png", message);
+        var e = Assert.IsType<FileNotFoundException>(thrown is AggregateException a ? a.Flatten().InnerException : thrown);
+        Assert.Contains("Column 'ImagePath', row 5", e.Message);
+        Assert.Contains("shape005.png", e.Message);
+        // The column and row as data too (clip train maps the row to its TSV line).
+        Assert.Equal(("ImagePath", 5L), ClipImageRowError.Of(e) is { } row ? (row.Column, row.Row) : default);
     }
 
     [Fact]
