@@ -15,6 +15,7 @@ public static class Program
         if (args is ["bench-table", .. var table]) { BenchTable.Run(table); return; } // build/bench-table.sh
         if (args is ["preprocess-vs-pillow", .. var pre]) { PreprocessThroughput.Run(pre); return; } // build/bench-preprocess.sh
         if (args is ["jpeg-dct-scaling", .. var dct]) { JpegDctScalingQuality.Run(dct); return; } // build/bench-jpeg-dct.sh
+        if (args is ["frozen-text", .. var text]) { FrozenTextThroughput.Run(text); return; }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

@@ -41,7 +41,8 @@ internal sealed class LockedTextFeatures : IDisposable
     {
         var clock = Stopwatch.StartNew();
         long hits = 0;
-        var missing = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Each caption the cache lacks, tokenized once: its length orders the pass and its ids are what is run.
+        var missing = new Dictionary<string, int[]>(StringComparer.Ordinal);
         using (var cursor = data.GetRowCursor([textColumn]))
         {
             var getter = cursor.GetGetter<ReadOnlyMemory<char>>(textColumn);
@@ -53,17 +54,17 @@ internal sealed class LockedTextFeatures : IDisposable
                 var text = value.ToString();
                 var key = KeyOf(text);
                 if (_cache.Contains(key) || missing.ContainsKey(key)) hits++;
-                else missing[key] = text;
+                else missing[key] = _encoder.Tokenize(text);
             }
         }
         // Shortest first across the whole pass, so that each encoder call holds captions of about one length.
-        var pending = missing.OrderBy(p => _encoder.Tokenize(p.Value).Length).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+        var pending = missing.OrderBy(p => p.Value.Length).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
         var features = new float[Math.Min(EncodeChunk, pending.Count) * _encoder.FeatureSize];
         for (var start = 0; start < pending.Count; start += EncodeChunk)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var chunk = pending.Skip(start).Take(EncodeChunk).ToList();
-            _encoder.Featurize(chunk.Select(p => p.Value).ToList(), features);
+            var chunk = pending.GetRange(start, Math.Min(EncodeChunk, pending.Count - start));
+            _encoder.FeaturizeTokens(chunk.ConvertAll(p => p.Value), features);
             for (var i = 0; i < chunk.Count; i++)
                 _cache.Add(chunk[i].Key, features.AsSpan(i * _encoder.FeatureSize, _encoder.FeatureSize));
             _cache.Flush();
@@ -73,26 +74,36 @@ internal sealed class LockedTextFeatures : IDisposable
         return (hits, pending.Count, clock.Elapsed);
     }
 
-    /// <summary>Features [texts.Count, F] of <paramref name="texts"/>; a caption the pass did not see is encoded now.</summary>
+    /// <summary>Features [texts.Count, F] of <paramref name="texts"/>; a caption the pass did not see is encoded now, once however many rows hold it.</summary>
     public Tensor Featurize(IReadOnlyList<string> texts)
     {
         var size = _encoder.FeatureSize;
         var result = new float[texts.Count * size];
-        var missing = new List<(int Slot, string Key, string Text)>();
+        var missing = new List<(int Slot, int Text)>();
+        var unseen = new List<(string Key, string Text)>();
+        var unseenIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < texts.Count; i++)
         {
             var key = KeyOf(texts[i]);
             if (_cache.TryGet(key) is { } cached) cached.CopyTo(result.AsSpan(i * size, size));
-            else missing.Add((i, key, texts[i]));
-        }
-        if (missing.Count > 0)
-        {
-            var encoded = _encoder.Featurize(missing.Select(m => m.Text).ToList());
-            for (var m = 0; m < missing.Count; m++)
+            else
             {
-                _cache.Add(missing[m].Key, encoded[m]);
-                encoded[m].CopyTo(result.AsSpan(missing[m].Slot * size, size));
+                if (!unseenIndex.TryGetValue(key, out var text))
+                {
+                    unseenIndex[key] = text = unseen.Count;
+                    unseen.Add((key, texts[i]));
+                }
+                missing.Add((i, text));
             }
+        }
+        if (unseen.Count > 0)
+        {
+            var encoded = new float[unseen.Count * size];
+            _encoder.Featurize(unseen.ConvertAll(u => u.Text), encoded);
+            for (var u = 0; u < unseen.Count; u++)
+                _cache.Add(unseen[u].Key, encoded.AsSpan(u * size, size));
+            foreach (var (slot, text) in missing)
+                encoded.AsSpan(text * size, size).CopyTo(result.AsSpan(slot * size, size));
         }
         return tensor(result, [texts.Count, size]);
     }

@@ -34,45 +34,32 @@ public sealed partial class ClipModel
             }
             return;
         }
-        var lengths = new int[count];
-        for (int i = 0; i < count; i++)
-            lengths[i] = UsedLength(ids.Slice(i * context, context), Info.Tokenizer.PadId);
-        // Shortest first, ties in row order (a stable sort: the same rows always make the same calls).
-        var order = Enumerable.Range(0, count).OrderBy(i => lengths[i]).ToArray();
-        int budget = batch * context;
-        var buffer = new long[Math.Min(count, batch) * context];
-        var output = Array.Empty<float>();
-        for (int start = 0; start < count;)
-        {
-            var (n, length) = NextCall(lengths, order, start, batch, budget, TextCallsByIds);
-            for (int j = 0; j < n; j++)
-                ids.Slice(order[start + j] * context, length).CopyTo(buffer.AsSpan(j * length, length));
-            if (output.Length < n * d)
-                output = new float[n * d];
-            RunTokens(buffer, n, length, output.AsSpan(0, n * d));
-            for (int j = 0; j < n; j++)
-                output.AsSpan(j * d, d).CopyTo(destination.Slice(order[start + j] * d, d));
-            start += n;
-        }
+        // By ids: a call holds batch × context ids however many rows that is; by rows (benchmarks only): batch rows.
+        LengthSortedCalls.Run(new ContextRows(ids, count, context, Info.Tokenizer.PadId), d,
+            TextCallsByIds ? int.MaxValue : batch, TextCallsByIds ? (long)batch * context : long.MaxValue, RunTokens, destination);
     }
 
-    /// <summary>
-    /// The rows (count) and length of the call starting at <paramref name="start"/> of the length-sorted
-    /// <paramref name="order"/>: as many rows as fit <paramref name="budget"/> ids at the call's length (its longest row's),
-    /// or, when not <paramref name="byIds"/>, at most <paramref name="batch"/> rows; always at least one.
-    /// </summary>
-    internal static (int Rows, int Length) NextCall(int[] lengths, int[] order, int start, int batch, int budget, bool byIds)
+    /// <summary>Full-context token rows, as the token APIs take them: a row's length ends at its last id that is not padding.</summary>
+    private readonly ref struct ContextRows : ITokenRows
     {
-        int n = 0, length = 1;
-        while (start + n < order.Length)
+        private readonly ReadOnlySpan<long> _ids;
+        private readonly int _context;
+        private readonly long _padId;
+
+        public ContextRows(ReadOnlySpan<long> ids, int count, int context, long padId)
         {
-            int longer = Math.Max(length, lengths[order[start + n]]);
-            if (n > 0 && (byIds ? (long)(n + 1) * longer > budget : n + 1 > batch))
-                break;
-            length = longer;
-            n++;
+            _ids = ids;
+            Count = count;
+            _context = context;
+            _padId = padId;
         }
-        return (n, length);
+
+        public int Count { get; }
+
+        public int Length(int row) => UsedLength(_ids.Slice(row * _context, _context), _padId);
+
+        // The row's own ids past its length are padding already.
+        public void CopyTo(int row, Span<long> target) => _ids.Slice(row * _context, target.Length).CopyTo(target);
     }
 
     /// <summary>

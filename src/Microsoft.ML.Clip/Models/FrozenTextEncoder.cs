@@ -195,8 +195,14 @@ public sealed class FrozenTextEncoder : IDisposable
     internal int[] Tokenize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        Interlocked.Increment(ref _textsTokenized);
         return _tokenizer.Encode(text, MaxLength);
     }
+
+    private long _textsTokenized;
+
+    /// <summary>Texts tokenized so far: how tests see that a caption is tokenized once.</summary>
+    internal long TextsTokenized => Interlocked.Read(ref _textsTokenized);
 
     /// <summary>Features of <paramref name="texts"/>: one array of <see cref="FeatureSize"/> per text.</summary>
     public float[][] Featurize(IReadOnlyList<string> texts)
@@ -215,27 +221,43 @@ public sealed class FrozenTextEncoder : IDisposable
     public void Featurize(IReadOnlyList<string> texts, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        if (destination.Length < (long)texts.Count * FeatureSize)
-            throw new ArgumentException($"Room for {texts.Count} x {FeatureSize} features is needed, got {destination.Length}.", nameof(destination));
+        CheckRoom(texts.Count, destination);
         var ids = new int[texts.Count][];
         for (var i = 0; i < texts.Count; i++)
             ids[i] = Tokenize(texts[i] ?? throw new ArgumentException($"Text {i} is null.", nameof(texts)));
-        var order = Enumerable.Range(0, texts.Count).OrderBy(i => ids[i].Length).ToArray();
-        var output = new float[Math.Min(BatchSize, texts.Count) * FeatureSize];
-        for (var start = 0; start < order.Length; start += BatchSize)
+        FeaturizeTokens(ids, destination);
+    }
+
+    /// <summary>
+    /// <see cref="Featurize(IReadOnlyList{string}, Span{float})"/> of texts already tokenized by <see cref="Tokenize"/>
+    /// (the same calls, so the same features).
+    /// </summary>
+    // friend: used by Microsoft.ML.Clip.TorchSharp (LockedTextFeatures runs the ids it sorted the captions by)
+    internal void FeaturizeTokens(IReadOnlyList<int[]> ids, Span<float> destination)
+    {
+        CheckRoom(ids.Count, destination);
+        // BatchSize rows a call, not an id budget as ClipModel's: the calls, and so the features a cache holds, stay what they were.
+        LengthSortedCalls.Run(new TokenizedTexts(ids, PaddingId), FeatureSize, BatchSize, long.MaxValue, Run, destination);
+    }
+
+    private void CheckRoom(int count, Span<float> destination)
+    {
+        if (destination.Length < (long)count * FeatureSize)
+            throw new ArgumentException($"Room for {count} x {FeatureSize} features is needed, got {destination.Length}.", nameof(destination));
+    }
+
+    /// <summary>Rows of <see cref="Tokenize"/>: each its own length, padded with <c>[PAD]</c> to a call's.</summary>
+    private readonly struct TokenizedTexts(IReadOnlyList<int[]> ids, long paddingId) : ITokenRows
+    {
+        public int Count => ids.Count;
+
+        public int Length(int row) => ids[row].Length;
+
+        public void CopyTo(int row, Span<long> target)
         {
-            var n = Math.Min(BatchSize, order.Length - start);
-            var length = ids[order[start + n - 1]].Length;
-            var batch = new long[n * length];
-            Array.Fill(batch, PaddingId);
-            for (var j = 0; j < n; j++)
-            {
-                var row = ids[order[start + j]];
-                for (var k = 0; k < row.Length; k++) batch[j * length + k] = row[k];
-            }
-            Run(batch, n, length, output.AsSpan(0, n * FeatureSize));
-            for (var j = 0; j < n; j++)
-                output.AsSpan(j * FeatureSize, FeatureSize).CopyTo(destination.Slice(order[start + j] * FeatureSize, FeatureSize));
+            var source = ids[row];
+            for (var k = 0; k < source.Length; k++) target[k] = source[k];
+            target[source.Length..].Fill(paddingId);
         }
     }
 
