@@ -116,8 +116,8 @@ internal sealed class DataViewBatchSource : IClipBatchSource
             var key = image() switch
             {
                 ClipImageColumn.ImagePath path => "path:" + path.Path,
-                byte[] bytes => "bytes:" + ImageFeatureCache.Key(bytes),
-                DecodedImage decoded => $"pixels:{decoded.Width}x{decoded.Height}:{(int)decoded.Format}:{ImageFeatureCache.Key(decoded.Pixels)}",
+                byte[] bytes => "bytes:" + FeatureCache.Key(bytes),
+                DecodedImage decoded => $"pixels:{decoded.Width}x{decoded.Height}:{(int)decoded.Format}:{FeatureCache.Key(decoded.Pixels)}",
                 var other => throw new InvalidOperationException($"Unexpected image value {other?.GetType().Name ?? "null"}."),
             };
             if (!sets.TryGetValue(key, out var rows))

@@ -82,7 +82,7 @@ internal sealed class ImageVariants
     /// <summary>The feature-cache key of <paramref name="kind"/> of the image with <paramref name="contentKey"/>.</summary>
     /// <remarks>Versioned: a change to how variants are made must change the version, or old cached features would be reused.</remarks>
     public static string CacheKey(string contentKey, ImageVariantKind kind) =>
-        ImageFeatureCache.Key(string.Create(CultureInfo.InvariantCulture,
+        FeatureCache.Key(string.Create(CultureInfo.InvariantCulture,
             $"image-variant:v1:{kind}:{(kind == ImageVariantKind.Negative ? NegativeSide : ThumbnailSide)}:{contentKey}"));
 
     /// <summary>Whether <paramref name="row"/> shows its image's variant (when it has one) in <paramref name="epoch"/>.</summary>

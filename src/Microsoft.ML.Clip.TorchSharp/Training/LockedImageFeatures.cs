@@ -20,7 +20,7 @@ internal sealed class LockedImageFeatures : IDisposable
     private const int EncodeBatch = 64;
 
     private readonly FrozenImageEncoder _encoder;
-    private readonly ImageFeatureCache _cache;
+    private readonly FeatureCache _cache;
     private readonly ClipImagePreprocessor _preprocessor;
     private readonly Dictionary<long, string> _rowKeys = [];
     private readonly ImageVariants? _variants;
@@ -31,7 +31,7 @@ internal sealed class LockedImageFeatures : IDisposable
     public LockedImageFeatures(FrozenImageEncoder encoder, string cacheDirectory, ImageVariants? variants = null)
     {
         _encoder = encoder;
-        _cache = new ImageFeatureCache(cacheDirectory, encoder);
+        _cache = new FeatureCache(cacheDirectory, encoder);
         _preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
         _variants = variants;
     }
@@ -40,7 +40,7 @@ internal sealed class LockedImageFeatures : IDisposable
     public long VariantsEncoded { get; private set; }
 
     /// <summary>The cache (its hit and miss counters tell what each pass cost).</summary>
-    public ImageFeatureCache Cache => _cache;
+    public FeatureCache Cache => _cache;
 
     /// <summary>
     /// One pass over <paramref name="imageColumn"/> of <paramref name="data"/>: every image not in the cache is encoded
@@ -208,9 +208,9 @@ internal sealed class LockedImageFeatures : IDisposable
                     var detail = $"image file '{path.Path}' does not exist.";
                     throw ClipImageRowError.Attach(new FileNotFoundException($"{ClipImageRowError.Name(column, row)}: {detail}", path.Path, e), column, row, detail);
                 }
-                return (ImageFeatureCache.Key(bytes), bytes);
+                return (FeatureCache.Key(bytes), bytes);
             case byte[] encoded:
-                return (ImageFeatureCache.Key(encoded), encoded);
+                return (FeatureCache.Key(encoded), encoded);
             case DecodedImage decoded:
                 using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
                 {

@@ -7,7 +7,7 @@ namespace Microsoft.ML.Clip.TorchSharp.Training;
 /// <summary>
 /// The text side of locked-text training: each caption's frozen-encoder features (a pretrained sentence encoder such
 /// as MiniLM), keyed by the text in an on-disk cache of the same format and care as the image features'
-/// (<see cref="ImageFeatureCache"/>: one append-only file per encoder id, held exclusively, a torn last record cut off).
+/// (<see cref="FeatureCache"/>: one append-only file per encoder id, held exclusively, a torn last record cut off).
 /// <see cref="EncodeAll"/> runs once before training: it reads the caption column, and encodes every distinct caption
 /// the cache lacks, shortest first in batches cut to their longest caption. The epochs then look features up by text
 /// (<see cref="Featurize"/>), so a caption costs one encoder pass however many epochs, runs or models use it.
@@ -18,7 +18,7 @@ internal sealed class LockedTextFeatures : IDisposable
     private const int EncodeChunk = 1024;
 
     private readonly FrozenTextEncoder _encoder;
-    private readonly ImageFeatureCache _cache;
+    private readonly FeatureCache _cache;
     // Cache key of each caption seen: the epochs look captions up every step, and a key is a SHA-256 of the text.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
     private long _hitsReported, _missesReported;
@@ -26,11 +26,11 @@ internal sealed class LockedTextFeatures : IDisposable
     public LockedTextFeatures(FrozenTextEncoder encoder, string cacheDirectory)
     {
         _encoder = encoder;
-        _cache = new ImageFeatureCache(cacheDirectory, encoder.Id, encoder.FeatureSize);
+        _cache = new FeatureCache(cacheDirectory, encoder.Id, encoder.FeatureSize);
     }
 
     /// <summary>The cache (its hit and miss counters tell what each pass cost).</summary>
-    public ImageFeatureCache Cache => _cache;
+    public FeatureCache Cache => _cache;
 
     /// <summary>
     /// One pass over <paramref name="textColumn"/> of <paramref name="data"/>: every distinct caption not in the cache is
@@ -108,7 +108,7 @@ internal sealed class LockedTextFeatures : IDisposable
         return tensor(result, [texts.Count, size]);
     }
 
-    private string KeyOf(string text) => _keys.GetOrAdd(text, ImageFeatureCache.Key);
+    private string KeyOf(string text) => _keys.GetOrAdd(text, FeatureCache.Key);
 
     /// <summary>What the cache answered since the last call: (look-ups found, look-ups missed).</summary>
     public (long Hits, long Misses) TakeCounts()

@@ -59,7 +59,7 @@ public class ImageVariantTests
     public void A_share_2p_of_the_images_have_a_variant_shown_half_the_time_fixed_by_content_seed_and_epoch()
     {
         var variants = Variants(p: 0.25, seed: 3);
-        var keys = Enumerable.Range(0, 4000).Select(i => ImageFeatureCache.Key($"image {i}")).ToList();
+        var keys = Enumerable.Range(0, 4000).Select(i => FeatureCache.Key($"image {i}")).ToList();
         var kinds = keys.Select(variants.For).ToList();
 
         Assert.Equal(kinds, keys.Select(Variants(p: 0.25, seed: 99).For));   // by content alone, not the seed
@@ -92,7 +92,7 @@ public class ImageVariantTests
             return options;
         }
         var withVariants = Variants(p: 0.25).For;
-        var expected = pairs.Count(p => withVariants(ImageFeatureCache.Key(p.Image)) is not null);
+        var expected = pairs.Count(p => withVariants(FeatureCache.Key(p.Image)) is not null);
         Assert.InRange(expected, 1, 23);
 
         var counts = new List<(int Epoch, long Hits, long Misses)>();

@@ -267,22 +267,22 @@ public class LockedImageTuningTests
         var dir = Fixtures.NewTempDir("lit-torn");
         using var encoder = FrozenImageEncoder.FromOnnx(WriteConvEncoder(dir));
         string path;
-        using (var cache = new ImageFeatureCache(dir, encoder))
+        using (var cache = new FeatureCache(dir, encoder))
         {
-            cache.Add(ImageFeatureCache.Key([1]), new float[Features]);
-            cache.Add(ImageFeatureCache.Key([2]), Enumerable.Repeat(2f, Features).ToArray());
+            cache.Add(FeatureCache.Key([1]), new float[Features]);
+            cache.Add(FeatureCache.Key([2]), Enumerable.Repeat(2f, Features).ToArray());
             path = cache.FilePath;
         }
         using (var file = new FileStream(path, FileMode.Open)) file.SetLength(file.Length - 5);
-        using (var reopened = new ImageFeatureCache(dir, encoder))
+        using (var reopened = new FeatureCache(dir, encoder))
         {
             Assert.Equal(1, reopened.Count);
-            Assert.NotNull(reopened.TryGet(ImageFeatureCache.Key([1])));
-            Assert.Null(reopened.TryGet(ImageFeatureCache.Key([2])));
-            reopened.Add(ImageFeatureCache.Key([2]), Enumerable.Repeat(2f, Features).ToArray());
+            Assert.NotNull(reopened.TryGet(FeatureCache.Key([1])));
+            Assert.Null(reopened.TryGet(FeatureCache.Key([2])));
+            reopened.Add(FeatureCache.Key([2]), Enumerable.Repeat(2f, Features).ToArray());
         }
-        using var third = new ImageFeatureCache(dir, encoder);
-        Assert.Equal(2f, third.TryGet(ImageFeatureCache.Key([2]))![0]);
+        using var third = new FeatureCache(dir, encoder);
+        Assert.Equal(2f, third.TryGet(FeatureCache.Key([2]))![0]);
     }
 
     [Fact]
@@ -290,8 +290,8 @@ public class LockedImageTuningTests
     {
         var dir = Fixtures.NewTempDir("lit-busy");
         using var encoder = FrozenImageEncoder.FromOnnx(WriteConvEncoder(dir));
-        using var first = new ImageFeatureCache(dir, encoder);
-        var e = Assert.Throws<IOException>(() => new ImageFeatureCache(dir, encoder));
+        using var first = new FeatureCache(dir, encoder);
+        var e = Assert.Throws<IOException>(() => new FeatureCache(dir, encoder));
         Assert.Contains(first.FilePath, e.Message);
         Assert.Contains("another cache folder", e.Message);
     }

@@ -33,10 +33,10 @@ public class LockedTextFeaturesTests
         Assert.Equal(distinct.Count, encoder.TextsTokenized - before);
 
         // The pass's order: shortest first, then by key.
-        var order = distinct.OrderBy(c => encoder.Tokenize(c).Length).ThenBy(ImageFeatureCache.Key, StringComparer.Ordinal).ToList();
+        var order = distinct.OrderBy(c => encoder.Tokenize(c).Length).ThenBy(FeatureCache.Key, StringComparer.Ordinal).ToList();
         var expected = encoder.Featurize(order);
         for (var i = 0; i < order.Count; i++)
-            Assert.True(expected[i].AsSpan().SequenceEqual(features.Cache.Peek(ImageFeatureCache.Key(order[i]))), $"caption '{order[i]}'");
+            Assert.True(expected[i].AsSpan().SequenceEqual(features.Cache.Peek(FeatureCache.Key(order[i]))), $"caption '{order[i]}'");
 
         before = encoder.TextsTokenized;
         using (features.Featurize(rows.Take(30).ToList())) { }
@@ -47,7 +47,7 @@ public class LockedTextFeaturesTests
             var values = batch.data<float>().ToArray();
             var f = encoder.FeatureSize;
             Assert.True(values.AsSpan(0, f).SequenceEqual(values.AsSpan(2 * f, f)));
-            Assert.True(values.AsSpan(f, f).SequenceEqual(features.Cache.Peek(ImageFeatureCache.Key(distinct[3]))));
+            Assert.True(values.AsSpan(f, f).SequenceEqual(features.Cache.Peek(FeatureCache.Key(distinct[3]))));
         }
     }
 }

@@ -5,17 +5,19 @@ using Microsoft.ML.Clip.Models;
 namespace Microsoft.ML.Clip.TorchSharp.Training;
 
 /// <summary>
-/// Features of a <see cref="FrozenImageEncoder"/> kept on disk, keyed by the SHA-256 of each image's content: an
-/// image is run through the encoder once, however many epochs, runs or data sets see it; an image whose bytes change
-/// gets a new key and is encoded again, and another encoder (or preprocessing) uses another file.
+/// Features of a frozen encoder kept on disk: a <see cref="FrozenImageEncoder"/>'s keyed by the SHA-256 of each image's
+/// content, a <see cref="FrozenTextEncoder"/>'s by the SHA-256 of each caption's UTF-8 text. An image or caption is run
+/// through the encoder once, however many epochs, runs or data sets see it; one whose bytes change gets a new key and is
+/// encoded again, and another encoder (or preprocessing) uses another file.
 /// </summary>
 /// <remarks>
-/// One append-only file per encoder, <c>{encoder id}.features</c>: a header (magic, version, feature size) and records
-/// of a 32-byte key followed by F float32s. The whole file is read into memory when opened (F = 512 costs 2 KiB an image);
+/// One append-only file per encoder, <c>{first 32 hex of the encoder id}.features</c>: a header (magic, version, feature
+/// size) and records of a 32-byte key followed by F float32s (docs/formats.md; FeatureCacheFormatTests pins the bytes,
+/// so that caches written by earlier builds stay valid). The whole file is read into memory when opened (F = 512 costs 2 KiB an image);
 /// a torn last record — a run killed mid-write — is cut off and recomputed. The file is held exclusively while open:
 /// a second run on the same cache folder at the same time gets a clear error instead of interleaved records.
 /// </remarks>
-internal sealed class ImageFeatureCache : IDisposable
+internal sealed class FeatureCache : IDisposable
 {
     private static readonly byte[] Magic = "CLIPFEAT"u8.ToArray();
     private const int Version = 1;
@@ -25,7 +27,7 @@ internal sealed class ImageFeatureCache : IDisposable
     private readonly int _featureSize;
 
     /// <summary>Opens (or creates) the cache file of <paramref name="encoder"/> in <paramref name="directory"/>.</summary>
-    public ImageFeatureCache(string directory, FrozenImageEncoder encoder)
+    public FeatureCache(string directory, FrozenImageEncoder encoder)
         : this(directory, (encoder ?? throw new ArgumentNullException(nameof(encoder))).Id, encoder.FeatureSize)
     {
     }
@@ -35,7 +37,7 @@ internal sealed class ImageFeatureCache : IDisposable
     /// in <paramref name="directory"/>. The same file format holds a frozen text encoder's features, keyed by the text
     /// (<see cref="Key(string)"/>); encoders have distinct ids, so an image and a text encoder never share a file.
     /// </summary>
-    public ImageFeatureCache(string directory, string encoderId, int featureSize)
+    public FeatureCache(string directory, string encoderId, int featureSize)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentException.ThrowIfNullOrEmpty(encoderId);
@@ -139,7 +141,7 @@ internal sealed class ImageFeatureCache : IDisposable
             throw new InvalidDataException($"'{FilePath}' is not a feature cache of this library's version {Version}; delete it to start a new one.");
         var size = reader.ReadInt32();
         if (size != _featureSize)
-            throw new InvalidDataException($"'{FilePath}' holds {size} features per image; the encoder gives {_featureSize}. Delete it to start a new one.");
+            throw new InvalidDataException($"'{FilePath}' holds {size} features per record; the encoder gives {_featureSize}. Delete it to start a new one.");
         var recordSize = KeySize + 4L * _featureSize;
         var records = (_file.Length - headerSize) / recordSize;
         for (long i = 0; i < records; i++)
