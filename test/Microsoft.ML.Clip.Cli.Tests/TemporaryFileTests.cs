@@ -72,7 +72,7 @@ public class TemporaryFileTests
     public void Abandoned_temporary_folders_are_swept_by_the_next_run_and_live_ones_are_kept()
     {
         var temp = Fixtures.NewTempDir("clip-tmpdir");
-        var dead = DeadPid();
+        var dead = Microsoft.ML.Clip.TestUtilities.DeadProcess.Id();
         Directory.CreateDirectory(Path.Combine(temp, $"clip-onnx-p{dead}s1-abcd1234"));
         Directory.CreateDirectory(Path.Combine(temp, $".clip-onnx-p{dead}s1-abcd1234.clip-staging-p{dead}s1-ef012345"));
         File.WriteAllText(Path.Combine(temp, $".clip-onnx-p{dead}s1-abcd1234.clip-lock"), "{}");
@@ -85,18 +85,4 @@ public class TemporaryFileTests
         Assert.Equal([live], Entries(temp));
     }
 
-    private static int DeadPid()
-    {
-        for (var pid = 4_000_000; ; pid--)
-        {
-            try
-            {
-                using var p = Process.GetProcessById(pid);
-            }
-            catch (ArgumentException)
-            {
-                return pid;
-            }
-        }
-    }
 }

@@ -78,7 +78,7 @@ public class CacheWriteTests(ITestOutputHelper output)
         var folder = Path.GetDirectoryName(target)!;
         Directory.CreateDirectory(folder);
         var name = Path.GetFileName(target);
-        var dead = DeadPid();
+        var dead = Microsoft.ML.Clip.TestUtilities.DeadProcess.Id();
         // A killed writer's partial file, a live writer's (this process: not proven abandoned) and a dead writer's of another file.
         var abandoned = Path.Combine(folder, $"{name}.p{dead}s1-abcd1234.tmp");
         var live = Path.Combine(folder, $"{name}.p{Environment.ProcessId}s0-live0000.tmp");
@@ -202,18 +202,4 @@ public class CacheWriteTests(ITestOutputHelper output)
         Assert.True(codec.GetPixels(codec.Info, bitmap.GetPixels()) == SKCodecResult.Success, $"{when}: '{file}' does not decode whole");
     }
 
-    private static int DeadPid()
-    {
-        for (var pid = 4_000_000; ; pid--)
-        {
-            try
-            {
-                using var p = Process.GetProcessById(pid);
-            }
-            catch (ArgumentException)
-            {
-                return pid;
-            }
-        }
-    }
 }

@@ -109,7 +109,7 @@ public class ModelFolderWriteTests
         }
         Assert.False(Directory.Exists(dir));
         var aside = Assert.Single(Directory.GetDirectories(root, ".model.clip-old-*"));
-        var dead = Path.Combine(root, $".model.clip-old-p{DeadPid()}s1-0000");
+        var dead = Path.Combine(root, $".model.clip-old-p{Microsoft.ML.Clip.TestUtilities.DeadProcess.Id()}s1-0000");
         Directory.Move(aside, dead);
 
         using (var model = ClipModel.Load(dir)) Assert.Equal("vit", model.Info.VisionKind);
@@ -134,7 +134,7 @@ public class ModelFolderWriteTests
         var root = Fixtures.NewTempDir("clip-sweep");
         var dir = Path.Combine(root, "model");
         ClipModelConverter.ConvertToOnnx(Model("vit.openai.pt"), dir);
-        var pid = DeadPid();
+        var pid = Microsoft.ML.Clip.TestUtilities.DeadProcess.Id();
         Directory.CreateDirectory(Path.Combine(root, $".model.clip-staging-p{pid}s1-abcd"));
         File.WriteAllText(Path.Combine(root, ".model.clip-lock"), "{}"); // a lock file left by a killed writer locks nothing
         File.WriteAllText(Path.Combine(dir, $"image.onnx.p{pid}s1-abcd.tmp"), "half");
@@ -168,21 +168,6 @@ public class ModelFolderWriteTests
         Assert.True(File.Exists(Path.Combine(dir, ClipModelInfo.FileName)));
     }
 
-    // A process id that is not running (so its entries are provably abandoned).
-    internal static int DeadPid()
-    {
-        for (var pid = 4_000_000; ; pid--)
-        {
-            try
-            {
-                using var p = System.Diagnostics.Process.GetProcessById(pid);
-            }
-            catch (ArgumentException)
-            {
-                return pid;
-            }
-        }
-    }
 }
 
 /// <summary>Tests that set <see cref="DirectorySwap"/>'s static test hooks run one at a time.</summary>
