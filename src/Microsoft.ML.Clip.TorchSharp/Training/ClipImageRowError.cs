@@ -39,8 +39,9 @@ internal sealed record ClipImageRowError(string Column, long Row, string Detail)
         return e;
     }
 
-    /// <summary>Runs <paramref name="step"/> on the image of one row; a decoding error (whose message names the row already:
-    /// the image was decoded under the source name <see cref="Name"/>) goes on as it is, carrying the column and row.</summary>
+    /// <summary>Runs <paramref name="step"/> on the image of one row; a decoding error becomes <see cref="Naming"/>'s
+    /// <c>Column '…', row N: …</c> with the decoder's message (which names the file) as the detail, as the training batches
+    /// report it.</summary>
     public static T Read<T>(string column, long row, Func<T> step)
     {
         try
@@ -49,8 +50,11 @@ internal sealed record ClipImageRowError(string Column, long Row, string Detail)
         }
         catch (InvalidDataException e) when (Of(e) is null)
         {
-            Attach(e, column, row, e.Message);
-            throw;
+            throw Naming(column, row, e.Message, e);
         }
     }
+
+    /// <summary>What a row's image is decoded as in messages: its file when it is a path, else <see cref="Name"/>.</summary>
+    public static string SourceName(object image, string column, long row)
+        => image is ClipImageColumn.ImagePath path ? path.Path : Name(column, row);
 }

@@ -77,7 +77,7 @@ internal sealed class LockedImageFeatures : IDisposable
                     continue;
                 }
                 var row = cursor.Position;
-                var name = ClipImageRowError.Name(imageColumn.Name, row);
+                var name = ClipImageRowError.SourceName(value, imageColumn.Name, row);
                 var (key, content) = ContentKey(value, imageColumn.Name, row);
                 if (value is ClipImageColumn.ImagePath path)
                     pathKeys[path.Path] = key;
@@ -126,7 +126,7 @@ internal sealed class LockedImageFeatures : IDisposable
                 if (!_cache.Contains(variantKey))
                 {
                     var original = image;
-                    image = ClipImageRowError.Read(column, row, () => _variants.Make(original, _variants.For(key)!.Value, ClipImageRowError.Name(column, row)));
+                    image = ClipImageRowError.Read(column, row, () => _variants.Make(original, _variants.For(key)!.Value, ClipImageRowError.SourceName(original, column, row)));
                 }
                 key = variantKey;
             }
@@ -135,7 +135,7 @@ internal sealed class LockedImageFeatures : IDisposable
             else
             {
                 // Not encoded up front (the view changed between passes): encode it now.
-                missing.Add((key, image, ClipImageRowError.Name(column, row), row));
+                missing.Add((key, image, ClipImageRowError.SourceName(images[i], column, row), row));
                 slots.Add(i);
             }
         }
@@ -169,7 +169,7 @@ internal sealed class LockedImageFeatures : IDisposable
     public void Dispose() => _cache.Dispose();
 
     // Encodes the images (preprocessed batch by batch into the encoder's buffer) and stores the features. A decoding error
-    // keeps its message (which names the row) and carries the column and row.
+    // names the column and row, and carries them (ClipImageRowError).
     private int Encode(List<(string Key, object Image, string Name, long Row)> images, string column)
     {
         if (images.Count == 0) return 0;
@@ -182,8 +182,7 @@ internal sealed class LockedImageFeatures : IDisposable
             }
             catch (InvalidDataException e) when (ClipImageRowError.Of(e) is null)
             {
-                ClipImageRowError.Attach(e, column, image.Row, e.Message);
-                throw;
+                throw ClipImageRowError.Naming(column, image.Row, e.Message, e); // as ClipImageRowError.Read (a span cannot enter its lambda)
             }
         }, features);
         for (var i = 0; i < images.Count; i++)

@@ -34,6 +34,9 @@ internal static class ClipOnnxTransformer
     public static string ResidualBlock(OnnxGraphBuilder g, string x, IReadOnlyDictionary<string, StateTensor> sd, string prefix,
         int width, int heads, ClipConfig config, string headShape, string? mask, string? firstRows = null)
     {
+        // The [T, T] mask has a row per query position; with fewer query rows it would broadcast to the wrong ones.
+        if (firstRows is not null && mask is not null)
+            throw new ArgumentException("A block that computes only its first rows takes no attention mask.", nameof(mask));
         var h = g.LayerNorm(x, sd[prefix + "ln_1.weight"], sd[prefix + "ln_1.bias"], config.LayerNormEps, prefix + "ln_1");
         // LayerNorm works row by row, so slicing after it is the same as slicing before.
         var queries = firstRows is null ? h : g.Slice(h, [0], firstRows, 0);

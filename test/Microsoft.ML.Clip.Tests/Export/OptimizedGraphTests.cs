@@ -67,7 +67,7 @@ public class OptimizedGraphTests(ITestOutputHelper output)
         string MlpInput(int block) => model.Graph.Node.Single(n => n.OpType == "Gemm"
             && n.Input[1] == $"visual.transformer.resblocks.{block}.mlp.c_fc.weight_t").Input[0];
         foreach (var name in new[] { MlpInput(0), MlpInput(1) })
-            model.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
+            model.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } });
         var path = Path.Combine(Fixtures.NewTempDir("clip-optimized-rows"), "image.onnx");
         File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
 

@@ -69,9 +69,10 @@ public class ImageRowErrorTests
         var row = ClipImageRowError.Of(e);
         Assert.NotNull(row);
         Assert.Equal(("ImagePath", 1L), (row.Column, row.Row));
-        // The decoder's message, unchanged: it names the image by its column and row.
-        Assert.StartsWith("Image 'Column 'ImagePath', row 1'", e.Message);
-        Assert.Equal(e.Message, row.Detail);
+        // As without a locked tower: the message names column and row, the detail the file (not the row again).
+        Assert.Contains(pairs[1].ImagePath, row.Detail);
+        Assert.DoesNotContain("row 1", row.Detail);
+        Assert.Equal($"Column 'ImagePath', row 1: {row.Detail}", e.Message);
     }
 
     [Fact]
