@@ -33,8 +33,9 @@ internal static partial class ClipModelFactory
         return ScratchConfig(options);
     }
 
-    // The architecture to train from scratch: the preset or config, at the asked embedding size.
-    private static ClipConfig ScratchConfig(ClipTrainerOptions options)
+    // The architecture to train from scratch: the preset or config, at the asked embedding size (also what a resume with
+    // Config given is compared with, ClipTrainingCheckpoint).
+    internal static ClipConfig ScratchConfig(ClipTrainerOptions options)
     {
         var config = options.Config ?? ClipModelPresets.Get(options.Preset);
         return options.EmbeddingSize is int size ? config with { EmbedDim = size } : config;

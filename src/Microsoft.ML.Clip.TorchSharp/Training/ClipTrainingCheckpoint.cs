@@ -184,9 +184,9 @@ internal static class ClipTrainingCheckpoint
         if (options.Config is { } config)
         {
             var recorded = header.Config;
-            // The architecture as ClipModelFactory builds it from the config: at the asked embedding size, then rebuilt on
-            // the frozen encoders' features (a locked run records those).
-            var expected = options.EmbeddingSize is int size ? config with { EmbedDim = size } : config;
+            // The architecture as ClipModelFactory builds it from the config, then rebuilt on the frozen encoders' features
+            // (a locked run records those).
+            var expected = ClipModelFactory.ScratchConfig(options);
             if (recorded.TextFeatureSize is int textFeatures)
                 expected = expected.WithTextFeatures(textFeatures, recorded.ContextLength, recorded.VocabSize);
             if (recorded.ImageFeatureSize is int features)
