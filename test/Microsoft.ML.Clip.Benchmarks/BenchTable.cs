@@ -336,10 +336,14 @@ internal static class BenchTable
 
     private static string ExportModel(Context c)
     {
-        // "-g2": the issue-14 graph layout (sequence-first Gemm towers, text of any length); an older cache is not reused.
+        // Re-exported whenever the exporter is another build (its stamp beside the folder).
         var folder = Path.Combine(c.CacheFolder, $"{c.Preset}-random-g2");
-        if (File.Exists(Path.Combine(folder, "clip_model.json")))
+        var stamp = folder + ".exporter-build";
+        if (File.Exists(Path.Combine(folder, "clip_model.json")) && CacheFiles.MadeByThisExporter(stamp))
             return folder;
+        // Made by older code, or never: the folder (and the int8 and fixed-length copies made from it) is made again.
+        foreach (var stale in new[] { folder, folder + "-fixed" })
+            if (Directory.Exists(stale)) Directory.Delete(stale, recursive: true);
         c.Log($"  exporting a random {c.Preset} model to {folder} (once; cached)");
         var staging = folder + ".partial";
         if (Directory.Exists(staging))
@@ -350,6 +354,7 @@ internal static class BenchTable
         if (Directory.Exists(folder))
             Directory.Delete(folder, recursive: true);
         Directory.Move(staging, folder);
+        CacheFiles.Stamp(stamp);
         return folder;
     }
 

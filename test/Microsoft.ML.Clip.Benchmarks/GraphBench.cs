@@ -311,19 +311,18 @@ internal static class GraphBench
         // timed as if it were the current one); the copies made from it (fixed text length, int8) go with it.
         var ours = Path.Combine(folder, "ours");
         var stamp = Path.Combine(folder, "ours.exporter-build");
-        var build = typeof(ClipModelConverter).Assembly.ManifestModule.ModuleVersionId.ToString();
-        if (!File.Exists(Path.Combine(ours, ClipModelInfo.FileName)) || !File.Exists(stamp) || File.ReadAllText(stamp) != build)
+        if (!File.Exists(Path.Combine(ours, ClipModelInfo.FileName)) || !CacheFiles.MadeByThisExporter(stamp))
         {
             c.Log($"  converting {folder}/model.pt with ClipModelConverter (this build of the exporter)");
             foreach (var stale in new[] { ours, Path.Combine(folder, "ours-fixed"), Path.Combine(folder, "ours-int8") })
                 if (Directory.Exists(stale)) Directory.Delete(stale, recursive: true);
             ClipModelConverter.ConvertToOnnx(Path.Combine(folder, "model.pt"), ours);
-            CacheFiles.Write(stamp, System.Text.Encoding.UTF8.GetBytes(build));
+            CacheFiles.Stamp(stamp);
         }
         return folder;
     }
 
-    // The same folder (hard links to the graphs) with text_sequence: fixed.
+    // The same folder (copies of the graphs) with text_sequence: fixed.
     private static string FixedCopy(Context c)
     {
         var folder = Path.Combine(c.ModelFolder, "ours-fixed");

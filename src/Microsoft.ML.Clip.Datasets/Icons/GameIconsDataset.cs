@@ -137,7 +137,7 @@ public static partial class GameIconsDataset
     /// <summary>An icon name as words: pieces between hyphens joined by spaces, except that the hyphen stays where a
     /// neighbouring piece is a single character (<c>t-shirt</c>, <c>x-ray</c>, <c>card-2-clubs</c>; but
     /// <c>3d-glasses</c> → "3d glasses").</summary>
-    public static string NameAsWords(string name)
+    internal static string NameAsWords(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         var pieces = name.Split('-');

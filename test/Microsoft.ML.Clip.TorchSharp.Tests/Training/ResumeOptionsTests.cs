@@ -16,7 +16,7 @@ public class ResumeOptionsTests
     public void Other_options_are_refused_with_a_typed_error_whose_message_names_each_option_and_both_values()
     {
         // A folder named like an option: a front end that rewrote option names in the message would rewrite the path too.
-        var path = Path.Combine(Path.GetTempPath(), "Seed", "checkpoint.clipckpt");
+        var path = Path.Combine(Path.GetTempPath(), "LearningRate", "checkpoint.clipckpt"); // named like an option that differs
         var header = new ClipPackageHeader(JsonNode.Parse("""{"learning_rate": 0.0005, "epochs": 1, "seed": 42}""")!.AsObject(), path);
         using var checkpoint = new ClipTrainingCheckpoint.Loaded(path, header, []);
         var options = new ClipTrainerOptions { LearningRate = 0.01, Epochs = 2, Seed = 42 };
