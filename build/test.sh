@@ -12,7 +12,9 @@ run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/clip-test-run.XXXXXX")
 trap 'rm -f "$log"; rm -rf "$run_tmp"' EXIT
 export TMPDIR="$run_tmp"
 set +e
-dotnet test Microsoft.ML.Clip.sln -c Release --no-build -nologo \
+# --blame: when a test host dies (a native crash, an unhandled exception on another thread), the run names the test
+# that was running instead of just counting fewer passes; a test stuck for 15 minutes is named and its host ended.
+dotnet test Microsoft.ML.Clip.sln -c Release --no-build -nologo --blame --blame-hang-timeout 15m --blame-hang-dump-type none \
   --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
@@ -20,5 +22,11 @@ passed=$(awk '/^ +Passed: +[0-9]+ *$/ { s += $2 } END { print s + 0 }' "$log")
 failed=$(awk '/^ +Failed: +[0-9]+ *$/ { s += $2 } END { print s + 0 }' "$log")
 data_dir=${CLIP_DATA_DIR:-data}
 [ -f "$data_dir/fetched-full" ] || echo "note: the real-data tests were not built (no $data_dir/fetched-full; build/fetch-data.sh fetches the data)"
+if [ "$status" -ne 0 ]; then
+  # CI keeps only the end of the output: repeat what says why the run failed (an aborted test host counts no failure).
+  echo "dotnet test exited with $status; what it said of aborted runs and failures:"
+  grep -E -i "aborted|crash|exited with error|host process|test running when|^ +Failed [A-Za-z]|error MSB|No test is available" "$log" \
+    | grep -v "^ *Passed " | awk '!seen[$0]++' | head -40 || true
+fi
 echo "$passed passed, $failed failed"
 exit "$status"
