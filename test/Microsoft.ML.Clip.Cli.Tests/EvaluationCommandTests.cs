@@ -253,6 +253,25 @@ public class EvaluationCommandTests
     }
 
     [Fact]
+    public void Retrieval_with_no_readable_image_counts_images_not_captions()
+    {
+        // Two images, three captions each, neither image readable.
+        var dir = Fixtures.NewTempDir("cli-eval-unreadable");
+        var rows = new List<(string Path, string Label)>();
+        foreach (var name in new[] { "a.png", "b.png" })
+        {
+            File.WriteAllText(Path.Combine(dir, name), "not a png");
+            rows.AddRange(new[] { "one", "two", "three" }.Select(c => (name, $"caption {c} of {name}")));
+        }
+        var pairs = EvaluationData.WriteTsv(Path.Combine(dir, "pairs.tsv"), rows);
+
+        // Before: "none of its 6 images could be read" (the caption rows).
+        var r = CliRunner.Run(null, "eval-retrieval", "--model", EvaluationData.Model, "--pairs", pairs, "--skip-bad-files");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"{pairs}: none of its 2 images could be read.", r.StdErr);
+    }
+
+    [Fact]
     public void RetrievalRecallReachesOneAtKEqualToTheImageCount()
     {
         var dir = Fixtures.NewTempDir("cli-eval-pairs");
