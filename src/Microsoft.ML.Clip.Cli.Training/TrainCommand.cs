@@ -63,7 +63,9 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every-steps") { Description = "Write a checkpoint every N steps (0: at the end only).", DefaultValueFactory = _ => 0 };
         var variants = new Option<double>("--image-variant-probability")
         {
-            Description = "With --image-encoder: the probability that a row trains on a grey-negative (28 px) or thumbnail (32 px) variant of its image, encoded once and cached (default: 0; 0.25 with both towers locked).",
+            // The locked-towers value is read from the recipe itself (as LockedTowersRecipe is), so the help follows it.
+            Description = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"With --image-encoder: the probability that a row trains on a grey-negative (28 px) or thumbnail (32 px) variant of its image, encoded once and cached (default: 0; {ClipTrainerOptions.LockedTowers().ImageVariantProbability:G} with both towers locked)."),
             DefaultValueFactory = _ => 0,
         };
         var crop = new Option<double>("--random-resized-crop-min-scale") { Description = "Random resized crop: smallest area fraction (e.g. 0.9); 0: off.", DefaultValueFactory = _ => 0 };
@@ -77,6 +79,10 @@ internal static class TrainCommand
         };
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
+            // The trainer refuses this too, but in its own field names (ImageVariantProbability, ImageEncoder), which the user
+            // of the tool never typed; checked here under the options' names, before the out folder is touched.
+            if (parse.GetResult(variants) is { Implicit: false } given && parse.GetValue(variants) > 0 && parse.GetValue(imageEncoder) is null)
+                throw new ArgumentException($"--image-variant-probability must be 0 without --image-encoder (its variants stand in for the cached features of a frozen image encoder), got {given.Tokens[^1].Value}.");
             var tsv = parse.GetValue(data)!;
             var outDir = parse.GetValue(output)!;
             var resumeFrom = parse.GetValue(resume);

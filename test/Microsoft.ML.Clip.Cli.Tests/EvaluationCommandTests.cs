@@ -149,6 +149,32 @@ public class EvaluationCommandTests
     }
 
     [Fact]
+    public void Compare_checks_the_test_labels_before_embedding_any_image()
+    {
+        // A training image that is not an image: the embedding pass would fail on it (without --skip-bad-files). The label
+        // error must come first, so the broken file is never reached.
+        var (dir, train, _) = TsvSet(2, 1);
+        var broken = Path.Combine(dir, "red_square", "red_square_1_0.png");
+        File.WriteAllText(broken, "not a png");
+        var badLabel = EvaluationData.WriteTsv(Path.Combine(dir, "bad.tsv"), [(Path.Combine("green_square", "green_square_2_0.png"), "purple_square")]);
+        var outDir = Path.Combine(Fixtures.NewTempDir("cli-eval-label"), "report");
+
+        // Before: the set's images were embedded first, so the broken training image was reported and the label never was.
+        var r = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", $"{train},{badLabel}", "--out", outDir, .. FastSweep]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"{badLabel}: label 'purple_square' of '{Path.Combine(dir, "green_square", "green_square_2_0.png")}' is not a class of the training set.", r.StdErr);
+        Assert.DoesNotContain("red_square_1_0.png", r.StdErr);
+        Assert.DoesNotContain("Loaded CLIP model", r.StdErr);
+        Assert.False(Directory.Exists(outDir));
+
+        // --skip-bad-files cannot make an unseen label a class (leaving images out only removes classes): refused as early.
+        var skipping = CliRunner.Run(null, ["compare", "--model", EvaluationData.Model, "--data", $"{train},{badLabel}", "--out", outDir, "--skip-bad-files", .. FastSweep]);
+        Assert.Equal(1, skipping.ExitCode);
+        Assert.Contains("label 'purple_square'", skipping.StdErr);
+        Assert.DoesNotContain("CLIP: embedded", skipping.StdErr);
+    }
+
+    [Fact]
     public void A_data_set_that_fails_late_keeps_the_results_of_the_finished_ones()
     {
         // A set whose TSV and files are all there, but one image is not an image: found only when its features are computed.
@@ -224,6 +250,25 @@ public class EvaluationCommandTests
         Assert.Contains($"skipped '{broken}': ", r.StdErr);
         Assert.DoesNotContain("once.png", r.StdErr);
         Assert.Contains("4 images, 4 captions", r.StdOut);
+    }
+
+    [Fact]
+    public void Retrieval_with_no_readable_image_counts_images_not_captions()
+    {
+        // Two images, three captions each, neither image readable.
+        var dir = Fixtures.NewTempDir("cli-eval-unreadable");
+        var rows = new List<(string Path, string Label)>();
+        foreach (var name in new[] { "a.png", "b.png" })
+        {
+            File.WriteAllText(Path.Combine(dir, name), "not a png");
+            rows.AddRange(new[] { "one", "two", "three" }.Select(c => (name, $"caption {c} of {name}")));
+        }
+        var pairs = EvaluationData.WriteTsv(Path.Combine(dir, "pairs.tsv"), rows);
+
+        // Before: "none of its 6 images could be read" (the caption rows).
+        var r = CliRunner.Run(null, "eval-retrieval", "--model", EvaluationData.Model, "--pairs", pairs, "--skip-bad-files");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"{pairs}: none of its 2 images could be read.", r.StdErr);
     }
 
     [Fact]

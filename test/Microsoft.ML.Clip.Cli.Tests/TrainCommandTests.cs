@@ -169,6 +169,38 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void Image_variant_probability_without_an_image_encoder_is_refused_under_the_option_name()
+    {
+        // Before: "ImageVariantProbability swaps the cached features of a frozen image encoder for its variants' features: it
+        // needs ImageEncoder. (Parameter 'ImageVariantProbability')" — the trainer's field names, and no value.
+        var dir = Fixtures.NewTempDir("clip-cli-train-variants");
+        var tsv = WriteData(dir);
+        var result = CliRunner.Run(null, "train", "--data", tsv, "--out", Path.Combine(dir, "out"), "--image-variant-probability", "0.5", "--device", "cpu");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--image-variant-probability must be 0 without --image-encoder", result.StdErr);
+        Assert.Contains("got 0.5", result.StdErr);
+        Assert.DoesNotContain("ImageVariantProbability", result.StdErr);
+        Assert.DoesNotContain("ImageEncoder", result.StdErr);
+        Assert.DoesNotContain(result.Lines, l => l.StartsWith("step ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Image_variant_probability_help_gives_the_locked_towers_value_of_the_recipe()
+    {
+        // The --text-encoder help lists the locked-towers recipe, read from ClipTrainerOptions.LockedTowers(); the
+        // --image-variant-probability help must give the same value (before, it was a hard-coded 0.25 that would not follow
+        // a change of the recipe).
+        var help = CliRunner.RunTool(CliRunner.TrainToolPath, null, ["--help"]);
+        Assert.True(help.ExitCode == 0, help.StdErr);
+        var text = System.Text.RegularExpressions.Regex.Replace(help.StdOut, @"\s+", " ");
+        var recipe = System.Text.RegularExpressions.Regex.Match(text, @"locked-towers recipe: .*?image variant probability ([0-9]+(?:\.[0-9]+)?)");
+        Assert.True(recipe.Success, text);
+        var option = System.Text.RegularExpressions.Regex.Match(text, @"--image-variant-probability <image-variant-probability> (.*?)\[default: 0\]");
+        Assert.True(option.Success, text);
+        Assert.Contains($"; {recipe.Groups[1].Value} with both towers locked", option.Groups[1].Value);
+    }
+
+    [Fact]
     public void A_missing_image_is_reported_with_its_line()
     {
         var dir = Fixtures.NewTempDir("clip-cli-train-bad");

@@ -12,7 +12,8 @@ namespace ClipCli.Commands;
 /// <summary>
 /// <c>clip compare</c>: the CLIP paper's comparison on each data set — zero-shot CLIP, a linear probe on CLIP
 /// features, a linear probe on ResNet-18 features (with <c>--resnet18</c>) and the few-shot curve; writes <c>report.md</c>,
-/// <c>results.json</c> and one PNG per set. Every data set is read and checked before the model is loaded; the report is
+/// <c>results.json</c> and one PNG per set. Every data set is read and checked (its files, and that every test label is a
+/// class of its training rows) before the model is loaded; the report is
 /// rewritten (whole) after each finished set, so a set that fails later leaves the results of the finished ones.
 /// </summary>
 internal static class CompareCommand
@@ -56,6 +57,11 @@ internal static class CompareCommand
             // --skip-bad-files an image that does not decode is left out in the set's one embedding pass (each image is
             // decoded once; the ResNet-18 baseline then reads only the images kept).
             var sets = parse.GetValue(data)!.Select(spec => ComparisonDataSource.Resolve(spec, parse.GetValue(testFraction), seedValue)).ToArray();
+            // A test label that no training row has is refused here, for every set, before any image is embedded (as probe
+            // does): leaving bad images out (--skip-bad-files) only removes classes, so no embedding pass could make it one.
+            // The check after each set's pass stays for the class whose every training image was left out.
+            foreach (var (_, trainSet, testSet, _) in sets)
+                testSet.ClassIndices(trainSet.ClassNames());
             var skipBadFiles = parse.GetValue(skip);
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             Directory.CreateDirectory(outDir);

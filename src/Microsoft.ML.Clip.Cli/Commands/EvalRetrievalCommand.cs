@@ -29,18 +29,25 @@ internal static class EvalRetrievalCommand
             var paths = LabeledImageSet.ReadPairs(pairsFile, "caption", out var captions);
             // One embedding per distinct image; every caption points to its image.
             var images = paths.Distinct(StringComparer.Ordinal).ToArray();
-            var index = images.Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i, StringComparer.Ordinal);
 
             using var clip = InferenceCommandSupport.Load(parse.GetValue(model)!, parse.GetValue(gpu));
             // With --skip-bad-files an image that cannot be read is left out in this one embedding pass, and its captions with it.
             var embedded = ImageFeatures.Clip(clip, images, EvaluationCli.Info, parse.GetValue(skip));
-            var (set, _) = EvaluationCli.Readable(new LabeledImageSet(pairsFile, paths, captions), [.. paths.Select(p => embedded[index[p]])]);
-            var readable = Enumerable.Range(0, images.Length).Where(i => embedded[i] is not null).ToArray();
-            var imageEmbeddings = readable.Select(i => embedded[i]!).ToArray();
-            var readableIndex = readable.Select((i, k) => (images[i], k)).ToDictionary(x => x.Item1, x => x.k, StringComparer.Ordinal);
-            var textToImage = set.Paths.Select(p => readableIndex[p]).ToArray();
-            captions = set.Labels;
-            var textEmbeddings = clip.EmbedTexts(captions);
+            // The images kept, each with its place among them: one lookup, for the image embeddings and the captions' targets.
+            var kept = new Dictionary<string, int>(StringComparer.Ordinal);
+            var imageEmbeddings = new List<float[]>();
+            for (var i = 0; i < images.Length; i++)
+            {
+                if (embedded[i] is not { } embedding) continue;
+                kept[images[i]] = imageEmbeddings.Count;
+                imageEmbeddings.Add(embedding);
+            }
+            // Counted in distinct images: a caption row is not an image (several rows may share one).
+            if (imageEmbeddings.Count == 0)
+                throw new InvalidDataException($"{pairsFile}: none of its {images.Length} images could be read.");
+            var rows = Enumerable.Range(0, paths.Count).Where(r => kept.ContainsKey(paths[r])).ToArray();
+            var textToImage = rows.Select(r => kept[paths[r]]).ToArray();
+            var textEmbeddings = clip.EmbedTexts([.. rows.Select(r => captions[r])]);
             foreach (var t in textEmbeddings)
                 ClipModel.Normalize(t);
             var result = ClipEvaluation.Retrieval(imageEmbeddings, textEmbeddings, textToImage, kValues);
