@@ -27,6 +27,8 @@ if [ "$status" -ne 0 ]; then
   echo "dotnet test exited with $status; what it said of aborted runs and failures:"
   grep -E -i "aborted|crash|exited with error|host process|test running when|^ +Failed [A-Za-z]|error MSB|No test is available" "$log" \
     | grep -v "^ *Passed " | awk '!seen[$0]++' | head -40 || true
+  # A host killed from outside (the out-of-memory killer) leaves no message of its own.
+  free -m | awk '/^Mem:/ { print "memory now: " $3 " MiB used, " $7 " MiB available of " $2 }' || true
 fi
 echo "$passed passed, $failed failed"
 exit "$status"
