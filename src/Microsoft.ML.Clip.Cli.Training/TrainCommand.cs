@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.IO;
@@ -77,12 +78,32 @@ internal static class TrainCommand
             data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, weightDecay, seed, init, lockImage, lockText, imageEncoder, textEncoder,
             embeddingSize, oneCaption, orthogonal, encoderResolution, featureCache, resnetModels, resume, checkpointEvery, crop, variants, device, force,
         };
+        // The combinations the trainer refuses (ClipTrainerOptionsValidation) in its own field names (LockImageTower,
+        // ImageEncoder, ...), which the user of the tool never typed: each is checked here under the options' names, before
+        // the out folder is touched, as "OPTION must be RULE, got VALUE." (the value as typed). The library's order.
+        // A value from the locked-towers recipe never trips one: the recipe applies only with both encoders given.
+        (Option Option, string Rule, Func<ParseResult, bool> Refused)[] combinations =
+        [
+            (lockText, "false with --lock-image-tower (nothing but the temperature would train)",
+                p => p.GetValue(lockImage) && p.GetValue(lockText)),
+            (encoderResolution, "left out without --image-encoder (it is that encoder's input side)",
+                p => p.GetValue(encoderResolution) is not null && p.GetValue(imageEncoder) is null),
+            (lockImage, "false with --image-encoder (the encoder is frozen already; the flag would also freeze the projection trained on it)",
+                p => p.GetValue(lockImage) && p.GetValue(imageEncoder) is not null),
+            (lockText, "false with --text-encoder (the encoder is frozen already; the flag would also freeze the head trained on it)",
+                p => p.GetValue(lockText) && p.GetValue(textEncoder) is not null),
+            (orthogonal, "false without --image-encoder or --text-encoder (it initialises the projections on frozen features)",
+                p => p.GetValue(orthogonal) && p.GetValue(imageEncoder) is null && p.GetValue(textEncoder) is null),
+            (variants, "0 without --image-encoder (its variants stand in for the cached features of a frozen image encoder)",
+                p => p.GetValue(variants) > 0 && p.GetValue(imageEncoder) is null),
+            (crop, "0 with --image-encoder (its features are computed once per image and cached, so no crop would reach it)",
+                p => p.GetValue(crop) > 0 && p.GetValue(imageEncoder) is not null),
+        ];
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
-            // The trainer refuses this too, but in its own field names (ImageVariantProbability, ImageEncoder), which the user
-            // of the tool never typed; checked here under the options' names, before the out folder is touched.
-            if (parse.GetResult(variants) is { Implicit: false } given && parse.GetValue(variants) > 0 && parse.GetValue(imageEncoder) is null)
-                throw new ArgumentException($"--image-variant-probability must be 0 without --image-encoder (its variants stand in for the cached features of a frozen image encoder), got {given.Tokens[^1].Value}.");
+            foreach (var (option, rule, refused) in combinations)
+                if (parse.GetResult(option) is OptionResult { Implicit: false } given && refused(parse))
+                    throw new ArgumentException($"{option.Name} must be {rule}, got {(given.Tokens.Count > 0 ? given.Tokens[^1].Value : "true")}.");
             var tsv = parse.GetValue(data)!;
             var outDir = parse.GetValue(output)!;
             var resumeFrom = parse.GetValue(resume);
