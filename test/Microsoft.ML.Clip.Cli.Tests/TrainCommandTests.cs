@@ -239,6 +239,23 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void Embedding_size_help_gives_the_locked_towers_value_of_the_recipe()
+    {
+        // As for --image-variant-probability: the --embedding-size help gave a hard-coded 512; it must be the value of the
+        // recipe (ClipTrainerOptions.LockedTowers()) that the --text-encoder help lists (read from the recipe itself). This
+        // project does not reference the trainer library, so the recipe is read from the help; the test fails on a
+        // hard-coded value once the recipe changes.
+        var help = CliRunner.RunTool(CliRunner.TrainToolPath, null, ["--help"]);
+        Assert.True(help.ExitCode == 0, help.StdErr);
+        var text = System.Text.RegularExpressions.Regex.Replace(help.StdOut, @"\s+", " ");
+        var recipe = System.Text.RegularExpressions.Regex.Match(text, @"locked-towers recipe: embedding size ([0-9]+)");
+        Assert.True(recipe.Success, text);
+        var option = System.Text.RegularExpressions.Regex.Match(text, @"--embedding-size <embedding-size> (.*?) --");
+        Assert.True(option.Success, text);
+        Assert.Contains($"(default: the preset's; {recipe.Groups[1].Value} with both towers locked)", option.Groups[1].Value);
+    }
+
+    [Fact]
     public void A_missing_image_is_reported_with_its_line()
     {
         var dir = Fixtures.NewTempDir("clip-cli-train-bad");
