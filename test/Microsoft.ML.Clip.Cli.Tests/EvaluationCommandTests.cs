@@ -56,6 +56,34 @@ public class EvaluationCommandTests
         Assert.Contains("--model", noModel.StdErr);
     }
 
+    [Fact]
+    public void Probe_checks_the_test_labels_before_embedding_with_skip_bad_files()
+    {
+        // A training image that is not an image, and a test label that no training row has: with --skip-bad-files the label
+        // error must still come before the model is loaded and any image is embedded (as without the flag).
+        var (dir, train, _) = TsvSet(2, 1);
+        var broken = Path.Combine(dir, "red_square", "red_square_1_0.png");
+        File.WriteAllText(broken, "not a png");
+        var badLabel = EvaluationData.WriteTsv(Path.Combine(dir, "bad.tsv"), [(Path.Combine("green_square", "green_square_2_0.png"), "purple_square")]);
+
+        // Before: the labels were checked only after the embedding pass ('skipped ...', 'CLIP: embedded ...' came first).
+        var r = CliRunner.Run(null, ["probe", "--model", EvaluationData.Model, "--train", train, "--test", badLabel, "--skip-bad-files", .. FastSweep]);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"{badLabel}: label 'purple_square' of '{Path.Combine(dir, "green_square", "green_square_2_0.png")}' is not a class of the training set.", r.StdErr);
+        Assert.DoesNotContain("CLIP: embedded", r.StdErr);
+        Assert.DoesNotContain("red_square_1_0.png", r.StdErr);
+        Assert.DoesNotContain("Loaded CLIP model", r.StdErr);
+
+        // The check after the pass stays: a class whose every training image was left out is no class.
+        var onlyRed = Path.Combine(dir, "red_square", "red_square_1_1.png");
+        File.WriteAllText(onlyRed, "not a png either");
+        var red = EvaluationData.WriteTsv(Path.Combine(dir, "red.tsv"), [(Path.Combine("red_square", "red_square_2_0.png"), "red_square")]);
+        var emptied = CliRunner.Run(null, ["probe", "--model", EvaluationData.Model, "--train", train, "--test", red, "--skip-bad-files", .. FastSweep]);
+        Assert.Equal(1, emptied.ExitCode);
+        Assert.Contains("CLIP: embedded", emptied.StdErr);
+        Assert.Contains($"{red}: label 'red_square' of '{Path.Combine(dir, "red_square", "red_square_2_0.png")}' is not a class of the training set.", emptied.StdErr);
+    }
+
     [Theory]
     [InlineData("clip")]
     [InlineData("resnet18")]

@@ -47,11 +47,11 @@ internal static class ProbeCommand
                 throw new ArgumentException("--model is required with --features clip.");
             var trainSet = LabeledImageSet.ReadTsv(parse.GetValue(train)!);
             var testSet = LabeledImageSet.ReadTsv(parse.GetValue(test)!);
-            // With --skip-bad-files an image that cannot be read is left out in the one embedding pass (each image is
-            // decoded once), so the labels are checked after it; without, before the model is loaded.
+            // A test label that no training row has is refused here, before the model is loaded and any image is embedded,
+            // with or without --skip-bad-files: leaving unreadable images out only removes classes, so no embedding pass
+            // could make it one. The check after the pass stays for a class whose every training image was left out.
             var skipBadFiles = parse.GetValue(skip);
-            if (!skipBadFiles)
-                Labels(trainSet, testSet);
+            Labels(trainSet, testSet);
 
             var ml = new MLContext(parse.GetValue(seed));
             float[]?[] trainRows, testRows;
