@@ -55,8 +55,8 @@ internal static class TrainCommand
         };
         // The locked-towers value is read from the recipe itself (as LockedTowersRecipe is), so the help follows it.
         var embeddingSize = new Option<int?>("--embedding-size") { Description = $"Size of the joint embedding space (default: the preset's; {ClipTrainerOptions.LockedTowers().EmbeddingSize} with both towers locked)." };
-        var oneCaption = new Option<bool>("--one-caption-per-image") { Description = "Rows sharing an image path are its captions: each epoch trains on one of them per image, drawn by the seed (default: false; true with both towers locked)." };
-        var orthogonal = new Option<bool>("--orthogonal-feature-projections") { Description = "Start the projections on frozen features as orthogonal matrices (default: false; true with both towers locked)." };
+        var oneCaption = new Option<bool>("--one-caption-per-image") { Description = $"Rows sharing an image path are its captions: each epoch trains on one of them per image, drawn by the seed (default: false; {Lower(ClipTrainerOptions.LockedTowers().OneCaptionPerImage)} with both towers locked)." };
+        var orthogonal = new Option<bool>("--orthogonal-feature-projections") { Description = $"Start the projections on frozen features as orthogonal matrices (default: false; {Lower(ClipTrainerOptions.LockedTowers().OrthogonalFeatureProjections)} with both towers locked)." };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay on weight matrices.", DefaultValueFactory = _ => ClipTrainerOptions.Defaults.WeightDecay };
         var encoderResolution = new Option<int?>("--image-encoder-resolution") { Description = "Input side of --image-encoder (default: its own; 224 for resnet18, which also takes e.g. 128 at a third of the cost)." };
         var featureCache = new Option<string?>("--feature-cache-directory") { Description = "Folder of the frozen encoder's feature cache (default: ~/.local/share/Microsoft.ML.Clip/feature-cache)." };
@@ -215,6 +215,9 @@ internal static class TrainCommand
         staged.Commit();
         return ClipModelInfo.Load(Path.Combine(staged.Target, ClipModelInfo.FileName));
     }
+
+    // A flag's value as the command line spells it (bool.ToString gives "True").
+    private static string Lower(bool value) => value ? "true" : "false";
 
     // The help text's account of ClipTrainerOptions.LockedTowers, read from it so that the two cannot drift apart.
     private static string LockedTowersRecipe

@@ -74,7 +74,7 @@ internal static partial class ClipModelFactory
                 if (options.Loss != ClipLossKind.Sigmoid)
                     throw new InvalidOperationException($"A SigLIP model trains with the sigmoid loss and its learned bias: set ClipTrainerOptions.Loss to {nameof(ClipLossKind.Sigmoid)} (clip train --loss siglip).");
                 if (encoder is not null)
-                    throw new InvalidOperationException("Locked-image tuning on a frozen encoder is for CLIP models; a SigLIP keeps its own image tower (set LockImageTower to freeze it).");
+                    throw new InvalidOperationException("Locked-image tuning on a frozen encoder is for CLIP models; a SigLIP keeps its own image tower (set LockImageTower to freeze it; clip train --lock-image-tower).");
             }
             else if (options.Loss == ClipLossKind.Sigmoid)
             {
