@@ -41,36 +41,30 @@ internal static class ImageFeatures
     public static float[]?[] ResNet18(FrozenImageEncoder encoder, IReadOnlyList<string> paths, Action<string> log, bool skipBadFiles = false)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        float[]?[] result;
-        if (!skipBadFiles)
+        // FeaturizeFiles' batches, with the file read under our control: a bad file is kept as null when skipping (found in
+        // this one pass), else its error goes up naming it, as FeaturizeFiles' would.
+        var preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
+        var errors = new string?[paths.Count];
+        var features = new float[paths.Count * encoder.FeatureSize];
+        encoder.Featurize(Enumerable.Range(0, paths.Count).ToArray(), (i, destination) =>
         {
-            result = encoder.FeaturizeFiles(paths);
-        }
-        else
-        {
-            var preprocessor = new ClipImagePreprocessor(encoder.Preprocess);
-            var errors = new string?[paths.Count];
-            var features = new float[paths.Count * encoder.FeatureSize];
-            encoder.Featurize(Enumerable.Range(0, paths.Count).ToArray(), (i, destination) =>
+            try
             {
-                try
-                {
-                    preprocessor.PreprocessFile(paths[i], destination);
-                }
-                catch (Exception e) when (ClipModel.IsBadInput(e))
-                {
-                    errors[i] = e.Message;
-                    destination.Clear();
-                }
-            }, features);
-            result = new float[]?[paths.Count];
-            for (var i = 0; i < paths.Count; i++)
-            {
-                if (errors[i] is { } reason)
-                    BadImageFiles.Report(paths[i], reason);
-                else
-                    result[i] = features.AsSpan(i * encoder.FeatureSize, encoder.FeatureSize).ToArray();
+                preprocessor.PreprocessFile(paths[i], destination);
             }
+            catch (Exception e) when (skipBadFiles && ClipModel.IsBadInput(e))
+            {
+                errors[i] = e.Message;
+                destination.Clear();
+            }
+        }, features);
+        var result = new float[]?[paths.Count];
+        for (var i = 0; i < paths.Count; i++)
+        {
+            if (errors[i] is { } reason)
+                BadImageFiles.Report(paths[i], reason);
+            else
+                result[i] = features.AsSpan(i * encoder.FeatureSize, encoder.FeatureSize).ToArray();
         }
         var run = watch.Elapsed.TotalSeconds;
         var featurised = result.Count(f => f is not null);
