@@ -157,11 +157,22 @@ public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<Converte
             var graph = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(int8, "image.onnx"))).Graph;
             Assert.Contains(graph.Node, n => n.OpType == "QuantizeLinear");
 
+            // A private temp folder: what a refused run leaves there is its own.
+            var temp = Fixtures.NewTempDir("clip-cli-int8-tmp");
             CliResult Refused(string source, params string[] extra)
             {
-                var r = CliRunner.Run(null, ["convert", checkpoint, Path.Combine(dir, "refused"), .. extra, "--int8-calibration", source]);
+                // The writer stages beside the target ('.refused.clip-staging-…', the lock '.refused.clip-lock'), so nothing
+                // left behind is checked in the target's parent (the same entries as before the run, a target at most empty)
+                // and in the temp folder (this library's entries there all have 'clip' in their names).
+                var before = Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+                var r = CliRunner.RunWith(new Dictionary<string, string?> { ["TMPDIR"] = temp }, null,
+                    ["convert", checkpoint, Path.Combine(dir, "refused"), .. extra, "--int8-calibration", source]);
                 Assert.Equal(1, r.ExitCode);
-                Assert.False(Directory.Exists(Path.Combine(dir, "refused")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "refused")).Any());
+                var refused = Path.Combine(dir, "refused");
+                if (Directory.Exists(refused) && !Directory.EnumerateFileSystemEntries(refused).Any())
+                    Directory.Delete(refused);
+                Assert.Equal(before, Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+                Assert.Empty(Directory.GetFileSystemEntries(temp, "*clip*").Select(Path.GetFileName));
                 return r;
             }
             Assert.Contains("--int8-calibration applies with --int8 only", Refused(tsv).StdErr);
