@@ -140,28 +140,63 @@ public class ModelCommandsTests(ConvertedVitFolder vit) : IClassFixture<Converte
         }
     }
 
+    // A TSV (image<TAB>label, full paths) of decodable fixture images.
+    private static string CalibrationTsv(string dir)
+    {
+        var images = Path.Combine(Fixtures.Root, "images");
+        var tsv = Path.Combine(dir, "calibration.tsv");
+        File.WriteAllLines(tsv, ["image\tlabel", .. new[] { "landscape_420.jpg", "portrait_444.jpg", "gray.jpg", "palette.png" }.Select(f => $"{Path.Combine(images, f)}\tx")]);
+        return tsv;
+    }
+
     [Fact]
-    public void ConvertWithInt8CalibrationQuantizesConvolutionsAndRefusesBadCalibrationInput()
+    public void ConvertWithInt8CalibrationQuantizesConvolutions()
     {
         var dir = Fixtures.NewTempDir("clip-cli-int8-static");
         try
         {
-            var checkpoint = Fixtures.Reference("models", "rn.openai.pt");
-            // A TSV (image<TAB>label, paths relative to it) of decodable fixture images.
-            var images = Path.Combine(Fixtures.Root, "images");
-            var tsv = Path.Combine(dir, "calibration.tsv");
-            File.WriteAllLines(tsv, ["image\tlabel", .. new[] { "landscape_420.jpg", "portrait_444.jpg", "gray.jpg", "palette.png" }.Select(f => $"{Path.Combine(images, f)}\tx")]);
             var int8 = Path.Combine(dir, "int8");
-            var result = CliRunner.Run(null, "convert", checkpoint, int8, "--int8", "--int8-calibration", tsv);
+            var result = CliRunner.Run(null, "convert", Fixtures.Reference("models", "rn.openai.pt"), int8, "--int8", "--int8-calibration", CalibrationTsv(dir));
             Assert.True(result.ExitCode == 0, result.StdErr);
             var graph = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(int8, "image.onnx"))).Graph;
             Assert.Contains(graph.Node, n => n.OpType == "QuantizeLinear");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 
+    // The tool's own refusals of --int8-calibration (without --int8, a source that is no folder or file, a folder without
+    // images, a TSV row naming a missing image) and, for the library's refusals, the one found while converting (an image
+    // that does not decode): exit code 1, the message on stderr, nothing left behind. The library's refusals themselves
+    // are tested in Microsoft.ML.Clip.Tests (ClipModelConverterTests, StaticInt8QuantizationTests).
+    [Fact]
+    public void ConvertRefusesCalibrationInputThatCannotWork()
+    {
+        var dir = Fixtures.NewTempDir("clip-cli-int8-refused");
+        try
+        {
+            var checkpoint = Fixtures.Reference("models", "rn.openai.pt");
+            var images = Path.Combine(Fixtures.Root, "images");
+            var tsv = CalibrationTsv(dir);
+
+            // A private temp folder: what a refused run leaves there is its own.
+            var temp = Fixtures.NewTempDir("clip-cli-int8-tmp");
             CliResult Refused(string source, params string[] extra)
             {
-                var r = CliRunner.Run(null, ["convert", checkpoint, Path.Combine(dir, "refused"), .. extra, "--int8-calibration", source]);
+                // The writer stages beside the target ('.refused.clip-staging-…', the lock '.refused.clip-lock'), so nothing
+                // left behind is checked in the target's parent (the same entries as before the run, a target at most empty)
+                // and in the temp folder (this library's entries there all have 'clip' in their names).
+                var before = Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+                var r = CliRunner.RunWith(new Dictionary<string, string?> { ["TMPDIR"] = temp }, null,
+                    ["convert", checkpoint, Path.Combine(dir, "refused"), .. extra, "--int8-calibration", source]);
                 Assert.Equal(1, r.ExitCode);
-                Assert.False(Directory.Exists(Path.Combine(dir, "refused")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "refused")).Any());
+                var refused = Path.Combine(dir, "refused");
+                if (Directory.Exists(refused) && !Directory.EnumerateFileSystemEntries(refused).Any())
+                    Directory.Delete(refused);
+                Assert.Equal(before, Directory.GetFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+                Assert.Empty(Directory.GetFileSystemEntries(temp, "*clip*").Select(Path.GetFileName));
                 return r;
             }
             Assert.Contains("--int8-calibration applies with --int8 only", Refused(tsv).StdErr);

@@ -45,6 +45,8 @@ public class OutputFolderTests
                 Assert.DoesNotContain("none.tsv", r.StdErr);
             }
             Assert.False(Directory.Exists(folder));
+            // Nor beside it, where a writer stages ('.out.clip-staging-…'): only the holder's lock file is there.
+            Assert.Equal([".out.clip-lock"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
         }
         // Released (here by closing; a killed holder's lock goes with its process): the writer goes through.
         var ok = CliRunner.Run(null, "convert", Model("vit.openai.pt"), folder);
@@ -63,6 +65,8 @@ public class OutputFolderTests
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("already holds a model; pass --force to replace it", refused.StdErr);
         Assert.Equal(before, File.ReadAllText(Path.Combine(folder, ClipModelInfo.FileName)));
+        // The refused run left nothing beside the folder either (no staging folder, no lock file).
+        Assert.Equal(["model"], Directory.GetFileSystemEntries(Path.GetDirectoryName(folder)!).Select(Path.GetFileName));
 
         // Before: the safetensors files landed beside the ONNX model, which went on answering.
         var replaced = CliRunner.Run(null, "convert", Model("rn.openai.pt"), folder, "--format", "safetensors", "--force");

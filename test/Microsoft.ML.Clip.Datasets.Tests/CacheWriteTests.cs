@@ -109,21 +109,27 @@ public class CacheWriteTests(ITestOutputHelper output)
 
         var random = new Random(17);
         var outcomes = new List<string>();
+        var midWrites = 0;
         for (var kill = 0; kill < Kills; kill++)
         {
-            // Somewhere in the image writes, or a little after them; every other kill waits on from there for a temporary file
-            // to show (a write under way), so that some kills certainly land in a write.
-            var delay = TimeSpan.FromMilliseconds(reference.Writing.TotalMilliseconds * 1.1 * random.NextDouble());
+            // Somewhere in the image writes, or a little after them; every other kill comes at half that moment and waits on
+            // from there for a temporary file to show (a write under way), so that some kills certainly land in a write: on a
+            // loaded machine the reference run's time may be far from this run's, and half of it is still inside the writes.
             var onTemporary = kill % 2 == 1;
+            var delay = TimeSpan.FromMilliseconds(reference.Writing.TotalMilliseconds * 1.1 * random.NextDouble() * (onTemporary ? 0.5 : 1));
             var name = $"kill-{kill}";
             var killed = RunPrepare(root, name, kill: delay, onTemporary);
             var cache = Path.Combine(root.Path, name, "data", "cache");
             var left = Temporaries(cache);
+            // Killed while the writes were under way: a temporary file was left (SIGKILL runs no clean-up), or some but not
+            // all cache files were written.
+            var midWrite = killed.Killed && (left.Length > 0 || (killed.Files > 0 && killed.Files < reference.Files));
+            if (midWrite) midWrites++;
             // Every cache file a later read would trust (its name is all it checks) is whole.
             foreach (var file in Directory.GetFiles(cache, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".tmp", StringComparison.Ordinal)))
                 AssertWhole(file, $"kill {kill} after {delay.TotalMilliseconds:F0} ms");
             outcomes.Add($"{delay.TotalMilliseconds:F0} ms{(onTemporary ? ", then a temporary file" : "")}: "
-                + $"{(killed.Killed ? $"killed after {killed.Writing.TotalMilliseconds:F0} ms" : "finished")}, {killed.Files} cache files, {left.Length} temporary");
+                + $"{(killed.Killed ? $"killed after {killed.Writing.TotalMilliseconds:F0} ms" : "finished")}, {killed.Files} cache files, {left.Length} temporary{(midWrite ? " (mid-write)" : "")}");
 
             // One more normal run on the same data folder: done, every image there, and no temporary file anywhere.
             var again = RunPrepare(root, name, kill: null);
@@ -132,6 +138,8 @@ public class CacheWriteTests(ITestOutputHelper output)
                 $"kill {kill} after {delay.TotalMilliseconds:F0} ms: left after the next run: {string.Join(", ", Temporaries(Path.Combine(root.Path, name)))}");
         }
         output.WriteLine(string.Join("; ", outcomes));
+        // Kills that all came before the first write or after the last would prove nothing.
+        Assert.True(midWrites > 0, $"no kill landed while the cache was being written: {string.Join("; ", outcomes)}");
     }
 
     /// <summary>

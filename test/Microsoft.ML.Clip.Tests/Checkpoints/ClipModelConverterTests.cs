@@ -38,23 +38,28 @@ public class ClipModelConverterTests
         var parent = Path.Combine(dir, "new");
         var output = Path.Combine(parent, "model");
         var image = Path.Combine(Fixtures.Root, "images", "gray.jpg");
-        var cases = new (string Option, Action Convert)[]
+        // Each refusal names the option at fault and, where there is one, what else the message must say (the calibration
+        // refusals are tested here only; StaticInt8QuantizationTests covers the one found while converting, an image that
+        // does not decode).
+        const string Onnx = "applies to ONNX conversion only";
+        var cases = new (string Option, string? Says, Action Convert)[]
         {
-            (nameof(ClipConversionOptions.Int8CalibrationImages), () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { Int8CalibrationImages = [image] })),
-            (nameof(ClipConversionOptions.Int8CalibrationImages), () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { WeightsAsInt8 = true, Int8CalibrationImages = [] })),
-            (nameof(ClipConversionOptions.Activation), () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { Activation = (ClipActivation)42 })),
-            (nameof(ClipConversionOptions.Activation), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { Activation = (ClipActivation)42 })),
-            (nameof(ClipConversionOptions.SafetensorsLayout), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { SafetensorsLayout = (ClipSafetensorsLayout)7 })),
-            (nameof(ClipConversionOptions.WeightsAsFloat16), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { WeightsAsFloat16 = true })),
-            (nameof(ClipConversionOptions.WeightsAsInt8), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { WeightsAsInt8 = true })),
-            (nameof(ClipConversionOptions.Int8CalibrationImages), () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { Int8CalibrationImages = [image] })),
+            (nameof(ClipConversionOptions.Int8CalibrationImages), nameof(ClipConversionOptions.WeightsAsInt8), () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { Int8CalibrationImages = [image] })),
+            (nameof(ClipConversionOptions.Int8CalibrationImages), "empty", () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { WeightsAsInt8 = true, Int8CalibrationImages = [] })),
+            (nameof(ClipConversionOptions.Activation), null, () => ClipModelConverter.ConvertToOnnx(checkpoint, output, new() { Activation = (ClipActivation)42 })),
+            (nameof(ClipConversionOptions.Activation), null, () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { Activation = (ClipActivation)42 })),
+            (nameof(ClipConversionOptions.SafetensorsLayout), null, () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { SafetensorsLayout = (ClipSafetensorsLayout)7 })),
+            (nameof(ClipConversionOptions.WeightsAsFloat16), Onnx, () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { WeightsAsFloat16 = true })),
+            (nameof(ClipConversionOptions.WeightsAsInt8), Onnx, () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { WeightsAsInt8 = true })),
+            (nameof(ClipConversionOptions.Int8CalibrationImages), Onnx, () => ClipModelConverter.ConvertToSafetensors(checkpoint, output, new() { Int8CalibrationImages = [image] })),
         };
-        foreach (var (option, convert) in cases)
+        foreach (var (option, says, convert) in cases)
         {
             // Before: the options of ConvertToOnnx (and all but WeightsAsFloat16 of ConvertToSafetensors) were checked after
             // the output folder was locked, which had created its parent.
             var error = Assert.Throws<ArgumentException>(convert);
             Assert.Contains(option, error.Message);
+            if (says is not null) Assert.Contains(says, error.Message);
             Assert.Equal("options", error.ParamName);
             Assert.False(Directory.Exists(parent), $"{option}: '{parent}' was created");
         }
