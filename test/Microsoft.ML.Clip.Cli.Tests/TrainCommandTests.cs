@@ -223,36 +223,23 @@ public class TrainCommandTests
     }
 
     [Fact]
-    public void Image_variant_probability_help_gives_the_locked_towers_value_of_the_recipe()
+    public void Option_helps_give_the_locked_towers_values_of_the_recipe()
     {
-        // The --text-encoder help lists the locked-towers recipe, read from ClipTrainerOptions.LockedTowers(); the
-        // --image-variant-probability help must give the same value (before, it was a hard-coded 0.25 that would not follow
-        // a change of the recipe).
+        // The --text-encoder help lists the locked-towers recipe, read from ClipTrainerOptions.LockedTowers(); the helps of
+        // --embedding-size and --image-variant-probability must give the same values (before, they were a hard-coded 512 and
+        // 0.25 that would not follow a change of the recipe). This project does not reference the trainer library, so the
+        // recipe is read from the help.
         var help = CliRunner.RunTool(CliRunner.TrainToolPath, null, ["--help"]);
         Assert.True(help.ExitCode == 0, help.StdErr);
         var text = System.Text.RegularExpressions.Regex.Replace(help.StdOut, @"\s+", " ");
-        var recipe = System.Text.RegularExpressions.Regex.Match(text, @"locked-towers recipe: .*?image variant probability ([0-9]+(?:\.[0-9]+)?)");
+        var recipe = System.Text.RegularExpressions.Regex.Match(text, @"locked-towers recipe: embedding size ([0-9]+),.*?image variant probability ([0-9]+(?:\.[0-9]+)?)");
         Assert.True(recipe.Success, text);
-        var option = System.Text.RegularExpressions.Regex.Match(text, @"--image-variant-probability <image-variant-probability> (.*?)\[default: 0\]");
-        Assert.True(option.Success, text);
-        Assert.Contains($"; {recipe.Groups[1].Value} with both towers locked", option.Groups[1].Value);
-    }
-
-    [Fact]
-    public void Embedding_size_help_gives_the_locked_towers_value_of_the_recipe()
-    {
-        // As for --image-variant-probability: the --embedding-size help gave a hard-coded 512; it must be the value of the
-        // recipe (ClipTrainerOptions.LockedTowers()) that the --text-encoder help lists (read from the recipe itself). This
-        // project does not reference the trainer library, so the recipe is read from the help; the test fails on a
-        // hard-coded value once the recipe changes.
-        var help = CliRunner.RunTool(CliRunner.TrainToolPath, null, ["--help"]);
-        Assert.True(help.ExitCode == 0, help.StdErr);
-        var text = System.Text.RegularExpressions.Regex.Replace(help.StdOut, @"\s+", " ");
-        var recipe = System.Text.RegularExpressions.Regex.Match(text, @"locked-towers recipe: embedding size ([0-9]+)");
-        Assert.True(recipe.Success, text);
-        var option = System.Text.RegularExpressions.Regex.Match(text, @"--embedding-size <embedding-size> (.*?) --");
-        Assert.True(option.Success, text);
-        Assert.Contains($"(default: the preset's; {recipe.Groups[1].Value} with both towers locked)", option.Groups[1].Value);
+        var size = System.Text.RegularExpressions.Regex.Match(text, @"--embedding-size <embedding-size> (.*?) --");
+        Assert.True(size.Success, text);
+        Assert.Contains($"(default: the preset's; {recipe.Groups[1].Value} with both towers locked)", size.Groups[1].Value);
+        var variants = System.Text.RegularExpressions.Regex.Match(text, @"--image-variant-probability <image-variant-probability> (.*?)\[default: 0\]");
+        Assert.True(variants.Success, text);
+        Assert.Contains($"; {recipe.Groups[2].Value} with both towers locked", variants.Groups[1].Value);
     }
 
     [Fact]
