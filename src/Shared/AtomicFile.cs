@@ -56,11 +56,12 @@ internal static class AtomicFile
 
     private static void SweepOnce(string folder)
     {
-        if (!Swept.TryAdd(folder, true)) return;
+        // A folder that is not there yet holds nothing to sweep, and is swept on the first write after it appears.
+        if (Swept.ContainsKey(folder) || !Directory.Exists(folder) || !Swept.TryAdd(folder, true)) return;
         IEnumerable<string> entries;
         try
         {
-            entries = Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.tmp").ToList() : [];
+            entries = Directory.EnumerateFiles(folder, "*.tmp").ToList();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

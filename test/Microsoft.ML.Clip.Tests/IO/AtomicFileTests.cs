@@ -33,4 +33,19 @@ public class AtomicFileTests
         Assert.Equal("a2", File.ReadAllText(Path.Combine(folder, "a.png")));
         Assert.Equal("b", File.ReadAllText(Path.Combine(folder, "b.png")));
     }
+
+    [Fact]
+    public void A_folder_that_did_not_exist_at_a_first_write_is_swept_once_it_does()
+    {
+        var folder = Path.Combine(Fixtures.NewTempDir("clip-atomic"), "later");
+        Assert.ThrowsAny<IOException>(() => AtomicFile.Write(Path.Combine(folder, "a.png"), s => s.Write("a"u8)));
+        Directory.CreateDirectory(folder);
+        var abandoned = Path.Combine(folder, $"b.png.p{DeadProcess.Id()}s1-abcd1234.tmp");
+        File.WriteAllText(abandoned, "half");
+
+        AtomicFile.Write(Path.Combine(folder, "a.png"), s => s.Write("a"u8));
+
+        // The failed write found no folder to list; it must not count as this process's sweep of it.
+        Assert.False(File.Exists(abandoned), "the folder was never swept: a write before it existed counted as its sweep");
+    }
 }
